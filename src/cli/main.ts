@@ -1,0 +1,34 @@
+// `jit` entry: dispatches to one module per subcommand. Exit codes: 0 ok, 1 findings, 2 usage/config.
+import type { CliIo } from "./io.ts";
+import { defaultIo } from "./io.ts";
+
+type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+// Each subcommand lives in its own module and is loaded on demand, so `jit validate`
+// never loads pg or Probot.
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+};
+
+function usage(io: CliIo): void {
+  io.err("usage: jit <command> [options]\n\ncommands:");
+  for (const [name, c] of Object.entries(COMMANDS)) io.err(`  ${name.padEnd(10)} ${c.summary}`);
+}
+
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h") {
+    usage(io);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`jit: unknown command "${name}"`);
+    usage(io);
+    return 2;
+  }
+  return (await command.load())(rest, io);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await main(process.argv.slice(2));
+}

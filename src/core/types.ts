@@ -1,0 +1,47 @@
+// The shapes the core passes around. Parsing produces these; nothing downstream sees raw YAML.
+
+/** A validated request file: access-requests/<database>/<requestId>.yaml */
+export interface AccessRequest {
+  path: string;
+  database: string;
+  requestId: string;
+  role: string;
+  /** Exactly as written, e.g. "2h". */
+  duration: string;
+  durationMs: number;
+  reason: string;
+  ticket?: string;
+  /** Database login asked for; absent means the requester's mapped login. */
+  user?: string;
+}
+
+export interface RolePolicy {
+  maxDuration: string;
+  maxDurationMs: number;
+  /** Number of distinct eligible approvals required (>= 1). */
+  approvals: number;
+  /** "@org/team" or "login" entries; an approver must match one of them. */
+  approvers: string[];
+  /** "@org/team" or "login" entries; absent means anyone with a mapped identity may request. */
+  requesters?: string[];
+  requireTicket: boolean;
+}
+
+export interface DatabasePolicy {
+  /** Name of the environment variable holding the connection string (never the value). */
+  connectionEnv: string;
+  roles: Record<string, RolePolicy>;
+  /** Database logins allowed to hold a grantable role outside the app (reported, not revoked). */
+  standingAccess?: Record<string, string[]>;
+  /** Policy file that defined this database. */
+  source: string;
+}
+
+export interface Policy {
+  databases: Record<string, DatabasePolicy>;
+  /** GitHub login (lowercase) -> database login. */
+  identities: Record<string, string>;
+}
+
+/** Repository files as bytes, keyed by repository-relative path. */
+export type FileMap = ReadonlyMap<string, Uint8Array>;

@@ -1,0 +1,30 @@
+// Test layers: pure unit tests, integration tests run once per PostgreSQL major (15 and 17),
+// and end-to-end tests against the GitHub simulator. The JSON report feeds .ci/run's summary line.
+import { defineConfig } from "vitest/config";
+
+const integration = (major: string) => ({
+  extends: true as const,
+  test: {
+    name: `pg${major}`,
+    include: ["test/integration/**/*.test.ts"],
+    env: { JIT_TEST_PG_MAJOR: major },
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});
+
+export default defineConfig({
+  test: {
+    reporters: ["default", ["json", { outputFile: "test-results/vitest.json" }]],
+    pool: "forks",
+    projects: [
+      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      integration("15"),
+      integration("17"),
+      {
+        extends: true,
+        test: { name: "e2e", include: ["test/e2e/**/*.test.ts", "test/sim/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 120_000 },
+      },
+    ],
+  },
+});
