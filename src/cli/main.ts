@@ -7,6 +7,13 @@ type Command = (argv: string[], io: CliIo) => Promise<number>;
 // Each subcommand lives in its own module and is loaded on demand, so `jit validate`
 // never loads pg or Probot.
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  validate: { summary: "check policies and access requests", load: async () => (await import("./validate.ts")).run },
+  owners: { summary: "show the code owners of paths per CODEOWNERS", load: async () => (await import("./owners.ts")).run },
+  doctor: { summary: "check the app's database role and the grantable roles", load: async () => (await import("./doctor.ts")).run },
+  status: { summary: "list active grants and their expiry", load: async () => (await import("./status.ts")).run },
+  revoke: { summary: "revoke one grant now: <database>/<request-id> --reason TEXT", load: async () => (await import("./revoke.ts")).run },
+  expire: { summary: "one expiry sweep: revoke everything past its expiry (backstop)", load: async () => (await import("./expire.ts")).run },
+  reconcile: { summary: "revoke app grants without a ledger row; report standing access", load: async () => (await import("./reconcile.ts")).run },
 };
 
 function usage(io: CliIo): void {

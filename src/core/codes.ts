@@ -5,6 +5,7 @@ export const CODES = {
   // Reading files (src/core/yaml-strict.ts, request.ts, policy.ts)
   JIT_FILE_TOO_LARGE: "the file is larger than the size cap and was not parsed",
   JIT_UTF8_INVALID: "the file is not valid UTF-8",
+  JIT_TEXT_FORBIDDEN_CHAR: "the file holds a control, bidirectional-override or other invisible formatting character",
   JIT_YAML_SYNTAX: "the file is not well-formed YAML",
   JIT_YAML_ALIAS: "YAML anchors, aliases and merge keys are not allowed",
   JIT_YAML_TAG: "explicit YAML tags are not allowed",
@@ -52,6 +53,8 @@ export const CODES = {
   JIT_CONFIG_MISSING_ENV: "an environment variable the configuration names is unset",
   JIT_DB_UNREACHABLE: "the database could not be reached",
   JIT_DB_ROLE_TOO_POWERFUL: "the app's database role has more power than invariant I5 allows",
+  JIT_DB_ROLE_INSUFFICIENT: "the app's database role lacks ADMIN on a grantable role or pg_signal_backend",
+  JIT_GRANT_NOT_FOUND: "no ledger row exists for this database and request id",
   JIT_ROLE_NOT_PURE: "the grantable role is not a pure privilege bundle (invariant I4)",
   JIT_ROLE_MISSING: "the grantable role does not exist",
   JIT_USER_MISSING: "the database user does not exist",
@@ -70,6 +73,9 @@ export const CODES = {
   JIT_SWEEP_STALE: "no sweep succeeded for too long",
   JIT_REVOKE_OVERDUE: "a grant is past its expiry and not yet revoked",
   JIT_LEADER_LOST: "the sweeper lost its leader lock",
+  JIT_CONFIG_INVALID: "a configuration variable has a value of the wrong form",
+  JIT_POLICY_UNAVAILABLE: "no policy that defines the grant's database could be read (default branch, merge commit or local copy)",
+  JIT_REVERT_PR_FAILED: "the revert pull request could not be opened yet; it is retried from the outbox",
 } as const;
 
 export type JitCode = keyof typeof CODES;

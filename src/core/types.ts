@@ -13,6 +13,8 @@ export interface AccessRequest {
   ticket?: string;
   /** Database login asked for; absent means the requester's mapped login. */
   user?: string;
+  /** 1-based position of each field's value in the file, so later checks can point at the line. */
+  positions?: Record<string, { line: number; column: number }>;
 }
 
 export interface RolePolicy {
@@ -45,3 +47,17 @@ export interface Policy {
 
 /** Repository files as bytes, keyed by repository-relative path. */
 export type FileMap = ReadonlyMap<string, Uint8Array>;
+
+/** What policy evaluation decided for a request (src/core/evaluate-policy.ts). */
+export interface PolicyEvaluation {
+  database: string;
+  role: string;
+  /** The database login that gets the role: the requester's mapped login. */
+  dbUser: string;
+  durationMs: number;
+  /** Name of the environment variable with the connection string (never the value). */
+  connectionEnv: string;
+  /** Distinct eligible approvals required, and the policy's approver entries (lowercase). */
+  approvalRequirement: { count: number; approvers: string[] };
+  rolePolicy: RolePolicy;
+}

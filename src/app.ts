@@ -1,0 +1,95 @@
+// Probot entry: maps GitHub events to use cases and nothing more. Payloads only say which PR or
+// commit to look at; every decision is made from fresh API reads (src/usecases/*).
+import type { Context, Probot } from "probot";
+import type { Octokit } from "./github/octokit.ts";
+import { CHECK_NAME, recheckClosed, runCheck } from "./usecases/check.ts";
+import type { AppDeps } from "./usecases/context.ts";
+import { alreadyProcessed, markProcessed } from "./usecases/deliveries.ts";
+import { handleMerged } from "./usecases/merge.ts";
+import { handlePush } from "./usecases/push.ts";
+
+type AnyContext = Context<"pull_request" | "pull_request_review" | "push" | "check_run" | "check_suite" | "installation">;
+
+/** Runs a handler once per delivery id and records its outcome. */
+async function once(deps: AppDeps, context: AnyContext, fn: () => Promise<string>): Promise<void> {
+  const action = (context.payload as { action?: string }).action;
+  if (await alreadyProcessed(deps.state, context.id, context.name, action)) {
+    deps.log.info({ delivery: context.id, event: context.name }, "delivery already processed");
+    return;
+  }
+  const outcome = await fn();
+  await markProcessed(deps.state, context.id, outcome);
+}
+
+export function createApp(deps: AppDeps) {
+  return (app: Probot): void => {
+    const octo = (c: AnyContext) => c.octokit as unknown as Octokit;
+
+    app.on(["pull_request.opened", "pull_request.reopened", "pull_request.synchronize", "pull_request.ready_for_review",
+      "pull_request.converted_to_draft", "pull_request.edited"], async (context) => {
+      await once(deps, context, async () => (await runCheck(deps, octo(context), context.repo(), context.payload.pull_request.number)).conclusion);
+    });
+
+    app.on(["pull_request_review.submitted", "pull_request_review.dismissed", "pull_request_review.edited"], async (context) => {
+      if (context.payload.pull_request.state !== "open") return;
+      await once(deps, context, async () => (await runCheck(deps, octo(context), context.repo(), context.payload.pull_request.number)).conclusion);
+    });
+
+    app.on("pull_request.closed", async (context) => {
+      const number = context.payload.pull_request.number;
+      await once(deps, context, async () => {
+        // The payload only routes: the merge path re-reads everything and refuses a PR the API does
+        // not show as merged. Closed unmerged: the check says so (JIT_PR_NOT_MERGED), nothing is
+        // ever granted (case 16).
+        if (!context.payload.pull_request.merged) return recheckClosed(deps, octo(context), context.repo(), number, context.payload.pull_request.head.sha);
+        const outcome = await handleMerged(deps, octo(context), context.repo(), number);
+        deps.log.info({ pr: number, kind: outcome.kind, ...(outcome.kind === "refused" ? { code: outcome.code } : {}) }, "merged pull request handled");
+        return outcome.kind;
+      });
+    });
+
+    app.on("push", async (context) => {
+      const p = context.payload;
+      await once(deps, context, async () => {
+        const r = await handlePush(deps, octo(context), context.repo(), {
+          ref: p.ref, before: p.before, after: p.after, defaultBranch: p.repository.default_branch,
+        });
+        return `merged=${r.merged.length} unverified=${r.unverified.length} revoked=${r.revoked.length}`;
+      });
+    });
+
+    // Our own check runs: "queued" ones are computed here; GitHub's "Re-run" asks for a new one.
+    app.on(["check_run.created", "check_run.rerequested"], async (context) => {
+      const run = context.payload.check_run;
+      if (run.name !== CHECK_NAME || (deps.appId !== undefined && run.app?.id !== deps.appId)) return;
+      if (context.payload.action === "created" && run.status !== "queued") return;
+      const prs = run.pull_requests.length ? run.pull_requests.map((p) => p.number) : await prsForSha(octo(context), context.repo(), run.head_sha);
+      await once(deps, context, async () => {
+        const results: string[] = [];
+        for (const n of prs) {
+          results.push((await runCheck(deps, octo(context), context.repo(), n, context.payload.action === "created" ? run.id : undefined)).conclusion);
+        }
+        return results.join(",") || "no pull request";
+      });
+    });
+
+    app.on(["check_suite.requested", "check_suite.rerequested"], async (context) => {
+      const suite = context.payload.check_suite;
+      const prs = suite.pull_requests.length ? suite.pull_requests.map((p) => p.number) : [];
+      if (context.payload.action === "requested") return; // PR events already create the check
+      await once(deps, context, async () => {
+        for (const n of prs) await runCheck(deps, octo(context), context.repo(), n);
+        return `${prs.length} re-evaluated`;
+      });
+    });
+
+    app.on(["installation.created", "installation.deleted", "installation.new_permissions_accepted"], async (context) => {
+      deps.log.info({ installation: context.payload.installation.id, action: context.payload.action }, "installation event");
+    });
+  };
+}
+
+async function prsForSha(octokit: Octokit, ref: { owner: string; repo: string }, sha: string): Promise<number[]> {
+  const { data } = await octokit.rest.repos.listPullRequestsAssociatedWithCommit({ ...ref, commit_sha: sha });
+  return data.filter((p) => p.state === "open" && p.head.sha === sha).map((p) => p.number);
+}

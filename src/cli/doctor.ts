@@ -1,0 +1,129 @@
+// `jit doctor [--repo DIR] [--database KEY] [--format text|json]`: checks, in each target database
+// the policies name, the app's role (invariant I5) and every grantable role (invariant I4), and
+// prints the SQL that fixes each problem. Read-only: it never changes a database.
+// Exit 0 healthy, 1 problems found, 2 usage/configuration error or a database it cannot connect to.
+import { parseArgs } from "node:util";
+import type { Policy } from "../core/types.ts";
+import type { Finding } from "../db/finding.ts";
+import { inspectAppRole } from "../db/inspect-app.ts";
+import { inspectGrantableRole } from "../db/inspect-role.ts";
+import { appRoleScope } from "../db/scope.ts";
+import { TargetError, Targets } from "../db/targets.ts";
+import { loadPolicies } from "../policy-loader.ts";
+import type { CliIo } from "./io.ts";
+
+const USAGE = `usage: jit doctor [--repo DIR] [--database KEY] [--format text|json]
+
+Checks the app's database role and every grantable role of the policies in each target database,
+and prints the SQL that fixes each problem. Connects with the variables the policies name.
+Exit status: 0 healthy, 1 problems found, 2 usage error or a database that cannot be reached.`;
+
+export interface DatabaseReport {
+  database: string;
+  env: string;
+  connected: boolean;
+  error?: { code: string; message: string };
+  pgMajor?: number;
+  appRole?: string;
+  app: Finding[];
+  roles: { role: string; findings: Finding[] }[];
+}
+
+export async function diagnose(policy: Policy, env: NodeJS.ProcessEnv, keys: string[]): Promise<DatabaseReport[]> {
+  const targets = new Targets(policy, env, 1);
+  const out: DatabaseReport[] = [];
+  try {
+    for (const key of keys) {
+      const report: DatabaseReport = { database: key, env: targets.envName(key), connected: false, app: [], roles: [] };
+      out.push(report);
+      try {
+        const info = await targets.info(key);
+        Object.assign(report, { connected: true, pgMajor: info.pgMajor, appRole: info.appRole });
+        const scope = await appRoleScope(targets, key);
+        const client = await targets.connect(key);
+        try {
+          report.app = await inspectAppRole(client, info, scope);
+          for (const role of Object.keys(policy.databases[key]!.roles).sort()) {
+            report.roles.push({ role, findings: await inspectGrantableRole(client, role, info.pgMajor) });
+          }
+        } finally {
+          client.release();
+        }
+      } catch (e) {
+        report.connected = report.connected && !(e instanceof TargetError);
+        report.error = { code: e instanceof TargetError ? e.code : "JIT_DB_UNREACHABLE", message: (e as Error).message };
+      }
+    }
+  } finally {
+    await targets.close();
+  }
+  return out;
+}
+
+function printFindings(io: CliIo, label: string, findings: Finding[]): void {
+  if (!findings.length) {
+    io.out(`  ok   ${label}`);
+    return;
+  }
+  for (const f of findings) {
+    io.out(`  FAIL ${label}: ${f.code}: ${f.message}`);
+    if (f.fix.length) {
+      io.out("       fix:");
+      for (const line of f.fix) io.out(`         ${line}`);
+    }
+  }
+}
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { repo: { type: "string" }, database: { type: "string" }, format: { type: "string", default: "text" }, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    io.err(`jit doctor: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (values.format !== "text" && values.format !== "json") {
+    io.err(`jit doctor: --format must be text or json\n${USAGE}`);
+    return 2;
+  }
+  const repo = values.repo ?? io.cwd;
+  const loaded = await loadPolicies(repo);
+  if (!loaded.ok || !loaded.details) {
+    for (const p of loaded.problems) io.err(`jit doctor: ${p.path ? `${p.path}: ` : ""}${p.code}: ${p.message}`);
+    return 2;
+  }
+  const policy = loaded.details;
+  const all = Object.keys(policy.databases).sort();
+  if (values.database !== undefined && !all.includes(values.database)) {
+    io.err(`jit doctor: no policy defines database "${values.database}" (known: ${all.join(", ") || "none"})`);
+    return 2;
+  }
+  const reports = await diagnose(policy, io.env, values.database !== undefined ? [values.database] : all);
+  const unreachable = reports.some((r) => r.error);
+  const problems = reports.some((r) => r.app.length || r.roles.some((x) => x.findings.length));
+
+  if (values.format === "json") {
+    io.out(JSON.stringify({ ok: !unreachable && !problems, databases: reports }, null, 2));
+  } else {
+    for (const r of reports) {
+      io.out(`database ${r.database} (${r.env}${r.connected ? `, PostgreSQL ${r.pgMajor}, app role "${r.appRole}"` : ""})`);
+      if (r.error) {
+        io.out(`  FAIL cannot check: ${r.error.code}: ${r.error.message}`);
+        continue;
+      }
+      printFindings(io, `app role "${r.appRole}"`, r.app);
+      for (const x of r.roles) printFindings(io, `grantable role "${x.role}"`, x.findings);
+    }
+    io.out(unreachable ? "doctor: some databases could not be checked" : problems ? "doctor: problems found; run the fix SQL above as a superuser" : "doctor: healthy");
+  }
+  return unreachable ? 2 : problems ? 1 : 0;
+}

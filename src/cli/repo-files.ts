@@ -1,0 +1,93 @@
+// Disk side of `jit validate`: lists policy and request files of a checkout. Symbolic links are
+// never followed (the app only honours regular files, mode 100644), and reads are capped so a
+// huge file costs at most cap + 1 bytes: the parser then reports it as too large.
+import { constants } from "node:fs";
+import { lstat, open, readdir, realpath } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+
+export type EntryKind = "file" | "symlink" | "other";
+
+export interface RepoEntry {
+  /** Repository-relative, forward slashes. */
+  path: string;
+  abs: string;
+  kind: EntryKind;
+}
+
+function kindOf(d: { isFile(): boolean; isSymbolicLink(): boolean }): EntryKind {
+  return d.isSymbolicLink() ? "symlink" : d.isFile() ? "file" : "other";
+}
+
+export function repoPath(repo: string, abs: string): string {
+  return relative(repo, abs).split(sep).join("/");
+}
+
+/** policies/* entries (not recursive), sorted; the caller decides which names count. */
+export async function listPolicyEntries(repo: string): Promise<RepoEntry[] | null> {
+  const dir = join(repo, "policies");
+  let dirents;
+  try {
+    dirents = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return null;
+  }
+  return dirents
+    .filter((d) => !d.isDirectory())
+    .map((d) => ({ path: `policies/${d.name}`, abs: join(dir, d.name), kind: kindOf(d) }))
+    .sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+/** Every non-directory entry below `absDir`, without following symlinks. */
+export async function walk(repo: string, absDir: string): Promise<RepoEntry[]> {
+  const out: RepoEntry[] = [];
+  const pending = [absDir];
+  while (pending.length > 0) {
+    const dir = pending.pop() as string;
+    let dirents;
+    try {
+      dirents = await readdir(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const d of dirents) {
+      const abs = join(dir, d.name);
+      if (d.isDirectory()) pending.push(abs);
+      else out.push({ path: repoPath(repo, abs), abs, kind: kindOf(d) });
+    }
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+/** One explicitly named path: a file entry, or everything below a directory. Null if missing. */
+export async function entriesFor(repo: string, abs: string): Promise<RepoEntry[] | null> {
+  let st;
+  try {
+    st = await lstat(abs);
+  } catch {
+    return null;
+  }
+  const path = repoPath(repo, abs);
+  if (st.isSymbolicLink()) return [{ path, abs, kind: "symlink" }];
+  // A symlinked parent directory is a link too: the app would never see this file there.
+  const real = repoPath(await realpath(repo), await realpath(abs));
+  if (real !== path) return [{ path, abs, kind: "symlink" }];
+  if (st.isDirectory()) return walk(repo, abs);
+  return [{ path, abs, kind: st.isFile() ? "file" : "other" }];
+}
+
+/** Reads at most `cap + 1` bytes: enough for the parser to see the file is over the cap. */
+export async function readCapped(abs: string, cap: number): Promise<Uint8Array> {
+  const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const buf = new Uint8Array(cap + 1);
+    let filled = 0;
+    while (filled < buf.length) {
+      const { bytesRead } = await fh.read(buf, filled, buf.length - filled, null);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return buf.subarray(0, filled);
+  } finally {
+    await fh.close();
+  }
+}

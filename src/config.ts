@@ -1,0 +1,63 @@
+// Environment → app configuration. Production refuses unsafe settings (SECURITY.md I9, case 27):
+// Probot silently accepts the secret "development" and serves its setup page without an APP_ID.
+import { readFileSync } from "node:fs";
+import type { Problem } from "./core/problem.ts";
+import { problem } from "./core/problem.ts";
+
+export interface AppConfig {
+  production: boolean;
+  appId?: string;
+  privateKey?: string;
+  webhookSecret?: string;
+  webhookProxyUrl?: string;
+  host: string;
+  port: number;
+  logLevel: string;
+  databaseUrl?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: Problem[]) {
+    super(problems.map((p) => `${p.code}: ${p.message}`).join("\n"));
+  }
+}
+
+function privateKeyFrom(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.PRIVATE_KEY) return env.PRIVATE_KEY.replace(/\\n/g, "\n");
+  if (env.PRIVATE_KEY_PATH) return readFileSync(env.PRIVATE_KEY_PATH, "utf8");
+  return undefined;
+}
+
+/** Reads the app's configuration; names of variables appear in errors, never their values. */
+export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
+  const production = env.NODE_ENV === "production";
+  const config: AppConfig = {
+    production,
+    appId: env.APP_ID || undefined,
+    privateKey: privateKeyFrom(env),
+    webhookSecret: env.WEBHOOK_SECRET || undefined,
+    webhookProxyUrl: env.WEBHOOK_PROXY_URL || undefined,
+    host: env.HOST || "127.0.0.1",
+    port: env.PORT ? Number(env.PORT) : 3000,
+    logLevel: env.LOG_LEVEL || "info",
+    databaseUrl: env.DATABASE_URL || undefined,
+  };
+  const problems = production ? productionProblems(config) : [];
+  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
+    problems.push(problem("JIT_PRODUCTION_CONFIG", "PORT must be an integer from 0 to 65535"));
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+export function productionProblems(c: AppConfig): Problem[] {
+  const out: Problem[] = [];
+  if (!c.appId) out.push(problem("JIT_PRODUCTION_CONFIG", "APP_ID is required when NODE_ENV=production"));
+  if (!c.privateKey) out.push(problem("JIT_PRODUCTION_CONFIG", "PRIVATE_KEY or PRIVATE_KEY_PATH is required when NODE_ENV=production"));
+  if (!c.webhookSecret) out.push(problem("JIT_PRODUCTION_CONFIG", "WEBHOOK_SECRET is required when NODE_ENV=production"));
+  else if (c.webhookSecret === "development") {
+    out.push(problem("JIT_PRODUCTION_CONFIG", 'WEBHOOK_SECRET must not be Probot\'s fallback "development" in production'));
+  }
+  if (c.webhookProxyUrl) out.push(problem("JIT_PRODUCTION_CONFIG", "WEBHOOK_PROXY_URL is for development only"));
+  return out;
+}

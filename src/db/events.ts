@@ -1,0 +1,54 @@
+// Append-only event log: every ledger transition and every alert. The table refuses UPDATE,
+// DELETE and TRUNCATE (trigger in migration 001).
+import type { JitCode } from "../core/codes.ts";
+import type { Queryable } from "./state.ts";
+
+export type EventKind =
+  | "grant_intent" | "granted" | "grant_refused" | "grant_failed" | "grant_compensated"
+  | "revoked" | "revoke_noop" | "revoke_failed"
+  | "drift_orphan_revoked" | "intent_abandoned"
+  | "extended"
+  | "revert_pr_opened" | "revert_pr_merged" | "revert_pr_skipped";
+
+export interface EventInput {
+  ledgerId?: number | null;
+  kind: EventKind;
+  code?: JitCode | null;
+  repository?: string | null;
+  database?: string | null;
+  requestId?: string | null;
+  actor?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export interface EventRow {
+  id: number;
+  at: Date;
+  ledgerId: number | null;
+  kind: EventKind;
+  code: JitCode | null;
+  repository: string | null;
+  database: string | null;
+  requestId: string | null;
+  actor: string | null;
+  details: Record<string, unknown>;
+}
+
+export async function appendEvent(q: Queryable, e: EventInput): Promise<void> {
+  await q.query(
+    `INSERT INTO events (ledger_id, kind, code, repository, database, request_id, actor, details)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [e.ledgerId ?? null, e.kind, e.code ?? null, e.repository ?? null, e.database ?? null, e.requestId ?? null, e.actor ?? null, JSON.stringify(e.details ?? {})]);
+}
+
+export async function listEvents(q: Queryable, filter: { ledgerId?: number; kind?: EventKind; code?: JitCode } = {}): Promise<EventRow[]> {
+  const { rows } = await q.query(
+    `SELECT id::int8 AS id, at, ledger_id, kind, code, repository, database, request_id, actor, details FROM events
+      WHERE ($1::bigint IS NULL OR ledger_id = $1) AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR code = $3)
+      ORDER BY id`,
+    [filter.ledgerId ?? null, filter.kind ?? null, filter.code ?? null]);
+  return rows.map((r) => ({
+    id: Number(r.id), at: r.at, ledgerId: r.ledger_id === null ? null : Number(r.ledger_id), kind: r.kind, code: r.code,
+    repository: r.repository, database: r.database, requestId: r.request_id, actor: r.actor, details: r.details,
+  }));
+}

@@ -1,0 +1,50 @@
+// Extension: a merged, freshly approved PR that edits `duration` of an active request moves its
+// expiry. The membership stays; only the ledger changes, counted from the original grant, by the
+// database clock. The policy maximum was checked by the core (counted from the original grant).
+import type pg from "pg";
+import { decide, problem, type Decision } from "../core/problem.ts";
+import { appendEvent } from "./events.ts";
+import type { LedgerKey } from "./ledger.ts";
+import { inTransaction } from "./state.ts";
+
+export interface ExtendDetails {
+  expiresAt: Date;
+  /** True when the ledger already had this duration (a redelivery): nothing changed. */
+  unchanged: boolean;
+}
+
+export async function extendGrant(
+  state: pg.Pool, key: LedgerKey, opts: { durationMs: number; actor: string; prNumber: number; approvers: string[] },
+): Promise<Decision<ExtendDetails>> {
+  const none = { expiresAt: new Date(0), unchanged: false };
+  if (!Number.isSafeInteger(opts.durationMs) || opts.durationMs <= 0) {
+    return decide(none, [problem("JIT_DURATION_INVALID", "duration must be a positive number of milliseconds")], "");
+  }
+  return inTransaction(state, async (client) => {
+    const { rows } = await client.query(
+      `SELECT id::int8 AS id, status, duration_ms::int8 AS duration_ms, expires_at, expires_at <= now() AS overdue,
+              granted_at + $4 * interval '1 millisecond' AS new_expires_at,
+              granted_at + $4 * interval '1 millisecond' <= now() AS new_overdue
+         FROM ledger WHERE repository = $1 AND database = $2 AND request_id = $3 FOR UPDATE`,
+      [key.repository, key.database, key.requestId, opts.durationMs]);
+    const row = rows[0];
+    if (!row || row.status !== "active") {
+      return decide(none, [problem("JIT_EXTENSION_NOT_ALLOWED", `${key.database}/${key.requestId} has no active grant to extend`)], "");
+    }
+    if (Number(row.duration_ms) === opts.durationMs) {
+      return decide({ expiresAt: row.expires_at as Date, unchanged: true }, [], "already extended");
+    }
+    if (row.overdue) {
+      return decide(none, [problem("JIT_EXTENSION_NOT_ALLOWED", `${key.database}/${key.requestId} already expired; request a new grant`)], "");
+    }
+    const { rows: updated } = await client.query(
+      "UPDATE ledger SET duration_ms = $2::bigint, expires_at = granted_at + $2::bigint * interval '1 millisecond' WHERE id = $1 RETURNING expires_at",
+      [row.id, opts.durationMs]);
+    const expiresAt = updated[0]!.expires_at as Date;
+    await appendEvent(client, {
+      ledgerId: Number(row.id), kind: "extended", repository: key.repository, database: key.database, requestId: key.requestId,
+      actor: opts.actor, details: { from: row.expires_at, to: expiresAt, durationMs: opts.durationMs, prNumber: opts.prNumber, approvers: opts.approvers },
+    });
+    return decide({ expiresAt, unchanged: false }, [], `extended until ${expiresAt.toISOString()}`);
+  });
+}

@@ -1,0 +1,451 @@
+// The grant engine, shared by the app, the sweeper and the CLI.
+//
+// Crash safety across two databases (state and target): the intent is committed to the ledger
+// first, then — holding a row lock on it — preflight, GRANT, verify, mark active. A failure after
+// the GRANT revokes it at once; a crash leaves an intent row and an app-granted membership, which
+// reconcile() (at start and on every sweep) revokes, because pg_auth_members rows with
+// grantor = the app role are the ground truth (I8) and none may live without an active ledger row.
+import type pg from "pg";
+import type { JitCode } from "../core/codes.ts";
+import { decide, problem, type Decision, type Problem } from "../core/problem.ts";
+import { buildGrantPlan, quoteRole, SqlIdentifierError, type Statement } from "../core/sql.ts";
+import type { Policy } from "../core/types.ts";
+import { applyGrant, applyRevoke, ApplyError, membershipState, type AppliedRevoke } from "./apply.ts";
+import { appendEvent } from "./events.ts";
+import { query } from "./executor.ts";
+import type { Finding } from "./finding.ts";
+import type { AppRoleScope } from "./inspect-app.ts";
+import { inspectAppRole } from "./inspect-app.ts";
+import {
+  appendSql, findDue, getByKey, insertIntent, listActive, lockByKey, lockIdleIntents, markActive, markFailed, markRevoked, nextExpiry,
+  openRows, type ActiveGrant, type ExecutedSql, type LedgerKey, type LedgerRow,
+} from "./ledger.ts";
+import { preflight } from "./preflight.ts";
+import { appRoleScope } from "./scope.ts";
+import { TargetError, type TargetInfo, type Targets } from "./targets.ts";
+
+export interface GrantInput extends LedgerKey {
+  path: string;
+  prNumber?: number | null;
+  headSha?: string | null;
+  mergeSha?: string | null;
+  approvers?: string[];
+  role: string;
+  dbUser: string;
+  durationMs: number;
+  /** Who caused this (e.g. "github:merge:owner/repo#12", "cli:alice"). */
+  actor: string;
+}
+
+export interface GrantDetails {
+  row?: LedgerRow;
+  /** True when the request had already been granted: nothing was executed by this call. */
+  existing: boolean;
+  findings: Finding[];
+}
+
+export interface RevokeDetails {
+  row?: LedgerRow;
+  /** True when the row was already closed: nothing was executed by this call. */
+  alreadyClosed: boolean;
+  applied?: AppliedRevoke;
+}
+
+export interface OrphanReport {
+  database: string;
+  clusterId: string;
+  role: string;
+  member: string;
+  revoked: boolean;
+  sessionsEnded: number;
+  error?: string;
+}
+
+export interface StandingAccess {
+  database: string;
+  role: string;
+  member: string;
+  grantor: string;
+}
+
+export interface ReconcileReport {
+  orphans: OrphanReport[];
+  standing: StandingAccess[];
+  abandonedIntents: number[];
+  /** Active ledger rows whose membership is gone (revoked by someone else, user dropped). */
+  missing: number[];
+  problems: Problem[];
+}
+
+export interface EngineHooks {
+  /**
+   * Runs after the GRANT is verified and before the ledger row is marked active. A fault-injection
+   * seam for crash-safety tests (SECURITY.md case 41); production leaves it unset.
+   */
+  afterGrant?: (row: LedgerRow) => Promise<void> | void;
+}
+
+const fail = <T>(details: T, code: JitCode, message: string): Decision<T> => decide(details, [problem(code, message)], "");
+
+function codeOf(e: unknown, fallback: JitCode): JitCode {
+  if (e instanceof TargetError) return e.code;
+  if (e instanceof SqlIdentifierError) return "JIT_IDENTIFIER";
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === "string" && code.startsWith("JIT_")) return code as JitCode;
+  return fallback;
+}
+
+export class GrantEngine {
+  constructor(
+    private readonly state: pg.Pool,
+    private readonly targets: Targets,
+    private readonly policy: Policy,
+    private readonly hooks: EngineHooks = {},
+  ) {}
+
+  /** Roles the app may hold ADMIN on in this key's cluster, and those this key needs. */
+  scopeFor(database: string): Promise<AppRoleScope> {
+    return appRoleScope(this.targets, database);
+  }
+
+  /** The statements a grant would run on this target: what a check run shows. */
+  async plan(database: string, role: string, dbUser: string): Promise<Statement[]> {
+    const info = await this.targets.info(database);
+    return buildGrantPlan({ role, dbUser, appRole: info.appRole, pgMajor: info.pgMajor });
+  }
+
+  async grant(input: GrantInput): Promise<Decision<GrantDetails>> {
+    const none: GrantDetails = { existing: false, findings: [] };
+    const db = Object.hasOwn(this.policy.databases, input.database) ? this.policy.databases[input.database] : undefined;
+    if (!db) return fail(none, "JIT_DATABASE_UNKNOWN", `no policy defines database "${input.database}"`);
+    const rolePolicy = Object.hasOwn(db.roles, input.role) ? db.roles[input.role] : undefined;
+    if (!rolePolicy) return fail(none, "JIT_ROLE_NOT_ALLOWED", `role "${input.role}" is not grantable on "${input.database}"`);
+    if (!Number.isSafeInteger(input.durationMs) || input.durationMs <= 0) return fail(none, "JIT_DURATION_INVALID", "duration must be a positive number of milliseconds");
+    if (input.durationMs > rolePolicy.maxDurationMs) return fail(none, "JIT_DURATION_TOO_LONG", `duration is over the policy maximum ${rolePolicy.maxDuration}`);
+
+    try {
+      quoteRole(input.role); // throws on arrays, numbers and anything not allowlisted, before any I/O
+      quoteRole(input.dbUser);
+    } catch (e) {
+      return fail(none, "JIT_IDENTIFIER", (e as Error).message);
+    }
+    let info: TargetInfo;
+    try {
+      info = await this.targets.info(input.database);
+    } catch (e) {
+      return fail(none, codeOf(e, "JIT_DB_UNREACHABLE"), (e as Error).message);
+    }
+    if (input.dbUser === info.appRole) return fail(none, "JIT_USER_NOT_ELIGIBLE", `database user "${input.dbUser}" is the app's own role`);
+    if (input.role === info.appRole || input.role === input.dbUser) return fail(none, "JIT_ROLE_NOT_ALLOWED", `role "${input.role}" cannot be granted to "${input.dbUser}"`);
+
+    const { row: first, created } = await insertIntent(this.state, {
+      repository: input.repository, path: input.path, requestId: input.requestId, prNumber: input.prNumber ?? null,
+      headSha: input.headSha ?? null, mergeSha: input.mergeSha ?? null, approvers: input.approvers ?? [], database: input.database,
+      clusterId: info.clusterId, role: input.role, dbUser: input.dbUser, durationMs: input.durationMs, actor: input.actor,
+    });
+    const ev = { ledgerId: first.id, repository: input.repository, database: input.database, requestId: input.requestId, actor: input.actor };
+    if (created) await appendEvent(this.state, { ...ev, kind: "grant_intent", details: { role: input.role, dbUser: input.dbUser, durationMs: input.durationMs } });
+
+    const client = await this.state.connect();
+    let target: pg.PoolClient | undefined;
+    let targetBroken = false;
+    try {
+      await client.query("BEGIN");
+      const row = (await lockByKey(client, input))!;
+      // The duration is not compared: an approved extension changes it on the active row, and a
+      // redelivery of the original merge must still find "already granted".
+      const same = row.role === input.role && row.dbUser === input.dbUser && row.clusterId === info.clusterId;
+      if (!same || row.status === "revoked") {
+        await client.query("COMMIT");
+        return fail({ row, existing: true, findings: [] }, "JIT_REQUEST_ID_USED",
+          `request id "${input.requestId}" was already used (${row.status}${same ? "" : ", for a different grant"}); request ids are single-use`);
+      }
+      if (row.status === "active") {
+        await client.query("COMMIT");
+        return decide({ row, existing: true, findings: [] }, [], `already granted until ${row.expiresAt?.toISOString()}`);
+      }
+      if (row.status === "failed") {
+        await client.query("COMMIT");
+        return fail({ row, existing: true, findings: [] }, (row.failureCode as JitCode | null) ?? "JIT_GRANT_FAILED", "this request was already refused or failed; request ids are single-use");
+      }
+
+      target = await this.targets.connect(input.database);
+      if (!created) {
+        // An intent nobody holds: a previous attempt crashed. Its GRANT may have happened.
+        const m = await membershipState(target, info, input.role, input.dbUser);
+        if (m.appGranted) {
+          const applied = await applyRevoke(target, info, input.role, input.dbUser);
+          await appendEvent(client, { ...ev, kind: "drift_orphan_revoked", code: "JIT_DRIFT_ORPHAN_GRANT",
+            details: { role: input.role, member: input.dbUser, reason: "left by an interrupted grant of this request", ...applied.verification } });
+        }
+      }
+
+      const pre = await preflight(target, { role: input.role, dbUser: input.dbUser, info, scope: await this.scopeFor(input.database) });
+      if (!pre.ok) {
+        const failed = await markFailed(client, row.id, { code: pre.code, sql: [], verification: { preflight: pre.problems } });
+        await appendEvent(client, { ...ev, kind: "grant_refused", code: pre.code, details: { problems: pre.problems } });
+        await client.query("COMMIT");
+        return { ...pre, details: { row: failed, existing: false, findings: pre.details.findings } };
+      }
+
+      let sql: ExecutedSql[] = [];
+      try {
+        const applied = await applyGrant(target, info, input.role, input.dbUser);
+        sql = applied.sql;
+        await this.hooks.afterGrant?.(row);
+        const active = await markActive(client, row.id, { sql, verification: applied.verification });
+        await appendEvent(client, { ...ev, kind: "granted", details: { role: input.role, dbUser: input.dbUser, expiresAt: active.expiresAt, sql } });
+        await client.query("COMMIT");
+        return decide({ row: active, existing: false, findings: [] }, [], `granted "${input.role}" to "${input.dbUser}" until ${active.expiresAt?.toISOString()}`);
+      } catch (e) {
+        if (e instanceof ApplyError) sql = e.sql;
+        await client.query("ROLLBACK").catch(() => {});
+        return await this.compensate(row, info, sql, e, ev);
+      }
+    } catch (e) {
+      targetBroken = true;
+      await client.query("ROLLBACK").catch(() => {});
+      return fail(none, codeOf(e, "JIT_GRANT_FAILED"), (e as Error).message);
+    } finally {
+      client.release();
+      target?.release(targetBroken);
+    }
+  }
+
+  /** After a failure past the GRANT: take the membership away now, then record the failure. */
+  private async compensate(row: LedgerRow, info: TargetInfo, sql: ExecutedSql[], error: unknown, ev: Record<string, unknown>): Promise<Decision<GrantDetails>> {
+    let revoke: AppliedRevoke | undefined;
+    let revokeError: string | undefined;
+    try {
+      const target = await this.targets.connect(row.database);
+      try {
+        revoke = await applyRevoke(target, info, row.role, row.dbUser);
+        target.release();
+      } catch (e) {
+        target.release(true);
+        throw e;
+      }
+    } catch (e) {
+      revokeError = (e as Error).message; // reconcile() will revoke it: no active row covers it
+    }
+    const verification = { error: (error as Error).message, compensation: revoke?.verification ?? { error: revokeError } };
+    let failed: LedgerRow | undefined;
+    try {
+      failed = await markFailed(this.state, row.id, { code: "JIT_GRANT_FAILED", sql: [...sql, ...(revoke?.sql ?? [])], verification });
+      await appendEvent(this.state, { ...ev, kind: "grant_compensated", code: "JIT_GRANT_FAILED", details: verification });
+    } catch {
+      // The state database is unreachable too; the intent row stays and reconcile() finishes the job.
+    }
+    return fail({ row: failed ?? row, existing: false, findings: [] }, "JIT_GRANT_FAILED",
+      `the grant failed after GRANT and was ${revoke?.verified ? "revoked again" : "left for reconcile to revoke"}: ${(error as Error).message}`);
+  }
+
+  async revoke(key: LedgerKey, opts: { reason: string; actor: string }): Promise<Decision<RevokeDetails>> {
+    const client = await this.state.connect();
+    let target: pg.PoolClient | undefined;
+    let targetBroken = false;
+    try {
+      await client.query("BEGIN");
+      const row = await lockByKey(client, key);
+      if (!row) {
+        await client.query("COMMIT");
+        return fail({ alreadyClosed: false }, "JIT_GRANT_NOT_FOUND", `no grant recorded for ${key.database}/${key.requestId} in ${key.repository}`);
+      }
+      if (row.status === "revoked" || row.status === "failed") {
+        await client.query("COMMIT");
+        return decide({ row, alreadyClosed: true }, [], row.status === "revoked" ? `already revoked (${row.revokeReason})` : "never granted");
+      }
+      const ev = { ledgerId: row.id, repository: row.repository, database: row.database, requestId: row.requestId, actor: opts.actor };
+      try {
+        const info = await this.targets.info(row.database);
+        if (info.clusterId !== row.clusterId) {
+          throw new TargetError("JIT_REVOKE_FAILED", `the connection for "${row.database}" now reaches another cluster than the one granted on; refusing to act`);
+        }
+        target = await this.targets.connect(row.database);
+        const applied = await applyRevoke(target, info, row.role, row.dbUser);
+        if (!applied.verified) {
+          await appendSql(client, row.id, applied.sql, { lastRevokeAttempt: applied.verification });
+          await appendEvent(client, { ...ev, kind: "revoke_failed", code: "JIT_REVOKE_FAILED", details: { reason: opts.reason, ...applied.verification } });
+          await client.query("COMMIT");
+          return fail({ row, alreadyClosed: false, applied }, "JIT_REVOKE_FAILED",
+            `revoke not verified: membership ${applied.verification.membershipGone ? "gone" : "still present"}, ${applied.verification.sessionsLeft} session(s) left`);
+        }
+        const closed = await markRevoked(client, row.id, {
+          reason: opts.reason, actor: opts.actor, sql: applied.sql, sessionsEnded: applied.sessionsEnded, verification: { revoke: applied.verification },
+        });
+        await appendEvent(client, { ...ev, kind: applied.outcome === "revoked" ? "revoked" : "revoke_noop", details: { reason: opts.reason, ...applied.verification } });
+        await client.query("COMMIT");
+        const how = applied.outcome === "revoked" ? "revoked" : applied.outcome === "user_missing" ? "closed (the user no longer exists)" : "closed (membership was already gone)";
+        return decide({ row: closed, alreadyClosed: false, applied }, [], `${how}; ${applied.sessionsEnded} session(s) ended`);
+      } catch (e) {
+        targetBroken = true;
+        const code = codeOf(e, "JIT_REVOKE_FAILED");
+        const sql = e instanceof ApplyError ? e.sql : [];
+        if (sql.length) await appendSql(client, row.id, sql, { lastRevokeAttempt: { error: (e as Error).message } });
+        await appendEvent(client, { ...ev, kind: "revoke_failed", code, details: { reason: opts.reason, error: (e as Error).message } });
+        await client.query("COMMIT");
+        return fail({ row, alreadyClosed: false }, code, (e as Error).message);
+      }
+    } catch (e) {
+      await client.query("ROLLBACK").catch(() => {});
+      return fail({ alreadyClosed: false }, codeOf(e, "JIT_REVOKE_FAILED"), (e as Error).message);
+    } finally {
+      client.release();
+      target?.release(targetBroken);
+    }
+  }
+
+  findDue(limit: number): Promise<LedgerRow[]> {
+    return findDue(this.state, limit);
+  }
+
+  nextExpiry(): Promise<Date | null> {
+    return nextExpiry(this.state);
+  }
+
+  status(): Promise<ActiveGrant[]> {
+    return listActive(this.state);
+  }
+
+  get(key: LedgerKey): Promise<LedgerRow | undefined> {
+    return getByKey(this.state, key);
+  }
+
+  /** I5 on every configured target; used at start (refuse on TOO_POWERFUL) and by `jit doctor`. */
+  async checkAppRole(database: string): Promise<Finding[]> {
+    const info = await this.targets.info(database);
+    const scope = await this.scopeFor(database);
+    const client = await this.targets.connect(database);
+    try {
+      return await inspectAppRole(client, info, scope);
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * I8: every pg_auth_members row with grantor = the app role must be covered by an active ledger
+   * row (or a grant in flight). Others are drift: revoked, with a JIT_DRIFT_ORPHAN_GRANT event.
+   * Memberships of grantable roles granted by anyone else are reported (JIT_STANDING_ACCESS)
+   * unless the policy lists them under standing_access; the app never revokes those (I7).
+   */
+  async reconcile(actor = "reconcile"): Promise<ReconcileReport> {
+    const report: ReconcileReport = { orphans: [], standing: [], abandonedIntents: [], missing: [], problems: [] };
+    const clusters = new Map<string, { key: string; info: TargetInfo; keys: string[] }>();
+    for (const key of this.targets.keys()) {
+      if (!this.targets.configured(key)) {
+        report.problems.push(problem("JIT_CONFIG_MISSING_ENV", `database "${key}": environment variable ${this.targets.envName(key)} is not set; not reconciled`));
+        continue;
+      }
+      try {
+        const info = await this.targets.info(key);
+        const c = clusters.get(info.clusterId);
+        if (c) c.keys.push(key);
+        else clusters.set(info.clusterId, { key, info, keys: [key] });
+      } catch (e) {
+        report.problems.push(problem(codeOf(e, "JIT_DB_UNREACHABLE"), (e as Error).message));
+      }
+    }
+    for (const c of clusters.values()) {
+      try {
+        await this.reconcileCluster(c.key, c.info, c.keys, report, actor);
+      } catch (e) {
+        report.problems.push(problem(codeOf(e, "JIT_DB_UNREACHABLE"), `database "${c.key}": ${(e as Error).message}`));
+      }
+    }
+    return report;
+  }
+
+  private async reconcileCluster(key: string, info: TargetInfo, keys: string[], report: ReconcileReport, actor: string): Promise<void> {
+    const target = await this.targets.connect(key);
+    let broken = false;
+    const client = await this.state.connect();
+    try {
+      // Read memberships before the ledger: a grant in flight holds its row lock from before its
+      // GRANT until its row is active, so any membership seen here is covered when the ledger is read.
+      const memberships = (await query<{ role: string; member: string }>(target, `
+        SELECT r.rolname::text AS role, m.rolname::text AS member FROM pg_auth_members am
+          JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member
+         WHERE am.grantor = (SELECT oid FROM pg_roles WHERE rolname = current_user) ORDER BY 1, 2`)).rows;
+      await client.query("BEGIN");
+      const idle = await lockIdleIntents(client, info.clusterId);
+      const idleIds = new Set(idle.map((r) => r.id));
+      const open = await openRows(client, info.clusterId);
+      const covered = (role: string, member: string) =>
+        open.some((o) => o.role === role && o.dbUser === member && (o.status === "active" || !idleIds.has(o.id)));
+
+      for (const m of memberships) {
+        if (covered(m.role, m.member)) continue;
+        const orphan: OrphanReport = { database: key, clusterId: info.clusterId, role: m.role, member: m.member, revoked: false, sessionsEnded: 0 };
+        const intents = idle.filter((r) => r.role === m.role && r.dbUser === m.member);
+        try {
+          const applied = await applyRevoke(target, info, m.role, m.member);
+          if (applied.outcome === "already_absent") continue; // revoked meanwhile by a regular revoke
+          orphan.revoked = applied.verified;
+          orphan.sessionsEnded = applied.sessionsEnded;
+          for (const r of intents) {
+            await markFailed(client, r.id, { code: "JIT_DRIFT_ORPHAN_GRANT", sql: applied.sql, verification: { reconcile: applied.verification } });
+          }
+          await appendEvent(client, {
+            ledgerId: intents[0]?.id ?? null, kind: "drift_orphan_revoked", code: "JIT_DRIFT_ORPHAN_GRANT", database: key,
+            requestId: intents[0]?.requestId ?? null, repository: intents[0]?.repository ?? null, actor,
+            details: { clusterId: info.clusterId, role: m.role, member: m.member, sql: applied.sql, ...applied.verification },
+          });
+        } catch (e) {
+          orphan.error = (e as Error).message;
+          await appendEvent(client, { kind: "drift_orphan_revoked", code: "JIT_DRIFT_ORPHAN_GRANT", database: key, actor,
+            details: { clusterId: info.clusterId, role: m.role, member: m.member, error: orphan.error } });
+          report.problems.push(problem("JIT_DRIFT_ORPHAN_GRANT", `cannot revoke orphan grant of "${m.role}" to "${m.member}": ${orphan.error}`));
+          // A name outside the identifier allowlist never reached the server; anything else may
+          // have left the connection mid-plan, so stop using it.
+          if (!(e instanceof SqlIdentifierError)) broken = true;
+        }
+        report.orphans.push(orphan);
+        if (broken) break;
+      }
+
+      // Intents that never reached a GRANT (crash before it); young ones may be about to be locked.
+      for (const r of idle) {
+        const hasMembership = memberships.some((m) => m.role === r.role && m.member === r.dbUser);
+        if (!hasMembership && r.stale) {
+          await markFailed(client, r.id, { code: "JIT_GRANT_FAILED", sql: [], verification: { reconcile: "interrupted before GRANT" } });
+          await appendEvent(client, { ledgerId: r.id, kind: "intent_abandoned", code: "JIT_GRANT_FAILED", database: r.database,
+            repository: r.repository, requestId: r.requestId, actor, details: {} });
+          report.abandonedIntents.push(r.id);
+        }
+      }
+      for (const o of open) {
+        if (o.status === "active" && !memberships.some((m) => m.role === o.role && m.member === o.dbUser)) report.missing.push(o.id);
+      }
+      await client.query("COMMIT");
+
+      if (!broken) report.standing.push(...await this.standingAccess(target, info, keys));
+    } catch (e) {
+      broken = true;
+      await client.query("ROLLBACK").catch(() => {});
+      throw e;
+    } finally {
+      client.release();
+      target.release(broken);
+    }
+  }
+
+  private async standingAccess(target: pg.PoolClient, info: TargetInfo, keys: string[]): Promise<StandingAccess[]> {
+    const roleKey = new Map<string, string>();
+    const allowed = new Set<string>();
+    for (const key of keys) {
+      const db = this.policy.databases[key]!;
+      for (const role of Object.keys(db.roles)) roleKey.set(role, key);
+      for (const [role, logins] of Object.entries(db.standingAccess ?? {})) for (const l of logins) allowed.add(`${role}\u0000${l}`);
+    }
+    const { rows } = await query<{ role: string; member: string; grantor: string }>(target, `
+      SELECT r.rolname::text AS role, m.rolname::text AS member, g.rolname::text AS grantor FROM pg_auth_members am
+        JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member JOIN pg_roles g ON g.oid = am.grantor
+       WHERE r.rolname = ANY($1::text[]) AND m.rolname <> current_user
+         AND am.grantor <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
+       ORDER BY 1, 2`, [[...roleKey.keys()]]);
+    return rows
+      .filter((r) => !allowed.has(`${r.role}\u0000${r.member}`))
+      .map((r) => ({ database: roleKey.get(r.role)!, role: r.role, member: r.member, grantor: r.grantor }));
+  }
+}

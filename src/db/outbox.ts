@@ -1,0 +1,43 @@
+// GitHub side effects (revert PRs, comments) are written here and retried until done, so a revoke
+// never waits for GitHub and a 5xx only delays the side effect. One entry per dedupe key.
+import type pg from "pg";
+import type { Queryable } from "./state.ts";
+
+export interface OutboxItem {
+  id: number;
+  kind: string;
+  dedupeKey: string;
+  payload: Record<string, unknown>;
+  attempts: number;
+}
+
+/** Enqueues once per dedupe key; true when this call created the entry. */
+export async function enqueue(q: Queryable, item: { kind: string; dedupeKey: string; payload: Record<string, unknown> }): Promise<boolean> {
+  const { rowCount } = await q.query(
+    "INSERT INTO outbox (kind, dedupe_key, payload) VALUES ($1, $2, $3) ON CONFLICT (dedupe_key) DO NOTHING",
+    [item.kind, item.dedupeKey, JSON.stringify(item.payload)]);
+  return rowCount === 1;
+}
+
+/**
+ * Claims due items inside the caller's transaction (FOR UPDATE SKIP LOCKED: replicas never work on
+ * the same item); the caller completes or fails each before committing.
+ */
+export async function claimDue(client: pg.PoolClient, limit: number): Promise<OutboxItem[]> {
+  const { rows } = await client.query(
+    `SELECT id::int8 AS id, kind, dedupe_key, payload, attempts FROM outbox
+      WHERE NOT done AND next_attempt_at <= clock_timestamp() ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED`, [limit]);
+  return rows.map((r) => ({ id: Number(r.id), kind: r.kind, dedupeKey: r.dedupe_key, payload: r.payload, attempts: r.attempts }));
+}
+
+export async function complete(q: Queryable, id: number): Promise<void> {
+  await q.query("UPDATE outbox SET done = true, done_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL WHERE id = $1", [id]);
+}
+
+/** Records a failed attempt and backs off exponentially (30 s doubling, capped at one hour). */
+export async function fail(q: Queryable, id: number, error: string): Promise<void> {
+  await q.query(
+    `UPDATE outbox SET attempts = attempts + 1, last_error = left($2, 2000),
+            next_attempt_at = clock_timestamp() + least(interval '1 hour', interval '30 seconds' * power(2, attempts))
+      WHERE id = $1`, [id, error]);
+}

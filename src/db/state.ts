@@ -1,0 +1,72 @@
+// The state database (ledger, events, deliveries, outbox): DATABASE_URL, or the embedded default.
+import pg from "pg";
+import { startEmbedded, type EmbeddedState } from "./embedded.ts";
+
+export type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
+
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+export const consoleLogger: Logger = {
+  info: (m) => console.log(m),
+  warn: (m) => console.warn(m),
+  error: (m) => console.error(m),
+};
+
+export function createPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool({ max: 10, ...config });
+  // A client whose server connection dies emits "error": the pool forwards it for idle clients, but
+  // a checked-out client (e.g. idle in a transaction while the grantor works on a target) has no
+  // listener and would crash the process. The failure surfaces on the next query instead, and the
+  // pool drops the dead client when it is released.
+  pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
+  return pool;
+}
+
+export interface StateDatabase {
+  pool: pg.Pool;
+  /** Where the state lives, for the log; never contains a password. */
+  description: string;
+  embedded?: EmbeddedState;
+  close(): Promise<void>;
+}
+
+/** DATABASE_URL when set, else the embedded PostgreSQL 15 under <cwd>/.data (started or reused). */
+export async function openStateDatabase(opts: { env: NodeJS.ProcessEnv; cwd: string; log: Logger }): Promise<StateDatabase> {
+  const url = opts.env.DATABASE_URL;
+  if (url) {
+    const pool = createPool({ connectionString: url, application_name: "jit-access" });
+    return { pool, description: "state database from DATABASE_URL", close: () => pool.end() };
+  }
+  const embedded = await startEmbedded({ dataRoot: `${opts.cwd}/.data`, log: opts.log });
+  const pool = createPool({ ...embedded.connection, application_name: "jit-access" });
+  return {
+    pool,
+    embedded,
+    description: `embedded PostgreSQL on 127.0.0.1:${embedded.connection.port} (data in ${embedded.dataDir})`,
+    async close() {
+      await pool.end();
+      await embedded.stop();
+    },
+  };
+}
+
+/** Runs fn in a transaction on one client; rolls back on error. */
+export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const out = await fn(client);
+    await client.query("COMMIT");
+    return out;
+  } catch (e) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw e;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,33 @@
+// GitHub clients for work that no webhook started (the sweeper, the outbox): the App finds the
+// installation of a repository with its JWT, then acts with that installation's token.
+import type { Probot } from "probot";
+import type { Octokit, RepoRef } from "./octokit.ts";
+
+export interface GitHubAccess {
+  /** An installation-authenticated client for "owner/name"; rejects when the App is not installed there. */
+  octokitFor(repository: string): Promise<Octokit>;
+}
+
+export function repoRefOf(repository: string): RepoRef {
+  const [owner, repo, ...rest] = repository.split("/");
+  if (!owner || !repo || rest.length) throw new Error(`not an owner/name repository: ${JSON.stringify(repository)}`);
+  return { owner, repo };
+}
+
+/** Backed by a Probot instance (the app's own, or the one Probot passes to the app function). */
+export function probotGitHub(probot: Pick<Probot, "auth">): GitHubAccess {
+  const installations = new Map<string, number>();
+  return {
+    async octokitFor(repository) {
+      const ref = repoRefOf(repository);
+      let id = installations.get(repository);
+      if (id === undefined) {
+        const app = (await probot.auth()) as unknown as Octokit;
+        id = (await app.rest.apps.getRepoInstallation({ ...ref })).data.id;
+        installations.set(repository, id);
+      }
+      // Probot caches installation tokens; a new client per call is cheap.
+      return (await probot.auth(id)) as unknown as Octokit;
+    },
+  };
+}

@@ -1,0 +1,164 @@
+// Revert PRs: after a grant expired and was revoked, a pull request deleting its request file keeps
+// git telling the truth. One commit made with the git data API (no checkout), on the branch
+// jit/expire/<database>/<request-id>, a body that is the audit record, a label, and a merge when
+// configured (else owners merge it). Every step tolerates an earlier, interrupted attempt: an
+// existing branch is moved to the fresh commit, an existing PR is reused.
+import { utc } from "../core/report.ts";
+import { isNotFound, type Octokit, type RepoRef } from "./octokit.ts";
+
+export interface RevertRecord {
+  ledgerId: number;
+  repository: string;
+  database: string;
+  requestId: string;
+  path: string;
+  /** Login of the request PR's author, when known. */
+  requester: string | null;
+  prNumber: number | null;
+  role: string;
+  dbUser: string;
+  approvers: string[];
+  grantedAt: Date | null;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  revokedBy: string | null;
+  sessionsEnded: number;
+  verification: { outcome?: string; membershipGone?: boolean; sessionsLeft?: number } | null;
+}
+
+export interface RevertOptions {
+  merge: boolean;
+  mergeMethod: "merge" | "squash" | "rebase";
+  label: string;
+}
+
+export interface RevertOutcome {
+  /** merged; open (waiting for owners); closed (someone closed it unmerged); file_absent (nothing to revert). */
+  state: "merged" | "open" | "closed" | "file_absent";
+  branch: string;
+  number?: number;
+  /** True when this call opened the PR. */
+  created: boolean;
+  /** Why the app did not merge it (protection, conflicts), when it tried. */
+  mergeRefused?: string;
+}
+
+export const REVERT_BRANCH_PREFIX = "jit/expire";
+
+export function revertBranch(database: string, requestId: string): string {
+  return `${REVERT_BRANCH_PREFIX}/${database}/${requestId}`;
+}
+
+const marker = (r: Pick<RevertRecord, "database" | "requestId">) => `<!-- jit-access:revert:${r.database}/${r.requestId} -->`;
+const time = (d: Date | null) => (d ? utc(d.getTime()) : "—");
+const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
+
+export function revertTitle(r: RevertRecord): string {
+  return `Expire ${r.database}/${r.requestId}: ${r.role} for ${r.dbUser}`;
+}
+
+/** The PR body: the audit record of the grant, from the ledger (never from request data beyond ids). */
+export function revertBody(r: RevertRecord): string {
+  const v = r.verification;
+  const verification = v
+    ? `${v.membershipGone ? "membership gone" : "membership STILL PRESENT"}, ${v.sessionsLeft ?? "?"} session(s) left${v.outcome ? ` (${v.outcome})` : ""}`
+    : "—";
+  const rows: [string, string][] = [
+    ["Request", `${code(r.requestId)}${r.prNumber ? ` (#${r.prNumber})` : ""}`],
+    ["Requester", r.requester ? `@${r.requester}` : "—"],
+    ["Database", code(r.database)],
+    ["Role", code(r.role)],
+    ["Database user", code(r.dbUser)],
+    ["Approvers", r.approvers.length ? r.approvers.map((a) => `@${a}`).join(", ") : "—"],
+    ["Granted at", time(r.grantedAt)],
+    ["Expired at", time(r.expiresAt)],
+    ["Revoked at", time(r.revokedAt)],
+    ["Revoked by", r.revokedBy ? code(r.revokedBy) : "—"],
+    ["Sessions ended", String(r.sessionsEnded)],
+    ["Verification", verification],
+    ["Ledger row", String(r.ledgerId)],
+  ];
+  return [
+    marker(r),
+    `The grant of ${code(r.role)} to ${code(r.dbUser)} on ${code(r.database)} expired and was revoked by jit-access.`,
+    `This pull request deletes ${code(r.path)} so the default branch lists only live access. The request id stays used: merging or not, it is never granted again.`,
+    "",
+    "| | |",
+    "| --- | --- |",
+    ...rows.map(([k, val]) => `| ${k} | ${val} |`),
+  ].join("\n");
+}
+
+const status = (e: unknown) => (typeof e === "object" && e !== null ? (e as { status?: number }).status : undefined);
+
+async function findPr(octokit: Octokit, ref: RepoRef, branch: string): Promise<{ number: number; state: string; merged: boolean } | undefined> {
+  const { data } = await octokit.rest.pulls.list({ ...ref, head: `${ref.owner}:${branch}`, state: "all", per_page: 10 });
+  const pr = data.find((p) => p.head.ref === branch);
+  return pr ? { number: pr.number, state: pr.state, merged: Boolean(pr.merged_at) } : undefined;
+}
+
+async function mergeIfWanted(octokit: Octokit, ref: RepoRef, number: number, opts: RevertOptions, out: RevertOutcome): Promise<RevertOutcome> {
+  if (!opts.merge) return out;
+  try {
+    await octokit.rest.pulls.merge({ ...ref, pull_number: number, merge_method: opts.mergeMethod });
+    // Tidy up; the repository may already delete merged branches itself.
+    await octokit.rest.git.deleteRef({ ...ref, ref: `heads/${out.branch}` }).catch(() => {});
+    return { ...out, state: "merged" };
+  } catch (e) {
+    // Protection or conflicts: the repository does not let the app merge; owners will.
+    const s = status(e);
+    if (s === 405 || s === 409 || s === 422 || s === 403) return { ...out, mergeRefused: (e as Error).message.split("\n")[0] };
+    throw e;
+  }
+}
+
+/** Opens (or finds) the revert PR and merges it when configured. Throws on failures worth a retry (5xx, network). */
+export async function openRevertPr(octokit: Octokit, ref: RepoRef, record: RevertRecord, opts: RevertOptions): Promise<RevertOutcome> {
+  const branch = revertBranch(record.database, record.requestId);
+  const existing = await findPr(octokit, ref, branch);
+  if (existing) {
+    const out: RevertOutcome = { state: existing.merged ? "merged" : existing.state === "open" ? "open" : "closed", branch, number: existing.number, created: false };
+    return out.state === "open" ? mergeIfWanted(octokit, ref, existing.number, opts, out) : out;
+  }
+
+  const { data: repo } = await octokit.rest.repos.get({ ...ref });
+  const base = repo.default_branch;
+  const { data: head } = await octokit.rest.git.getRef({ ...ref, ref: `heads/${base}` });
+  const baseSha = head.object.sha;
+  try {
+    await octokit.rest.repos.getContent({ ...ref, path: record.path, ref: baseSha });
+  } catch (e) {
+    if (isNotFound(e)) return { state: "file_absent", branch, created: false };
+    throw e;
+  }
+
+  const { data: baseCommit } = await octokit.rest.git.getCommit({ ...ref, commit_sha: baseSha });
+  const { data: tree } = await octokit.rest.git.createTree({
+    ...ref, base_tree: baseCommit.tree.sha, tree: [{ path: record.path, mode: "100644", type: "blob", sha: null }],
+  });
+  const { data: commit } = await octokit.rest.git.createCommit({
+    ...ref, tree: tree.sha, parents: [baseSha],
+    message: `${revertTitle(record)}\n\nThe grant expired at ${time(record.expiresAt)} and was revoked at ${time(record.revokedAt)}.`,
+  });
+  try {
+    await octokit.rest.git.createRef({ ...ref, ref: `refs/heads/${branch}`, sha: commit.sha });
+  } catch (e) {
+    if (status(e) !== 422) throw e;
+    // Left by an interrupted attempt (the branch is ours: jit/expire/…): point it at the fresh commit.
+    await octokit.rest.git.updateRef({ ...ref, ref: `heads/${branch}`, sha: commit.sha, force: true });
+  }
+
+  let number: number;
+  let created = true;
+  try {
+    number = (await octokit.rest.pulls.create({ ...ref, head: branch, base, title: revertTitle(record), body: revertBody(record) })).data.number;
+  } catch (e) {
+    if (status(e) !== 422) throw e;
+    const again = await findPr(octokit, ref, branch);
+    if (!again) throw e;
+    number = again.number;
+    created = false;
+  }
+  await octokit.rest.issues.addLabels({ ...ref, issue_number: number, labels: [opts.label] });
+  return mergeIfWanted(octokit, ref, number, opts, { state: "open", branch, number, created });
+}

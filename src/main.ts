@@ -1,0 +1,131 @@
+// Process entry for `npm start`. Brings up the state database (DATABASE_URL or the embedded
+// PostgreSQL 15 under .data/), applies migrations, checks the app's role on every configured target
+// (refusing to start when it is more powerful than invariant I5 allows), reconciles app-granted
+// memberships against the ledger, and stops cleanly on SIGINT/SIGTERM. The GitHub App (Probot) is
+// mounted on top of startServices().
+import { problem, type Problem } from "./core/problem.ts";
+import type { Policy } from "./core/types.ts";
+import { GrantEngine } from "./db/grantor.ts";
+import { migrate } from "./db/migrations.ts";
+import { consoleLogger, openStateDatabase, type Logger, type StateDatabase } from "./db/state.ts";
+import { TargetError, Targets } from "./db/targets.ts";
+import { loadPolicies } from "./policy-loader.ts";
+
+export class StartupError extends Error {
+  constructor(readonly problems: Problem[]) {
+    super(problems.map((p) => `${p.code}: ${p.message}`).join("\n"));
+  }
+}
+
+export interface Services {
+  policy: Policy;
+  state: StateDatabase;
+  targets: Targets;
+  engine: GrantEngine;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Repository checkout holding policies/ (and, with the embedded database, .data/). */
+  cwd?: string;
+  log?: Logger;
+  /** Use this policy instead of reading policies/*.yaml (tests, or the app's base-branch copy). */
+  policy?: Policy;
+}
+
+export async function startServices(opts: StartOptions = {}): Promise<Services> {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const log = opts.log ?? consoleLogger;
+
+  let policy = opts.policy;
+  if (!policy) {
+    const loaded = await loadPolicies(cwd);
+    if (!loaded.ok || !loaded.details) throw new StartupError(loaded.problems.length ? loaded.problems : [problem("JIT_POLICY_INVALID", loaded.message)]);
+    policy = loaded.details;
+  }
+
+  const state = await openStateDatabase({ env, cwd, log });
+  const targets = new Targets(policy, env);
+  const stop = async () => {
+    await targets.close();
+    await state.close();
+  };
+  try {
+    if (!state.embedded) log.info(`state: ${state.description}`);
+    const applied = await migrate(state.pool);
+    log.info(applied.length ? `state: applied migrations ${applied.join(", ")}` : "state: schema up to date");
+
+    const engine = new GrantEngine(state.pool, targets, policy);
+    const refusals: Problem[] = [];
+    for (const key of targets.keys()) {
+      if (!targets.configured(key)) {
+        log.warn(`target ${key}: ${targets.envName(key)} is not set; this database is skipped and its grants will fail until it is set (JIT_CONFIG_MISSING_ENV)`);
+        continue;
+      }
+      try {
+        const info = await targets.info(key);
+        const findings = await engine.checkAppRole(key);
+        for (const f of findings) {
+          const line = `target ${key}: ${f.code}: ${f.message}; fix: ${f.fix.join(" ")}`;
+          if (f.code === "JIT_DB_ROLE_TOO_POWERFUL") refusals.push({ ...f, message: `database "${key}": ${f.message}` });
+          else log.warn(line);
+        }
+        if (!findings.length) log.info(`target ${key}: PostgreSQL ${info.pgMajor}, app role "${info.appRole}" is minimal`);
+      } catch (e) {
+        if (e instanceof TargetError && e.code === "JIT_DB_UNREACHABLE") log.warn(`target ${key}: ${e.message}; will retry when needed`);
+        else throw e;
+      }
+    }
+    if (refusals.length) throw new StartupError(refusals);
+
+    const report = await engine.reconcile("startup");
+    for (const o of report.orphans) log.error(`JIT_DRIFT_ORPHAN_GRANT: ${o.database}: "${o.role}" granted to "${o.member}" by the app without an active ledger row; ${o.revoked ? "revoked" : `NOT revoked: ${o.error}`}`);
+    for (const s of report.standing) log.warn(`JIT_STANDING_ACCESS: ${s.database}: "${s.member}" holds "${s.role}" (granted by ${s.grantor}) outside the app`);
+    for (const p of report.problems) log.warn(`reconcile: ${p.code}: ${p.message}`);
+
+    return { policy, state, targets, engine, stop };
+  } catch (e) {
+    await stop().catch(() => {});
+    throw e;
+  }
+}
+
+async function main(): Promise<void> {
+  const log = consoleLogger;
+  let services: Services;
+  try {
+    services = await startServices({ log });
+  } catch (e) {
+    if (e instanceof StartupError) {
+      for (const p of e.problems) log.error(`refusing to start: ${p.code}: ${p.message}${"fix" in p ? `\n  fix: ${(p as { fix: string[] }).fix.join("\n       ")}` : ""}`);
+      process.exitCode = 1;
+      return;
+    }
+    throw e;
+  }
+  log.info(`jit-access: ready (pid ${process.pid})`);
+  // Keeps the process alive until the HTTP server mounted here takes over that role.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`jit-access: ${signal} received, stopping`);
+    clearInterval(keepAlive);
+    services.stop().then(
+      () => {
+        log.info("jit-access: stopped");
+        process.exit(0);
+      },
+      (e: unknown) => {
+        log.error(`jit-access: error while stopping: ${(e as Error).message}`);
+        process.exit(1);
+      });
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -1,0 +1,130 @@
+// Health of expiry: when a sweep last succeeded (any replica or `jit expire`), how many grants are
+// past their expiry, and the outbox backlog. Every age is computed by the state database's clock.
+// Served as JSON by GET /health (200 ok, 503 degraded: meant for monitoring, not as a liveness probe
+// that would restart the app) and turned into alerts: JIT_SWEEP_STALE and JIT_REVOKE_OVERDUE.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type pg from "pg";
+import type { JitCode } from "../core/codes.ts";
+import { formatDuration } from "../core/duration.ts";
+import type { Alerter } from "./alerter.ts";
+import { outboxBacklog } from "./outbox.ts";
+
+export interface HealthOptions {
+  staleAfterMs: number;
+  overdueAfterMs: number;
+  /** Whether this process holds the sweeper lock (null: not a scheduler process). */
+  leader?: () => boolean | null;
+  /** The app clock, only to report its skew against the database. */
+  appNow?: () => number;
+  /** How long this process has run (ms); "no sweep ever" is not stale before staleAfterMs of uptime. */
+  uptimeMs?: () => number;
+}
+
+export interface OverdueGrant {
+  ledgerId: number;
+  repository: string;
+  database: string;
+  requestId: string;
+  expiresAt: string;
+  overdueMs: number;
+}
+
+export interface Health {
+  status: "ok" | "degraded";
+  problems: { code: JitCode; message: string }[];
+  databaseTime: string;
+  /** app clock minus database clock, ms (informative: expiry never uses the app clock). */
+  appClockSkewMs: number | null;
+  lastSweep: { at: string | null; ageMs: number | null; sweeper: string | null };
+  sweepers: { sweeper: string; lastSuccessAt: string | null; lastFailureAt: string | null; lastError: string | null }[];
+  overdue: { count: number; oldestMs: number | null; beyondThreshold: OverdueGrant[] };
+  outbox: { pending: number; oldestMs: number | null };
+  leader: boolean | null;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export async function readHealth(state: Pick<pg.Pool, "query">, opts: HealthOptions): Promise<Health> {
+  const { rows: [now] } = await state.query<{ now: Date }>("SELECT now() AS now");
+  const { rows: sweeps } = await state.query<{ sweeper: string; last_success_at: Date | null; last_failure_at: Date | null; last_error: string | null; age_ms: string | null }>(
+    `SELECT sweeper, last_success_at, last_failure_at, last_error, (extract(epoch FROM now() - last_success_at) * 1000)::int8 AS age_ms
+       FROM sweeps ORDER BY last_success_at DESC NULLS LAST`);
+  const { rows: [due] } = await state.query<{ n: number; oldest_ms: string | null }>(
+    `SELECT count(*)::int AS n, (extract(epoch FROM now() - min(expires_at)) * 1000)::int8 AS oldest_ms
+       FROM ledger WHERE status = 'active' AND expires_at <= now()`);
+  const { rows: late } = await state.query<{ id: string; repository: string; database: string; request_id: string; expires_at: Date; overdue_ms: string }>(
+    `SELECT id, repository, database, request_id, expires_at, (extract(epoch FROM now() - expires_at) * 1000)::int8 AS overdue_ms
+       FROM ledger WHERE status = 'active' AND expires_at <= now() - $1 * interval '1 millisecond' ORDER BY expires_at LIMIT 50`, [opts.overdueAfterMs]);
+  const outbox = await outboxBacklog(state);
+
+  const best = sweeps.find((s) => s.last_success_at) ?? null;
+  const ageMs = best?.age_ms == null ? null : Number(best.age_ms);
+  const problems: Health["problems"] = [];
+  if (ageMs === null) {
+    if ((opts.uptimeMs?.() ?? Infinity) >= opts.staleAfterMs) problems.push({ code: "JIT_SWEEP_STALE", message: "no sweep has ever succeeded" });
+  } else if (ageMs > opts.staleAfterMs) {
+    problems.push({ code: "JIT_SWEEP_STALE", message: `no sweep succeeded for ${formatDuration(Math.round(ageMs / 1000) * 1000)}` });
+  }
+  if (late.length) problems.push({ code: "JIT_REVOKE_OVERDUE", message: `${late.length} grant(s) past expiry by more than ${formatDuration(opts.overdueAfterMs)}` });
+
+  return {
+    status: problems.length ? "degraded" : "ok",
+    problems,
+    databaseTime: now!.now.toISOString(),
+    appClockSkewMs: opts.appNow ? opts.appNow() - now!.now.getTime() : null,
+    lastSweep: { at: iso(best?.last_success_at ?? null), ageMs, sweeper: best?.sweeper ?? null },
+    sweepers: sweeps.map((s) => ({ sweeper: s.sweeper, lastSuccessAt: iso(s.last_success_at), lastFailureAt: iso(s.last_failure_at), lastError: s.last_error })),
+    overdue: {
+      count: due!.n,
+      oldestMs: due!.oldest_ms == null ? null : Number(due!.oldest_ms),
+      beyondThreshold: late.map((r) => ({
+        ledgerId: Number(r.id), repository: r.repository, database: r.database, requestId: r.request_id, expiresAt: r.expires_at.toISOString(), overdueMs: Number(r.overdue_ms),
+      })),
+    },
+    outbox,
+    leader: opts.leader?.() ?? null,
+  };
+}
+
+/** Raises JIT_SWEEP_STALE (once per stall) and JIT_REVOKE_OVERDUE (once per grant). */
+export async function alertOnHealth(h: Health, state: Pick<pg.Pool, "query">, alerter: Alerter): Promise<void> {
+  if (h.problems.some((p) => p.code === "JIT_SWEEP_STALE")) {
+    // File it where access is at stake: the repositories with active grants.
+    const { rows } = await state.query<{ repository: string }>("SELECT DISTINCT repository FROM ledger WHERE status = 'active'");
+    const message = h.problems.find((p) => p.code === "JIT_SWEEP_STALE")!.message;
+    const alert = {
+      code: "JIT_SWEEP_STALE" as const, key: `stale:${h.lastSweep.at ?? "never"}`, title: `Expiry sweeps are not running: ${message}`,
+      body: `No expiry sweep succeeded since ${h.lastSweep.at ?? "the app started"} (database time ${h.databaseTime}). Grants are not being revoked at expiry until sweeps resume. Check the app's logs, its connection to the state database, and the backstop workflow \`revoke-expired\`.`,
+    };
+    if (rows.length === 0) await alerter.alert(null, alert);
+    for (const r of rows) await alerter.alert(r.repository, alert);
+  }
+  for (const g of h.overdue.beyondThreshold) {
+    await alerter.alert(g.repository, {
+      code: "JIT_REVOKE_OVERDUE", key: `overdue:${g.ledgerId}`,
+      title: `${g.database}/${g.requestId} is past its expiry and not revoked`,
+      body: `The grant \`${g.requestId}\` on \`${g.database}\` expired at ${g.expiresAt} and is still active ${formatDuration(Math.round(g.overdueMs / 1000) * 1000)} later. Sweeps keep retrying; the events of ledger row ${g.ledgerId} say why it failed (\`revoke_failed\`). \`jit revoke ${g.database}/${g.requestId} --reason …\` revokes it by hand.`,
+    });
+  }
+}
+
+/** GET /health → JSON. Mount it on the app's HTTP server. */
+export function healthHandler(state: Pick<pg.Pool, "query">, opts: HealthOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { allow: "GET, HEAD", "content-type": "application/json" }).end(JSON.stringify({ error: "method not allowed" }));
+      return;
+    }
+    readHealth(state, opts).then(
+      (h) => {
+        const body = JSON.stringify(h);
+        res.writeHead(h.status === "ok" ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store" });
+        res.end(req.method === "HEAD" ? undefined : body);
+      },
+      (e: unknown) => {
+        // The state database is unreachable: that is the unhealthiest state there is. No details (they could name hosts).
+        res.writeHead(503, { "content-type": "application/json", "cache-control": "no-store" });
+        res.end(JSON.stringify({ status: "degraded", problems: [{ code: "JIT_DB_UNREACHABLE", message: "the state database could not be queried" }], error: (e as { code?: string }).code ?? null }));
+      });
+  };
+}

@@ -1,0 +1,148 @@
+// Which policy a sweep acts with. A revoke needs the policy only for one thing: the environment
+// variable that connects to the grant's database (the engine then refuses if that connection reaches
+// another cluster than the one granted on). In the app the policy is read per repository at the
+// default branch (briefly cached); the CLI reads policies/*.yaml from its checkout. GitHub being down
+// must never block a revoke, so the app falls back to the last policy it read, then to the policy
+// at the grant's merge commit, then to its local copy.
+import { decide, problem, type Decision } from "../core/problem.ts";
+import type { Policy } from "../core/types.ts";
+import type { GitHubAccess } from "../github/installations.ts";
+import { repoRefOf } from "../github/installations.ts";
+import { policyAt } from "../github/policy-at.ts";
+import type { Queryable } from "../db/state.ts";
+
+export interface GrantRef {
+  repository: string;
+  database: string;
+  mergeSha: string | null;
+}
+
+export interface PolicySource {
+  /** A policy that defines the grant's database, or a problem (JIT_POLICY_UNAVAILABLE). */
+  policyFor(grant: GrantRef): Promise<Decision<Policy | null>>;
+  /** The policies whose target clusters to reconcile, one per repository. */
+  policiesToReconcile(): Promise<{ repository: string; policy: Policy }[]>;
+}
+
+const defines = (p: Policy | null | undefined, database: string): p is Policy => Boolean(p && Object.hasOwn(p.databases, database));
+
+const unavailable = (g: GrantRef, why: string): Decision<Policy | null> =>
+  decide(null, [problem("JIT_POLICY_UNAVAILABLE", `no policy defining database "${g.database}" for ${g.repository}: ${why}`)], "");
+
+/** `jit expire` / `jit reconcile`: the checkout's policies/, for the grants of one repository (or all). */
+export class StaticPolicySource implements PolicySource {
+  constructor(private readonly policy: Policy, private readonly repository: string | null) {}
+
+  async policyFor(g: GrantRef): Promise<Decision<Policy | null>> {
+    if (this.repository !== null && g.repository !== this.repository) return unavailable(g, `this run serves ${this.repository} only`);
+    if (!defines(this.policy, g.database)) return unavailable(g, "the local policies/ do not define it");
+    return decide(this.policy, [], "local policy");
+  }
+
+  async policiesToReconcile(): Promise<{ repository: string; policy: Policy }[]> {
+    return [{ repository: this.repository ?? "(local)", policy: this.policy }];
+  }
+}
+
+interface Cached {
+  at: number;
+  policy: Policy | null;
+}
+
+export interface GitHubPolicySourceOptions {
+  github: GitHubAccess;
+  /** The state database: repositories to reconcile are those the ledger knows. */
+  state: Queryable;
+  /** The app's own policies/ (the template checkout), last resort when GitHub cannot be read. */
+  fallback?: Policy | null;
+  ttlMs?: number;
+  /** App clock, for the cache only. */
+  now?: () => number;
+  /** Extra repositories to reconcile (e.g. those the App is installed on with no grants yet). */
+  repositories?: () => string[];
+}
+
+export class GitHubPolicySource implements PolicySource {
+  #cache = new Map<string, Cached>();
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+
+  constructor(private readonly o: GitHubPolicySourceOptions) {
+    this.#ttlMs = o.ttlMs ?? 60_000;
+    this.#now = o.now ?? (() => Date.now());
+  }
+
+  /** The policy at the default branch's head, cached for ttlMs; on failure the last one read, if any. */
+  async atDefaultBranch(repository: string): Promise<Policy | null> {
+    const hit = this.#cache.get(repository);
+    if (hit && this.#now() - hit.at < this.#ttlMs) return hit.policy;
+    try {
+      const octokit = await this.o.github.octokitFor(repository);
+      const ref = repoRefOf(repository);
+      const { data: repo } = await octokit.rest.repos.get({ ...ref });
+      const { data: head } = await octokit.rest.git.getRef({ ...ref, ref: `heads/${repo.default_branch}` });
+      const d = await policyAt(octokit, ref, head.object.sha);
+      const policy = d.ok ? d.details : null;
+      // An invalid policy at the default branch must not erase the last good one for revokes.
+      if (policy || !hit) this.#cache.set(repository, { at: this.#now(), policy });
+      return policy ?? hit?.policy ?? null;
+    } catch (e) {
+      if (hit) return hit.policy;
+      throw e;
+    }
+  }
+
+  async policyFor(g: GrantRef): Promise<Decision<Policy | null>> {
+    const errors: string[] = [];
+    try {
+      const head = await this.atDefaultBranch(g.repository);
+      if (defines(head, g.database)) return decide(head, [], "policy at the default branch");
+      errors.push("the default branch's policy does not define it");
+    } catch (e) {
+      errors.push(`default branch unreadable (${(e as Error).message})`);
+    }
+    if (g.mergeSha) {
+      try {
+        const octokit = await this.o.github.octokitFor(g.repository);
+        const at = await policyAt(octokit, repoRefOf(g.repository), g.mergeSha);
+        if (at.ok && defines(at.details, g.database)) return decide(at.details, [], "policy at the grant's merge commit");
+        errors.push("the merge commit's policy does not define it");
+      } catch (e) {
+        errors.push(`merge commit unreadable (${(e as Error).message})`);
+      }
+    }
+    if (defines(this.o.fallback, g.database)) return decide(this.o.fallback, [], "the app's local policy");
+    return unavailable(g, errors.join("; "));
+  }
+
+  async policiesToReconcile(): Promise<{ repository: string; policy: Policy }[]> {
+    const repos = new Set([...(await ledgerRepositories(this.o.state)), ...(this.o.repositories?.() ?? [])]);
+    const out: { repository: string; policy: Policy }[] = [];
+    const seen = new Set<string>();
+    for (const repository of [...repos].sort()) {
+      const policy = await this.atDefaultBranch(repository).catch(() => null);
+      if (!policy) continue;
+      // Repositories whose policies name the same connections reconcile the same clusters once.
+      const shape = JSON.stringify(Object.keys(policy.databases).sort().map((k) => [k, policy.databases[k]!.connectionEnv, policy.databases[k]!.standingAccess ?? {}]));
+      if (seen.has(shape)) continue;
+      seen.add(shape);
+      out.push({ repository, policy });
+    }
+    if (out.length === 0 && this.o.fallback) out.push({ repository: "(local)", policy: this.o.fallback });
+    return out;
+  }
+}
+
+/**
+ * Distinct repositories of the ledger by a loose index scan over ledger_request_once, so the cost
+ * is one index probe per repository, not one row per grant ever made.
+ */
+export async function ledgerRepositories(q: Queryable): Promise<string[]> {
+  const { rows } = await q.query<{ repository: string }>(`
+    WITH RECURSIVE r AS (
+      (SELECT repository FROM ledger ORDER BY repository LIMIT 1)
+      UNION ALL
+      SELECT (SELECT l.repository FROM ledger l WHERE l.repository > r.repository ORDER BY l.repository LIMIT 1) FROM r WHERE r.repository IS NOT NULL
+    ) SELECT repository FROM r WHERE repository IS NOT NULL`);
+  return rows.map((r) => r.repository);
+}

@@ -1,0 +1,58 @@
+// The outbox handler for revert_pr items: reads the ledger row (the audit record), opens the revert
+// PR and records what happened. Runs only for rows already revoked: the sweep queues after the revoke.
+import type pg from "pg";
+import { appendEvent } from "../db/events.ts";
+import { getByKey } from "../db/ledger.ts";
+import type { GitHubAccess } from "../github/installations.ts";
+import { repoRefOf } from "../github/installations.ts";
+import { isNotFound } from "../github/octokit.ts";
+import { openRevertPr, type RevertOptions, type RevertRecord } from "../github/revert-pr.ts";
+import type { OutboxHandler } from "./outbox.ts";
+
+export interface RevertPayload {
+  ledgerId: number;
+  repository: string;
+  database: string;
+  requestId: string;
+  path: string;
+}
+
+function isRevertPayload(p: unknown): p is RevertPayload {
+  const o = p as Record<string, unknown> | null;
+  return typeof o === "object" && o !== null && typeof o.repository === "string" && typeof o.database === "string"
+    && typeof o.requestId === "string" && typeof o.path === "string";
+}
+
+export function revertPrHandler(deps: { state: pg.Pool; github: GitHubAccess; options: RevertOptions }): OutboxHandler {
+  return async (item) => {
+    if (!isRevertPayload(item.payload)) return "skipped: malformed payload";
+    const p = item.payload;
+    const row = await getByKey(deps.state, p);
+    if (!row) return "skipped: no ledger row";
+    if (row.status !== "revoked") throw new Error(`ledger row ${row.id} is ${row.status}, not revoked: no revert PR before the revoke`);
+
+    const octokit = await deps.github.octokitFor(p.repository);
+    const ref = repoRefOf(p.repository);
+    let requester: string | null = null;
+    if (row.prNumber) {
+      try {
+        requester = (await octokit.rest.pulls.get({ ...ref, pull_number: row.prNumber })).data.user?.login ?? null;
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+    const revoke = (row.verification as { revoke?: RevertRecord["verification"] }).revoke ?? null;
+    const record: RevertRecord = {
+      ledgerId: row.id, repository: row.repository, database: row.database, requestId: row.requestId, path: row.path, requester,
+      prNumber: row.prNumber, role: row.role, dbUser: row.dbUser, approvers: row.approvers, grantedAt: row.grantedAt, expiresAt: row.expiresAt,
+      revokedAt: row.revokedAt, revokedBy: row.revokedBy, sessionsEnded: row.sessionsEnded, verification: revoke,
+    };
+    const out = await openRevertPr(octokit, ref, record, deps.options);
+    const kind = out.state === "merged" ? "revert_pr_merged" : out.state === "open" ? "revert_pr_opened" : "revert_pr_skipped";
+    await appendEvent(deps.state, {
+      ledgerId: row.id, kind, repository: row.repository, database: row.database, requestId: row.requestId, actor: "outbox",
+      details: { state: out.state, branch: out.branch, pr: out.number ?? null, created: out.created, mergeRefused: out.mergeRefused ?? null },
+    });
+    return `${out.state}${out.number ? ` #${out.number}` : ""}${out.mergeRefused ? ` (not merged: ${out.mergeRefused})` : ""}`;
+  };
+}

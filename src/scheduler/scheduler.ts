@@ -1,0 +1,280 @@
+// The in-app scheduler: a node-cron schedule in UTC (every 30 s by default) plus a timer armed for
+// the next expiry, so a grant ends within a second or two of expires_at. Every replica runs one;
+// only the holder of the leader lock sweeps, drains the outbox and posts reminders. Sweeps are
+// level-triggered, so a missed cron slot or a restart costs nothing but time: the first sweep after
+// start catches up. The timer's delay is computed by the state database (expires_at - now()), so
+// the app's clock is never consulted: it only shows up in /health as a skew.
+import { hostname } from "node:os";
+import { performance } from "node:perf_hooks";
+import cron from "node-cron";
+import type pg from "pg";
+import type { Policy } from "../core/types.ts";
+import type { GitHubAccess } from "../github/installations.ts";
+import { createAlerter, type Alerter, type SchedulerLogger } from "./alerter.ts";
+import { DEFAULT_SCHEDULER_CONFIG, timerDelay, type SchedulerConfig } from "./config.ts";
+import { alertOnHealth, healthHandler, readHealth, type Health } from "./health.ts";
+import { LeaderLock } from "./leader.ts";
+import { drainOutbox, type DrainReport, type OutboxHandler } from "./outbox.ts";
+import type { PolicySource } from "./policy-source.ts";
+import { sendReminders } from "./reminders.ts";
+import { revertPrHandler } from "./revert-job.ts";
+import { recordSweep, REVERT_PR_KIND, sweep, type SweepEngine, type SweepReport } from "./sweep.ts";
+
+export interface SchedulerDeps {
+  state: pg.Pool;
+  /** EngineRegistry in the app. */
+  engines: { engine(policy: Policy): SweepEngine };
+  policies: PolicySource;
+  /** Without it revert PRs stay queued in the outbox, reminders are off and alerts go to the log only. */
+  github?: GitHubAccess;
+  log: SchedulerLogger;
+  config?: Partial<SchedulerConfig>;
+  /** Recorded as the revoking actor (default scheduler:<host>:<pid>). */
+  actor?: string;
+  /** The app clock; used only to report its skew in /health. */
+  now?: () => number;
+  leader?: LeaderLock;
+  /** Outbox retry delay after n failed attempts (tests shorten it). */
+  outboxBackoff?: (attempts: number) => number;
+  /** Extra outbox handlers by kind. */
+  outboxHandlers?: Record<string, OutboxHandler>;
+}
+
+export type TickKind = "start" | "cron" | "timer" | "manual";
+
+export interface TickReport {
+  kind: TickKind;
+  leader: boolean;
+  sweep?: SweepReport;
+  error?: string;
+}
+
+export interface Scheduler {
+  /** The first tick, run at start: it catches up on everything that expired while the app was down. */
+  readonly ready: Promise<TickReport>;
+  /** Re-arms the next-expiry timer now (call it after a grant or an extension). */
+  poke(): void;
+  /** Runs a full tick now and resolves with its report (startup, tests, operators). */
+  runOnce(kind?: TickKind): Promise<TickReport>;
+  /** Drains the outbox now (tests; the scheduler does it after sweeps and on every cron tick). */
+  drainNow(): Promise<DrainReport | null>;
+  health(): Promise<Health>;
+  /** GET /health for the app's HTTP server. */
+  healthHandler: ReturnType<typeof healthHandler>;
+  readonly isLeader: boolean;
+  readonly lastSweep: SweepReport | null;
+  /** Milliseconds the next-expiry timer is armed for (null: not armed). */
+  readonly timerArmedFor: number | null;
+  stop(): Promise<void>;
+}
+
+export function startScheduler(deps: SchedulerDeps): Scheduler {
+  const config: SchedulerConfig = { ...DEFAULT_SCHEDULER_CONFIG, ...deps.config };
+  const actor = deps.actor ?? `scheduler:${hostname()}:${process.pid}`;
+  const leader = deps.leader ?? LeaderLock.forPool(deps.state);
+  const log = deps.log;
+  const alerter: Alerter = createAlerter({ state: deps.state, log, ...(deps.github ? { github: deps.github } : {}) });
+  const started = performance.now();
+  const healthOpts = {
+    staleAfterMs: config.staleAfterMs, overdueAfterMs: config.overdueAfterMs, leader: () => leader.isLeader,
+    uptimeMs: () => performance.now() - started, ...(deps.now ? { appNow: deps.now } : {}),
+  };
+  const handlers: Record<string, OutboxHandler> = { ...deps.outboxHandlers };
+  if (deps.github) {
+    handlers[REVERT_PR_KIND] = revertPrHandler({
+      state: deps.state, github: deps.github, options: { merge: config.mergeRevertPrs, mergeMethod: config.revertMergeMethod, label: config.revertLabel },
+    });
+  }
+
+  let stopped = false;
+  let running: Promise<TickReport> | null = null;
+  let pending: TickKind | null = null;
+  let rearm = false;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let timerArmedFor: number | null = null;
+  let lastSweep: SweepReport | null = null;
+  let wasLeader = false;
+  let lastStanding = "";
+  let githubWork: Promise<DrainReport | null> | null = null;
+
+  async function armTimer(): Promise<void> {
+    if (stopped || !leader.isLeader) return;
+    // Only future expiries: an overdue grant whose revoke keeps failing is retried by the cron
+    // schedule, not in a tight timer loop.
+    const { rows } = await deps.state.query<{ ms: number | null }>(
+      "SELECT (extract(epoch FROM min(expires_at) - now()) * 1000)::float8 AS ms FROM ledger WHERE status = 'active' AND expires_at > now()");
+    const delay = timerDelay(rows[0]?.ms ?? null, config.maxTimerMs);
+    if (timer) clearTimeout(timer);
+    timer = null;
+    timerArmedFor = delay;
+    if (delay === null || stopped) return;
+    timer = setTimeout(() => {
+      timer = null;
+      timerArmedFor = null;
+      void tick("timer");
+    }, delay);
+    timer.unref();
+  }
+
+  async function doTick(kind: TickKind): Promise<TickReport> {
+    const out: TickReport = { kind, leader: false };
+    try {
+      out.leader = await leader.acquire();
+    } catch (e) {
+      out.error = `cannot take the leader lock: ${(e as Error).message}`;
+      log.warn({ code: "JIT_DB_UNREACHABLE" }, out.error);
+    }
+    if (out.leader !== wasLeader) log.info({ actor, leader: out.leader, pid: leader.backendPid }, out.leader ? "became the sweeper leader" : "no longer the sweeper leader");
+    const becameLeader = out.leader && !wasLeader;
+    wasLeader = out.leader;
+
+    if (out.leader) {
+      try {
+        const report = await sweep(
+          { state: deps.state, engines: deps.engines, policies: deps.policies, actor, leadership: leader },
+          { batchSize: config.batchSize, parallel: config.parallel, reconcile: kind !== "timer", recoverReverts: becameLeader || kind === "start" });
+        out.sweep = report;
+        lastSweep = report;
+        await recordSweep(deps.state, "app", { report });
+        await reportSweep(report);
+        if (report.leaderLost) {
+          wasLeader = false;
+          log.warn({ code: "JIT_LEADER_LOST", reason: leader.lostReason }, "lost the sweeper lock mid-sweep; stopped before the next side effect");
+        }
+      } catch (e) {
+        out.error = (e as Error).message;
+        log.error({ error: out.error }, "sweep failed; the next one retries");
+        await recordSweep(deps.state, "app", { error: out.error }).catch(() => {});
+      }
+      if (kind !== "timer" || (out.sweep?.revertsQueued ?? 0) > 0) kickGitHubWork(kind !== "timer");
+    }
+    if (kind === "cron" || kind === "start") {
+      try {
+        await alertOnHealth(await readHealth(deps.state, healthOpts), deps.state, alerter);
+      } catch (e) {
+        log.warn({ error: (e as Error).message }, "health check failed");
+      }
+    }
+    try {
+      await armTimer();
+    } catch (e) {
+      log.warn({ error: (e as Error).message }, "could not arm the next-expiry timer; the cron schedule covers it");
+    }
+    return out;
+  }
+
+  async function reportSweep(r: SweepReport): Promise<void> {
+    for (const g of r.revoked) {
+      log.info({ ledgerId: g.ledgerId, repository: g.repository, database: g.database, requestId: g.requestId, role: g.role, dbUser: g.dbUser,
+        expiresAt: g.expiresAt, revokedAt: g.revokedAt, lagMs: g.lagMs, sessionsEnded: g.sessionsEnded, outcome: g.outcome }, "revoked at expiry");
+    }
+    for (const f of r.failed) log.error({ code: f.code, ledgerId: f.ledgerId, database: f.database, requestId: f.requestId, error: f.message }, "revoke at expiry failed; retried next sweep");
+    for (const p of r.problems) if (p.code !== "JIT_LEADER_LOST") log.warn({ code: p.code }, p.message);
+    for (const o of r.reconcile?.orphans ?? []) {
+      const repository = o.repository.includes("/") ? o.repository : null;
+      await alerter.alert(repository, {
+        code: "JIT_DRIFT_ORPHAN_GRANT", key: `orphan:${o.clusterId}:${o.role}:${o.member}:${r.startedAt}`,
+        title: `"${o.role}" was held by "${o.member}" on ${o.database} through the app without an active grant`,
+        body: `Reconciliation found a membership of \`${o.role}\` for \`${o.member}\` on \`${o.database}\` granted by the app's database role but not covered by an active ledger row (a ledger row deleted by hand, or a manual GRANT with the app's credentials). It was ${o.revoked ? `revoked and ${o.sessionsEnded} session(s) ended` : `NOT revoked: ${o.error ?? "unknown error"}`}. Find out how it got there.`,
+      });
+    }
+    const standing = JSON.stringify(r.reconcile?.standing.map((s) => [s.database, s.role, s.member]) ?? null);
+    if (r.reconcile && standing !== lastStanding) {
+      lastStanding = standing;
+      for (const s of r.reconcile.standing) log.warn({ code: "JIT_STANDING_ACCESS", database: s.database, role: s.role, member: s.member, grantor: s.grantor }, "standing access to a grantable role outside the app");
+    }
+  }
+
+  /** Revert PRs and reminders: GitHub work runs beside the sweeps, never in front of them. */
+  function kickGitHubWork(withReminders: boolean): void {
+    if (githubWork || stopped || !deps.github) return;
+    githubWork = (async () => {
+      try {
+        const drained = await drainOutbox(deps.state, handlers, leader, { limit: 50, ...(deps.outboxBackoff ? { backoff: deps.outboxBackoff } : {}) });
+        for (const d of drained.done) log.info({ outbox: d.id, kind: d.kind, result: d.result }, "outbox item done");
+        for (const f of drained.retried) {
+          log.warn({ outbox: f.id, kind: f.kind, attempts: f.attempts, error: f.error }, "outbox item failed; retried later");
+          const p = f.payload as { repository?: string; database?: string; requestId?: string } | null;
+          if (f.kind === REVERT_PR_KIND && f.attempts === 5 && p?.repository) {
+            await alerter.alert(p.repository, {
+              code: "JIT_REVERT_PR_FAILED", key: `revert:${p.database}/${p.requestId}`, title: `Revert PR for ${p.database}/${p.requestId} keeps failing`,
+              body: `The grant was revoked, but the pull request deleting its request file could not be opened after ${f.attempts} attempts (last error: ${f.error}). It keeps being retried; the request id is never granted again either way.`,
+            });
+          }
+        }
+        if (withReminders && config.remindBeforeMs > 0 && leader.isLeader) await sendReminders({ state: deps.state, github: deps.github!, log }, config.remindBeforeMs);
+        return drained;
+      } catch (e) {
+        log.warn({ error: (e as Error).message }, "outbox run failed; retried on the next tick");
+        return null;
+      } finally {
+        githubWork = null;
+      }
+    })();
+  }
+
+  function tick(kind: TickKind): Promise<TickReport> {
+    if (stopped) return Promise.resolve({ kind, leader: false, error: "stopped" });
+    if (running) {
+      // One sweep at a time in this process; run once more afterwards (a cron tick outranks a timer).
+      pending = pending === "timer" || pending === null ? kind : pending === "start" ? "cron" : pending;
+      return running;
+    }
+    running = doTick(kind).finally(() => {
+      running = null;
+      const next = pending;
+      pending = null;
+      if (next && !stopped) void tick(next);
+      else if (rearm && !stopped) poke();
+      rearm = false;
+    });
+    return running;
+  }
+
+  function poke(): void {
+    if (running) {
+      rearm = true; // the tick in progress may have read the next expiry before this grant
+      return;
+    }
+    void armTimer().catch((e: unknown) => log.warn({ error: (e as Error).message }, "could not arm the next-expiry timer"));
+  }
+
+  const task = cron.schedule(config.cron, () => { void tick("cron"); }, { timezone: "UTC", name: "jit-expiry-sweep", noOverlap: true, unref: true });
+  const ready = tick("start");
+
+  return {
+    ready,
+    poke,
+    async runOnce(kind = "manual") {
+      if (running) await running.catch(() => {});
+      return tick(kind);
+    },
+    async drainNow() {
+      if (githubWork) await githubWork;
+      if (!deps.github) return null;
+      kickGitHubWork(false);
+      return githubWork;
+    },
+    health: () => readHealth(deps.state, healthOpts),
+    healthHandler: healthHandler(deps.state, healthOpts),
+    get isLeader() {
+      return leader.isLeader;
+    },
+    get lastSweep() {
+      return lastSweep;
+    },
+    get timerArmedFor() {
+      return timerArmedFor;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await task.destroy();
+      if (timer) clearTimeout(timer);
+      timer = null;
+      await running?.catch(() => {});
+      await githubWork?.catch(() => {});
+      await leader.release();
+    },
+  };
+}

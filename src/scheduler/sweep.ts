@@ -1,0 +1,318 @@
+// One expiry sweep, shared by the in-app scheduler and `jit expire`. Level-triggered: whatever is
+// past its expiry by the STATE DATABASE's clock (expires_at <= now()) is revoked, however late —
+// after three hours of downtime the first sweep catches up on all of it. The app's clock decides
+// nothing here.
+//
+// Several sweepers may run at once (two replicas, the backstop workflow): due rows are claimed with
+// FOR UPDATE SKIP LOCKED (rows a revoke is holding are skipped, not waited for) and held by a
+// session advisory lock per row on this sweep's own connection, which the server drops if this
+// process dies. The engine's revoke locks the row again and is idempotent, so even a lost claim
+// cannot revoke twice. The revert PR is queued in the outbox only after the revoke is recorded;
+// GitHub never delays a revoke.
+import type pg from "pg";
+import type { JitCode } from "../core/codes.ts";
+import { problem, type Decision, type Problem } from "../core/problem.ts";
+import type { Policy } from "../core/types.ts";
+import type { OrphanReport, ReconcileReport, RevokeDetails, StandingAccess } from "../db/grantor.ts";
+import type { LedgerKey } from "../db/ledger.ts";
+import { lagSummary } from "./config.ts";
+import { LeaderLostError, LOCK_CLASS, type Leadership } from "./leader.ts";
+import type { PolicySource } from "./policy-source.ts";
+
+/** Recorded as the ledger's revoke_reason; also how a revert PR is recognised as due. */
+export const EXPIRY_REASON = "expired";
+export const REVERT_PR_KIND = "revert_pr";
+/** Per-row claims: advisory lock class next to the leader's. */
+export const CLAIM_CLASS = LOCK_CLASS + 1;
+
+/** What a sweep needs from the grant engine (GrantEngine has it). */
+export interface SweepEngine {
+  revoke(key: LedgerKey, opts: { reason: string; actor: string }): Promise<Decision<RevokeDetails>>;
+  reconcile(actor?: string): Promise<ReconcileReport>;
+}
+
+export interface SweepDeps {
+  state: pg.Pool;
+  engines: { engine(policy: Policy): SweepEngine };
+  policies: PolicySource;
+  /** Who revokes, as the ledger records it, e.g. "scheduler:host:pid" or "cli:expire". */
+  actor: string;
+  /** Checked before every side effect (the leader lock); NO_LEADER for `jit expire`. */
+  leadership: Leadership;
+}
+
+export interface SweepOptions {
+  batchSize?: number;
+  parallel?: number;
+  /** Also reconcile app-granted memberships against the ledger (I8). */
+  reconcile?: boolean;
+  /** Also queue revert PRs that a crash between revoke and queueing left out. */
+  recoverReverts?: boolean;
+}
+
+export interface RevokedGrant {
+  ledgerId: number;
+  repository: string;
+  database: string;
+  requestId: string;
+  role: string;
+  dbUser: string;
+  expiresAt: string;
+  revokedAt: string;
+  /** revoked_at - expires_at, both by the database clock. */
+  lagMs: number;
+  sessionsEnded: number;
+  outcome: string;
+}
+
+export interface FailedGrant {
+  ledgerId: number;
+  repository: string;
+  database: string;
+  requestId: string;
+  code: JitCode;
+  message: string;
+}
+
+export interface SweepReconcile {
+  orphans: (OrphanReport & { repository: string })[];
+  standing: (StandingAccess & { repository: string })[];
+  missing: number[];
+  abandonedIntents: number[];
+}
+
+export interface SweepReport {
+  actor: string;
+  startedAt: string;
+  finishedAt: string;
+  /** Due rows this sweep claimed (others may have been claimed by another sweeper). */
+  claimed: number;
+  revoked: RevokedGrant[];
+  /** Claimed, but closed meanwhile by someone else (another sweeper, an early revoke). */
+  alreadyClosed: number;
+  failed: FailedGrant[];
+  revertsQueued: number;
+  lag: { p50: number; p99: number; max: number; count: number } | null;
+  leaderLost: boolean;
+  reconcile?: SweepReconcile;
+  problems: Problem[];
+}
+
+interface DueRow {
+  id: number;
+  repository: string;
+  database: string;
+  requestId: string;
+  path: string;
+  mergeSha: string | null;
+}
+
+/**
+ * Claims up to `limit` due rows: row locks (SKIP LOCKED) for the duration of the claim, then a
+ * session advisory lock per row that outlives the transaction and dies with the connection.
+ */
+async function claimDue(client: pg.PoolClient, limit: number, exclude: number[]): Promise<{ mine: DueRow[]; seen: number[] }> {
+  await client.query("BEGIN");
+  try {
+    const { rows: due } = await client.query<{ id: string; repository: string; database: string; request_id: string; path: string; merge_sha: string | null }>(
+      `SELECT id, repository, database, request_id, path, merge_sha FROM ledger
+        WHERE status = 'active' AND expires_at <= now() AND NOT (id = ANY($2::int8[]))
+        ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`, [limit, exclude]);
+    let held = new Set<string>();
+    if (due.length > 0) {
+      // The lock function runs over exactly these ids (never in a WHERE the planner could push
+      // down to a scan of the whole ledger). Keys are int4: ids 2^31 apart share one, which at
+      // worst leaves a row to the next sweep.
+      const { rows } = await client.query<{ id: string }>(
+        "SELECT c.id FROM unnest($1::int8[]) AS c(id) WHERE pg_try_advisory_lock($2::int, (c.id % 2147483648)::int)",
+        [due.map((r) => r.id), CLAIM_CLASS]);
+      held = new Set(rows.map((r) => String(r.id)));
+    }
+    await client.query("COMMIT");
+    const mine = due.filter((r) => held.has(String(r.id)))
+      .map((r) => ({ id: Number(r.id), repository: r.repository, database: r.database, requestId: r.request_id, path: r.path, mergeSha: r.merge_sha }));
+    return { mine, seen: due.map((r) => Number(r.id)) };
+  } catch (e) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw e;
+  }
+}
+
+/** Queues the revert PR of an expired grant; one per request however often it is called. */
+export async function enqueueRevert(q: Pick<pg.Pool, "query">, g: { id: number; repository: string; database: string; requestId: string; path: string }): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `INSERT INTO outbox (kind, dedupe_key, payload) VALUES ($1, $2, $3) ON CONFLICT (dedupe_key) DO NOTHING`,
+    [REVERT_PR_KIND, revertKey(g), JSON.stringify({ ledgerId: g.id, repository: g.repository, database: g.database, requestId: g.requestId, path: g.path })]);
+  return rowCount === 1;
+}
+
+export function revertKey(g: { repository: string; database: string; requestId: string }): string {
+  return `${REVERT_PR_KIND}:${g.repository}:${g.database}/${g.requestId}`;
+}
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : "");
+
+export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<SweepReport> {
+  const batchSize = opts.batchSize ?? 100;
+  const parallel = Math.max(1, opts.parallel ?? 4);
+  const report: SweepReport = {
+    actor: deps.actor, startedAt: "", finishedAt: "", claimed: 0, revoked: [], alreadyClosed: 0, failed: [], revertsQueued: 0,
+    lag: null, leaderLost: false, problems: [],
+  };
+  const policyCache = new Map<string, Promise<Decision<Policy | null>>>();
+  const policyFor = (r: DueRow) => {
+    const k = `${r.repository}\u0000${r.database}\u0000${r.mergeSha ?? ""}`;
+    let p = policyCache.get(k);
+    if (!p) {
+      p = deps.policies.policyFor({ repository: r.repository, database: r.database, mergeSha: r.mergeSha });
+      policyCache.set(k, p);
+    }
+    return p;
+  };
+
+  const client = await deps.state.connect();
+  let broken = false;
+  try {
+    report.startedAt = (await client.query<{ now: Date }>("SELECT clock_timestamp() AS now")).rows[0]!.now.toISOString();
+    const attempted: number[] = [];
+    for (;;) {
+      await deps.leadership.assertLeader();
+      const { mine: due, seen } = await claimDue(client, batchSize, attempted);
+      if (seen.length === 0) break;
+      // Rows another sweeper holds are left to it and not looked at again in this sweep.
+      attempted.push(...seen);
+      report.claimed += due.length;
+
+      const queue = [...due];
+      let abort = false;
+      const worker = async () => {
+        for (let r = queue.shift(); r && !abort; r = queue.shift()) {
+          try {
+            await revokeOne(deps, r, report, policyFor);
+          } catch (e) {
+            abort = true;
+            throw e;
+          }
+        }
+      };
+      const results = await Promise.allSettled(Array.from({ length: Math.min(parallel, due.length) }, worker));
+      const rejected = results.find((x): x is PromiseRejectedResult => x.status === "rejected");
+      if (rejected) throw rejected.reason;
+      // The batch is done (revoked rows are no longer due): give its claims back.
+      await client.query("SELECT pg_advisory_unlock_all()");
+      // A short batch means nothing else was due when it was read.
+      if (seen.length < batchSize) break;
+    }
+
+    if (opts.recoverReverts) {
+      await deps.leadership.assertLeader();
+      report.revertsQueued += await recoverReverts(deps.state);
+    }
+    if (opts.reconcile) report.reconcile = await reconcileAll(deps, report);
+  } catch (e) {
+    if (!(e instanceof LeaderLostError)) {
+      broken = true;
+      throw e;
+    }
+    report.leaderLost = true;
+    report.problems.push(problem("JIT_LEADER_LOST", e.message));
+  } finally {
+    // Never hand a connection with claims still held back to the pool.
+    if (!broken) {
+      try {
+        report.finishedAt = (await client.query<{ now: Date }>("SELECT pg_advisory_unlock_all(), clock_timestamp() AS now")).rows[0]!.now.toISOString();
+      } catch {
+        broken = true;
+      }
+    }
+    client.release(broken);
+  }
+  report.lag = lagSummary(report.revoked.map((g) => g.lagMs));
+  return report;
+}
+
+async function revokeOne(deps: SweepDeps, r: DueRow, report: SweepReport, policyFor: (r: DueRow) => Promise<Decision<Policy | null>>): Promise<void> {
+  const fail = (code: JitCode, message: string) => report.failed.push({ ledgerId: r.id, repository: r.repository, database: r.database, requestId: r.requestId, code, message });
+  const policy = await policyFor(r);
+  if (!policy.ok || !policy.details) {
+    fail(policy.code, policy.message);
+    return;
+  }
+  await deps.leadership.assertLeader(); // before the side effect: REVOKE and ending sessions
+  const d = await deps.engines.engine(policy.details).revoke(
+    { repository: r.repository, database: r.database, requestId: r.requestId }, { reason: EXPIRY_REASON, actor: deps.actor });
+  if (!d.ok) {
+    fail(d.code, d.message);
+    return;
+  }
+  const row = d.details.row;
+  if (d.details.alreadyClosed) report.alreadyClosed++;
+  else if (row) {
+    report.revoked.push({
+      ledgerId: row.id, repository: row.repository, database: row.database, requestId: row.requestId, role: row.role, dbUser: row.dbUser,
+      expiresAt: iso(row.expiresAt), revokedAt: iso(row.revokedAt),
+      lagMs: row.revokedAt && row.expiresAt ? row.revokedAt.getTime() - row.expiresAt.getTime() : 0,
+      sessionsEnded: d.details.applied?.sessionsEnded ?? 0, outcome: d.details.applied?.outcome ?? "revoked",
+    });
+  }
+  // After the revoke, never before; also when another sweeper closed it for expiry (idempotent).
+  if (row?.status === "revoked" && row.revokeReason === EXPIRY_REASON) {
+    await deps.leadership.assertLeader();
+    if (await enqueueRevert(deps.state, { id: row.id, repository: row.repository, database: row.database, requestId: row.requestId, path: row.path })) report.revertsQueued++;
+  }
+}
+
+/** Expired grants of the last day without a revert PR queued: a crash hit between revoke and queueing. */
+export async function recoverReverts(state: pg.Pool): Promise<number> {
+  const { rows } = await state.query<{ id: string; repository: string; database: string; request_id: string; path: string }>(
+    `SELECT l.id, l.repository, l.database, l.request_id, l.path FROM ledger l
+      WHERE l.status = 'revoked' AND l.revoked_at > now() - interval '1 day' AND l.revoke_reason = $1
+        AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = $2 || ':' || l.repository || ':' || l.database || '/' || l.request_id)`,
+    [EXPIRY_REASON, REVERT_PR_KIND]);
+  let n = 0;
+  for (const r of rows) {
+    if (await enqueueRevert(state, { id: Number(r.id), repository: r.repository, database: r.database, requestId: r.request_id, path: r.path })) n++;
+  }
+  return n;
+}
+
+async function reconcileAll(deps: SweepDeps, report: SweepReport): Promise<SweepReconcile> {
+  const out: SweepReconcile = { orphans: [], standing: [], missing: [], abandonedIntents: [] };
+  for (const { repository, policy } of await deps.policies.policiesToReconcile()) {
+    await deps.leadership.assertLeader();
+    const r = await deps.engines.engine(policy).reconcile(deps.actor);
+    out.orphans.push(...r.orphans.map((o) => ({ ...o, repository })));
+    out.standing.push(...r.standing.map((s) => ({ ...s, repository })));
+    out.missing.push(...r.missing);
+    out.abandonedIntents.push(...r.abandonedIntents);
+    report.problems.push(...r.problems);
+  }
+  out.missing = [...new Set(out.missing)];
+  return out;
+}
+
+/** Records the sweep for health and JIT_SWEEP_STALE; the time is the database's. */
+export async function recordSweep(state: Pick<pg.Pool, "query">, sweeper: string, outcome: { report?: SweepReport; error?: string }): Promise<void> {
+  const summary = outcome.report ? summarize(outcome.report) : {};
+  if (outcome.error === undefined && outcome.report && !outcome.report.leaderLost) {
+    await state.query(
+      `INSERT INTO sweeps (sweeper, last_started_at, last_success_at, last_report) VALUES ($1, $2, clock_timestamp(), $3)
+       ON CONFLICT (sweeper) DO UPDATE SET last_started_at = excluded.last_started_at, last_success_at = excluded.last_success_at,
+         last_report = excluded.last_report`,
+      [sweeper, outcome.report.startedAt || null, JSON.stringify(summary)]);
+  } else {
+    await state.query(
+      `INSERT INTO sweeps (sweeper, last_failure_at, last_error, last_report) VALUES ($1, clock_timestamp(), $2, $3)
+       ON CONFLICT (sweeper) DO UPDATE SET last_failure_at = excluded.last_failure_at, last_error = excluded.last_error,
+         last_report = excluded.last_report`,
+      [sweeper, (outcome.error ?? outcome.report?.problems[0]?.message ?? "").slice(0, 1000), JSON.stringify(summary)]);
+  }
+}
+
+export function summarize(r: SweepReport): Record<string, unknown> {
+  return {
+    actor: r.actor, startedAt: r.startedAt, finishedAt: r.finishedAt, claimed: r.claimed, revoked: r.revoked.length, alreadyClosed: r.alreadyClosed,
+    failed: r.failed.length, revertsQueued: r.revertsQueued, lag: r.lag, leaderLost: r.leaderLost,
+    orphans: r.reconcile?.orphans.length ?? null, standing: r.reconcile?.standing.length ?? null, problems: r.problems.map((p) => p.code),
+  };
+}

@@ -1,0 +1,59 @@
+// The HTTP server: Probot's webhook middleware at /api/github/webhooks and a health endpoint.
+// Listens on HOST (default 127.0.0.1). Probot's own Server is not used: it binds port 3000 and
+// serves a setup page when APP_ID is missing.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createNodeMiddleware, Probot, type ApplicationFunction } from "probot";
+import type { AppConfig } from "./config.ts";
+
+export const WEBHOOK_PATH = "/api/github/webhooks";
+
+export type HealthHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface RunningServer {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** A Probot instance only when the app is configured; the caller decides what "configured" needs. */
+export function createProbot(config: AppConfig): Probot | null {
+  if (!config.appId || !config.privateKey || !config.webhookSecret) return null;
+  return new Probot({ appId: config.appId, privateKey: config.privateKey, secret: config.webhookSecret, logLevel: config.logLevel as "info" });
+}
+
+export async function startServer(opts: {
+  config: AppConfig; probot: Probot | null; app: ApplicationFunction; health: HealthHandler;
+}): Promise<RunningServer> {
+  const webhooks = opts.probot ? await createNodeMiddleware(opts.app, { probot: opts.probot, webhooksPath: WEBHOOK_PATH }) : null;
+  const server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method === "GET" && (path === "/health" || path === "/healthz")) {
+      void Promise.resolve(opts.health(req, res)).catch(() => {
+        res.statusCode = 500;
+        res.end();
+      });
+      return;
+    }
+    if (webhooks && path === WEBHOOK_PATH) {
+      void Promise.resolve(webhooks(req, res)).catch(() => {
+        if (!res.headersSent) res.statusCode = 500;
+        res.end();
+      });
+      return;
+    }
+    res.statusCode = 404;
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ message: "Not Found" }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.config.port, opts.config.host, () => resolve());
+  });
+  const { address, port } = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://${address}:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

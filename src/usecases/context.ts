@@ -1,0 +1,19 @@
+// What every use case needs: the state database, engines per policy, a clock and a logger.
+import type pg from "pg";
+import type { EngineRegistry } from "./engines.ts";
+
+export interface UseCaseLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface AppDeps {
+  state: pg.Pool;
+  engines: EngineRegistry;
+  /** The app's clock, ms since the epoch; used only for display ("until, if merged now"). Expiry uses the database clock. */
+  now: () => number;
+  log: UseCaseLogger;
+  /** This GitHub App's id: check runs of other apps named "jit-access" are ignored. */
+  appId?: number;
+}

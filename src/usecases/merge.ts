@@ -1,0 +1,113 @@
+// A merged request PR: re-verify everything from API reads at the merge commit (I1), then grant,
+// extend or revoke through the engine. Nothing here trusts the webhook payload beyond "look at PR n".
+// Each merged PR is handled once (merge-once.ts); comments and alerts are claimed once.
+import type { JitCode } from "../core/codes.ts";
+import type { Problem } from "../core/problem.ts";
+import { evaluatePullRequest } from "../core/pull-request.ts";
+import { isRequestPullRequest, relative, utc } from "../core/report.ts";
+import { extendGrant } from "../db/extend.ts";
+import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
+import { postComment } from "../github/sticky-comment.ts";
+import { alertOnce, claimOnce, releaseClaim } from "./alerting.ts";
+import { pullRequestContext } from "./check.ts";
+import type { AppDeps } from "./context.ts";
+import { oncePerMerge } from "./merge-once.ts";
+
+export type MergeOutcome =
+  | { kind: "granted" | "extended" | "revoked"; existing: boolean; expiresAt?: Date | string | null }
+  | { kind: "refused"; code: string; problems: Problem[] }
+  | { kind: "ignored"; why: string };
+
+/** Refusals that may pass when retried (a target down or not configured yet): not recorded as final. */
+const TRANSIENT: ReadonlySet<string> = new Set<JitCode>(["JIT_DB_UNREACHABLE", "JIT_CONFIG_MISSING_ENV"]);
+
+const list = (problems: readonly Problem[]) => problems.map((p) => `- **${p.code}**: ${p.message}`).join("\n");
+
+/** Posts a comment once per key (a redelivery or a second replica posts nothing). */
+async function commentOnce(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number, key: string, body: string): Promise<void> {
+  if (!(await claimOnce(deps.state, "comment", key, { pr }))) return;
+  try {
+    await postComment(octokit, ref, pr, body);
+  } catch (err) {
+    await releaseClaim(deps.state, key);
+    throw err;
+  }
+}
+
+async function refuse(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number, code: string, problems: Problem[]): Promise<MergeOutcome> {
+  const key = `${repoKey(ref)}#${pr}`;
+  deps.log.warn({ pr, code, codes: problems.map((p) => p.code) }, "merge refused: nothing granted");
+  await commentOnce(deps, octokit, ref, pr, `refused:${key}`,
+    `❌ **jit-access**: nothing was granted (**${code}**). Merging does not grant access unless the app itself re-verifies the request at the merge commit.\n\n${list(problems)}`);
+  await alertOnce(deps.state, octokit, ref, {
+    code: "JIT_MERGE_REFUSED", key: `merge:${pr}`, title: `Merged request PR #${pr} was refused (${code})`,
+    body: `Pull request #${pr} was merged but failed re-verification, so nothing was granted.\n\n${list(problems)}\n\nReview how it could be merged (branch protection, bypass actors).`,
+  });
+  return { kind: "refused", code, problems };
+}
+
+export async function handleMerged(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number): Promise<MergeOutcome> {
+  const { outcome, fresh } = await oncePerMerge<MergeOutcome>(deps.state, `merge:${repoKey(ref)}#${number}`, async () => {
+    const outcome = await verifyAndApply(deps, octokit, ref, number);
+    return { outcome, record: !(outcome.kind === "refused" && TRANSIENT.has(outcome.code)) };
+  });
+  if (!fresh) deps.log.info({ pr: number, kind: outcome.kind }, "merged pull request already handled");
+  return outcome;
+}
+
+async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number): Promise<MergeOutcome> {
+  const repository = repoKey(ref);
+  const decision = await evaluatePullRequest(pullRequestContext(deps, octokit, ref, number), { now: deps.now(), mode: "merge" });
+  const e = decision.details;
+  const actor = `github:merge:${repository}#${number}`;
+
+  // Deleting an active request only ever reduces privilege: revoke whatever else the PR did.
+  if (e.kind === "revoke" && e.database && e.requestId && e.basePolicy) {
+    const r = await deps.engines.engine(e.basePolicy).revoke({ repository, database: e.database, requestId: e.requestId }, {
+      reason: `early revoke: request file deleted by pull request #${number}`, actor,
+    });
+    if (r.ok && !r.details.alreadyClosed) {
+      deps.log.info({ pr: number, database: e.database, requestId: e.requestId }, "revoked early");
+      await commentOnce(deps, octokit, ref, number, `revoked:${repository}:${e.database}/${e.requestId}`,
+        `🔒 **jit-access**: revoked \`${e.requestId}\` on \`${e.database}\` now (early revoke); ${r.message}.`);
+    }
+    if (!r.ok) {
+      // Not recorded as final: a redelivery retries, and the sweeper revokes at expiry anyway.
+      deps.log.error({ pr: number, code: r.code }, "early revoke failed; the sweeper retries at expiry");
+      throw Object.assign(new Error(`early revoke of ${e.database}/${e.requestId} failed: ${r.code}`), { code: r.code });
+    }
+    return { kind: "revoked", existing: r.details.alreadyClosed };
+  }
+  if (!isRequestPullRequest(decision) || (decision.ok && e.kind === "none")) {
+    return { kind: "ignored", why: "not a request pull request" };
+  }
+  if (!decision.ok || !e.policy || !e.request || !e.basePolicy || !e.approval) {
+    return refuse(deps, octokit, ref, number, decision.code, decision.problems);
+  }
+
+  const approvers = e.approval.counted.map((c) => c.login);
+  if (e.kind === "extension") {
+    const ext = await extendGrant(deps.state, { repository, database: e.policy.database, requestId: e.request.requestId },
+      { durationMs: e.policy.durationMs, actor, prNumber: number, approvers });
+    if (!ext.ok) return refuse(deps, octokit, ref, number, ext.code, ext.problems);
+    deps.log.info({ pr: number, database: e.policy.database, requestId: e.request.requestId, expiresAt: ext.details.expiresAt.toISOString() }, "extended");
+    await commentOnce(deps, octokit, ref, number, `extended:${repository}#${number}`,
+      `⏱️ **jit-access**: extended \`${e.policy.role}\` for \`${e.policy.dbUser}\` on \`${e.policy.database}\` until ${utc(ext.details.expiresAt.getTime())} (${relative(ext.details.expiresAt.getTime(), deps.now())}). Approved by ${approvers.map((a) => `@${a}`).join(", ")}.`);
+    return { kind: "extended", existing: ext.details.unchanged, expiresAt: ext.details.expiresAt };
+  }
+
+  const granted = await deps.engines.engine(e.basePolicy).grant({
+    repository, database: e.policy.database, requestId: e.request.requestId, path: e.request.path,
+    prNumber: number, headSha: e.pullRequest.headSha, mergeSha: e.pullRequest.mergeCommitSha, approvers,
+    role: e.policy.role, dbUser: e.policy.dbUser, durationMs: e.policy.durationMs, actor,
+  });
+  if (!granted.ok) return refuse(deps, octokit, ref, number, granted.code, granted.problems);
+  const row = granted.details.row!;
+  const until = row.expiresAt!;
+  if (!granted.details.existing) {
+    deps.log.info({ pr: number, database: row.database, role: row.role, dbUser: row.dbUser, expiresAt: until.toISOString() }, "granted");
+  }
+  await commentOnce(deps, octokit, ref, number, `granted:${repository}:${row.database}/${row.requestId}`,
+    `✅ **jit-access**: granted \`${row.role}\` to \`${row.dbUser}\` on \`${row.database}\` until ${utc(until.getTime())} (${relative(until.getTime(), deps.now())}). Approved by ${approvers.map((a) => `@${a}`).join(", ")}.`);
+  return { kind: "granted", existing: granted.details.existing, expiresAt: until };
+}

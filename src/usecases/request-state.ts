@@ -1,0 +1,38 @@
+// The ledger's answer to "has this request id been used?", in the core's vocabulary.
+import type { RequestState } from "../core/context.ts";
+import { getByKey } from "../db/ledger.ts";
+import type { Queryable } from "../db/state.ts";
+
+/**
+ * `prNumber` is the pull request being evaluated. Its own effects are not a reuse of the request id:
+ * when a redelivered or concurrent merge event re-verifies the PR that created the grant, the grant
+ * is reported as not yet made (the engine then answers "already granted"), and an extension this PR
+ * already applied is reported as it was before. Anything else by any other PR counts as it stands.
+ */
+export async function requestStateOf(q: Queryable, repository: string, database: string, requestId: string, prNumber?: number): Promise<RequestState> {
+  const row = await getByKey(q, { repository, database, requestId });
+  if (!row) return { status: "none" };
+  if (row.status === "active" || row.status === "intent") {
+    if (prNumber !== undefined && row.prNumber === prNumber) return { status: "none" };
+    let durationMs = row.durationMs;
+    let expiresAt = row.expiresAt?.getTime();
+    if (prNumber !== undefined && row.grantedAt) {
+      const { rows } = await q.query(
+        `SELECT (details->>'from')::timestamptz AS from_at FROM events
+          WHERE ledger_id = $1 AND kind = 'extended' AND details->>'prNumber' = $2 ORDER BY id LIMIT 1`, [row.id, String(prNumber)]);
+      const before = rows[0]?.from_at as Date | undefined;
+      if (before) {
+        expiresAt = before.getTime();
+        durationMs = expiresAt - row.grantedAt.getTime();
+      }
+    }
+    return {
+      status: "active",
+      ...(row.grantedAt ? { grantedAt: row.grantedAt.getTime() } : {}),
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+      durationMs,
+    };
+  }
+  // revoked, expired or refused: request ids are single-use (SECURITY.md I9)
+  return { status: "ended" };
+}

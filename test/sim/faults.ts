@@ -1,0 +1,74 @@
+// Fault injection per route (status, 429 with rate-limit headers, latency, response mutation),
+// the request log, and GitHub's primary rate limit accounting.
+
+export interface FaultSpec {
+  /** operationId ("pulls/get") or "METHOD /template" ("GET /repos/{owner}/{repo}/pulls/{pull_number}") */
+  route: string;
+  /** answer with this status instead of running the handler (5xx, 429, 403 …) */
+  status?: number;
+  /** delay before answering (with or without a status) */
+  latencyMs?: number;
+  /** how many matching requests this fault applies to (default 1; Infinity for all) */
+  count?: number;
+  /** mutate the handler's response body before the contract check (to prove the check bites) */
+  mutateResponse?: (body: Record<string, unknown>) => void;
+}
+
+export interface Fault extends FaultSpec { remaining: number; hits: number; clear(): void }
+
+export interface RequestLogEntry {
+  method: string;
+  /** OpenAPI path template, e.g. /repos/{owner}/{repo}/pulls/{pull_number} */
+  route: string;
+  operationId: string | null;
+  path: string;
+  status: number;
+  ms: number;
+  /** "app" (JWT), the installation bot login, a user login, or "" when unauthenticated */
+  actor: string;
+  faulted: boolean;
+}
+
+export class Faults {
+  readonly #faults: Fault[] = [];
+
+  add(spec: FaultSpec): Fault {
+    const fault: Fault = { ...spec, remaining: spec.count ?? 1, hits: 0, clear: () => { const i = this.#faults.indexOf(fault); if (i !== -1) this.#faults.splice(i, 1); } };
+    this.#faults.push(fault);
+    return fault;
+  }
+
+  clear(): void { this.#faults.length = 0; }
+
+  /** The first live fault for this operation, consumed by one. */
+  take(opId: string, method: string, template: string): Fault | undefined {
+    const f = this.#faults.find((x) => x.remaining > 0 && (x.route === opId || x.route === `${method} ${template}`));
+    if (!f) return undefined;
+    f.remaining -= 1;
+    f.hits += 1;
+    if (f.remaining <= 0) f.clear();
+    return f;
+  }
+}
+
+/** Primary rate limit per credential, reset hourly, with GitHub's x-ratelimit-* headers. */
+export class RateLimits {
+  readonly #buckets = new Map<string, { used: number; reset: number }>();
+  constructor(private readonly limit: number) {}
+
+  consume(key: string): { headers: Record<string, string>; exceeded: boolean } {
+    const now = Math.floor(Date.now() / 1000);
+    let b = this.#buckets.get(key);
+    if (!b || b.reset <= now) { b = { used: 0, reset: now + 3600 }; this.#buckets.set(key, b); }
+    const exceeded = b.used >= this.limit;
+    if (!exceeded) b.used += 1;
+    return { exceeded, headers: this.headers(b.used, b.reset) };
+  }
+
+  headers(used: number, reset: number): Record<string, string> {
+    return {
+      "x-ratelimit-limit": String(this.limit), "x-ratelimit-remaining": String(Math.max(this.limit - used, 0)),
+      "x-ratelimit-reset": String(reset), "x-ratelimit-used": String(used), "x-ratelimit-resource": "core",
+    };
+  }
+}
