@@ -10,6 +10,12 @@ import { migrate } from "./db/migrations.ts";
 import { consoleLogger, openStateDatabase, type Logger, type StateDatabase } from "./db/state.ts";
 import { TargetError, Targets } from "./db/targets.ts";
 import { loadPolicies } from "./policy-loader.ts";
+import { pino } from "pino";
+import { createApp } from "./app.ts";
+import { startBackground } from "./background.ts";
+import { ConfigError, loadConfig, type AppConfig } from "./config.ts";
+import { createProbot, startServer, WEBHOOK_PATH } from "./server.ts";
+import { buildDeps } from "./usecases/build-deps.ts";
 
 export class StartupError extends Error {
   constructor(readonly problems: Problem[]) {
@@ -83,7 +89,7 @@ export async function startServices(opts: StartOptions = {}): Promise<Services> 
     const report = await engine.reconcile("startup");
     for (const o of report.orphans) log.error(`JIT_DRIFT_ORPHAN_GRANT: ${o.database}: "${o.role}" granted to "${o.member}" by the app without an active ledger row; ${o.revoked ? "revoked" : `NOT revoked: ${o.error}`}`);
     for (const s of report.standing) log.warn(`JIT_STANDING_ACCESS: ${s.database}: "${s.member}" holds "${s.role}" (granted by ${s.grantor}) outside the app`);
-    for (const p of report.problems) log.warn(`reconcile: ${p.code}: ${p.message}`);
+    for (const p of report.problems) if (p.code !== "JIT_CONFIG_MISSING_ENV") log.warn(`reconcile: ${p.code}: ${p.message}`); // missing variables were warned about above
 
     return { policy, state, targets, engine, stop };
   } catch (e) {
@@ -92,8 +98,24 @@ export async function startServices(opts: StartOptions = {}): Promise<Services> 
   }
 }
 
+/** Structured logs (pino, as Probot's); secrets are never passed to a log call. */
+function createLogger(level: string) {
+  const root = pino({ level, name: "jit-access" });
+  const log: Logger = { info: (m) => root.info(m), warn: (m) => root.warn(m), error: (m) => root.error(m) };
+  return { root, log };
+}
+
 async function main(): Promise<void> {
-  const log = consoleLogger;
+  let config: AppConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    for (const p of e.problems) process.stderr.write(`refusing to start: ${p.code}: ${p.message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const { root, log } = createLogger(config.logLevel);
   let services: Services;
   try {
     services = await startServices({ log });
@@ -105,16 +127,38 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  log.info(`jit-access: ready (pid ${process.pid})`);
-  // Keeps the process alive until the HTTP server mounted here takes over that role.
-  const keepAlive = setInterval(() => {}, 1 << 30);
+
+  const probot = createProbot(config);
+  const deps = buildDeps({
+    state: services.state.pool, env: process.env, log: probot?.log ?? root,
+    ...(config.appId ? { appId: Number(config.appId) } : {}),
+  });
+  if (!probot) log.warn("GitHub App not configured (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET): webhooks are disabled");
+  let background: Awaited<ReturnType<typeof startBackground>>;
+  try {
+    background = await startBackground({ services, deps, probot, log: root });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    for (const p of e.problems) log.error(`refusing to start: ${p.code}: ${p.message}`);
+    await deps.close();
+    await services.stop();
+    process.exitCode = 1;
+    return;
+  }
+  const server = await startServer({ config, probot, app: createApp(deps), health: background.health });
+  log.info(`jit-access: listening on ${server.url} (webhooks at ${WEBHOOK_PATH}, health at /health), pid ${process.pid}`);
+
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info(`jit-access: ${signal} received, stopping`);
-    clearInterval(keepAlive);
-    services.stop().then(
+    (async () => {
+      await server.close();
+      await background.stop();
+      await deps.close();
+      await services.stop();
+    })().then(
       () => {
         log.info("jit-access: stopped");
         process.exit(0);

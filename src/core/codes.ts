@@ -35,6 +35,7 @@ export const CODES = {
   JIT_PR_FILE_MODE: "the request file is not a regular file (mode 100644)",
   JIT_PR_DRAFT: "draft pull requests are never granted",
   JIT_PR_NOT_MERGED: "the pull request was closed without merging",
+  JIT_PR_BASE_NOT_DEFAULT: "a request pull request must target the default branch, whose policies and CODEOWNERS decide",
   JIT_PR_BLOB_MISMATCH: "the merged request differs from the approved one",
   JIT_EXTENSION_NOT_ALLOWED: "an active request may only change its duration",
   JIT_REQUEST_ID_USED: "request ids are single-use; this one was already granted",

@@ -138,15 +138,24 @@ export class GrantEngine {
     if (input.dbUser === info.appRole) return fail(none, "JIT_USER_NOT_ELIGIBLE", `database user "${input.dbUser}" is the app's own role`);
     if (input.role === info.appRole || input.role === input.dbUser) return fail(none, "JIT_ROLE_NOT_ALLOWED", `role "${input.role}" cannot be granted to "${input.dbUser}"`);
 
-    const { row: first, created } = await insertIntent(this.state, {
-      repository: input.repository, path: input.path, requestId: input.requestId, prNumber: input.prNumber ?? null,
-      headSha: input.headSha ?? null, mergeSha: input.mergeSha ?? null, approvers: input.approvers ?? [], database: input.database,
-      clusterId: info.clusterId, role: input.role, dbUser: input.dbUser, durationMs: input.durationMs, actor: input.actor,
-    });
+    let first: LedgerRow;
+    let created: boolean;
+    let client: pg.PoolClient;
+    try {
+      ({ row: first, created } = await insertIntent(this.state, {
+        repository: input.repository, path: input.path, requestId: input.requestId, prNumber: input.prNumber ?? null,
+        headSha: input.headSha ?? null, mergeSha: input.mergeSha ?? null, approvers: input.approvers ?? [], database: input.database,
+        clusterId: info.clusterId, role: input.role, dbUser: input.dbUser, durationMs: input.durationMs, actor: input.actor,
+      }));
+      if (created) {
+        await appendEvent(this.state, { ledgerId: first.id, repository: input.repository, database: input.database, requestId: input.requestId,
+          actor: input.actor, kind: "grant_intent", details: { role: input.role, dbUser: input.dbUser, durationMs: input.durationMs } });
+      }
+      client = await this.state.connect();
+    } catch (e) {
+      return fail(none, "JIT_DB_UNREACHABLE", `state database: ${(e as Error).message}`); // nothing granted; safe to retry
+    }
     const ev = { ledgerId: first.id, repository: input.repository, database: input.database, requestId: input.requestId, actor: input.actor };
-    if (created) await appendEvent(this.state, { ...ev, kind: "grant_intent", details: { role: input.role, dbUser: input.dbUser, durationMs: input.durationMs } });
-
-    const client = await this.state.connect();
     let target: pg.PoolClient | undefined;
     let targetBroken = false;
     try {
@@ -169,6 +178,9 @@ export class GrantEngine {
         return fail({ row, existing: true, findings: [] }, (row.failureCode as JitCode | null) ?? "JIT_GRANT_FAILED", "this request was already refused or failed; request ids are single-use");
       }
 
+      // Scope first: it needs a connection of its own, and holding one while waiting for another
+      // could exhaust the pool under concurrent grants.
+      const scope = await this.scopeFor(input.database);
       target = await this.targets.connect(input.database);
       if (!created) {
         // An intent nobody holds: a previous attempt crashed. Its GRANT may have happened.
@@ -180,7 +192,7 @@ export class GrantEngine {
         }
       }
 
-      const pre = await preflight(target, { role: input.role, dbUser: input.dbUser, info, scope: await this.scopeFor(input.database) });
+      const pre = await preflight(target, { role: input.role, dbUser: input.dbUser, info, scope });
       if (!pre.ok) {
         const failed = await markFailed(client, row.id, { code: pre.code, sql: [], verification: { preflight: pre.problems } });
         await appendEvent(client, { ...ev, kind: "grant_refused", code: pre.code, details: { problems: pre.problems } });
@@ -189,6 +201,9 @@ export class GrantEngine {
       }
 
       let sql: ExecutedSql[] = [];
+      // Row locks taken before a savepoint survive a rollback to it: on failure the row stays ours
+      // while the GRANT is taken back, so no retry of this request can interleave.
+      await client.query("SAVEPOINT granted");
       try {
         const applied = await applyGrant(target, info, input.role, input.dbUser);
         sql = applied.sql;
@@ -199,8 +214,11 @@ export class GrantEngine {
         return decide({ row: active, existing: false, findings: [] }, [], `granted "${input.role}" to "${input.dbUser}" until ${active.expiresAt?.toISOString()}`);
       } catch (e) {
         if (e instanceof ApplyError) sql = e.sql;
-        await client.query("ROLLBACK").catch(() => {});
-        return await this.compensate(row, info, sql, e, ev);
+        const stateAlive = await client.query("ROLLBACK TO SAVEPOINT granted").then(() => true, () => false);
+        const result = await this.compensate(row, info, sql, e, ev, target, stateAlive ? client : undefined);
+        if (!stateAlive) await client.query("ROLLBACK").catch(() => {});
+        targetBroken = result.targetBroken;
+        return result.decision;
       }
     } catch (e) {
       targetBroken = true;
@@ -212,36 +230,62 @@ export class GrantEngine {
     }
   }
 
-  /** After a failure past the GRANT: take the membership away now, then record the failure. */
-  private async compensate(row: LedgerRow, info: TargetInfo, sql: ExecutedSql[], error: unknown, ev: Record<string, unknown>): Promise<Decision<GrantDetails>> {
+  /**
+   * After a failure past the GRANT: take the membership away now (on the grant's own target
+   * connection, or a fresh one if that one failed), then record the failure.
+   */
+  private async compensate(
+    row: LedgerRow, info: TargetInfo, sql: ExecutedSql[], error: unknown, ev: Record<string, unknown>, target: pg.PoolClient,
+    /** The grant's state transaction, still holding the row lock, when it survived the failure. */
+    tx?: pg.PoolClient,
+  ): Promise<{ decision: Decision<GrantDetails>; targetBroken: boolean }> {
     let revoke: AppliedRevoke | undefined;
     let revokeError: string | undefined;
+    let targetBroken = false;
     try {
-      const target = await this.targets.connect(row.database);
+      revoke = await applyRevoke(target, info, row.role, row.dbUser);
+    } catch {
+      targetBroken = true;
       try {
-        revoke = await applyRevoke(target, info, row.role, row.dbUser);
-        target.release();
+        const fresh = await this.targets.connect(row.database);
+        try {
+          revoke = await applyRevoke(fresh, info, row.role, row.dbUser);
+          fresh.release();
+        } catch (e) {
+          fresh.release(true);
+          throw e;
+        }
       } catch (e) {
-        target.release(true);
-        throw e;
+        revokeError = (e as Error).message; // reconcile() will revoke it: no active row covers it
       }
-    } catch (e) {
-      revokeError = (e as Error).message; // reconcile() will revoke it: no active row covers it
     }
     const verification = { error: (error as Error).message, compensation: revoke?.verification ?? { error: revokeError } };
     let failed: LedgerRow | undefined;
     try {
-      failed = await markFailed(this.state, row.id, { code: "JIT_GRANT_FAILED", sql: [...sql, ...(revoke?.sql ?? [])], verification });
-      await appendEvent(this.state, { ...ev, kind: "grant_compensated", code: "JIT_GRANT_FAILED", details: verification });
+      if (tx) {
+        failed = await markFailed(tx, row.id, { code: "JIT_GRANT_FAILED", sql: [...sql, ...(revoke?.sql ?? [])], verification });
+        await appendEvent(tx, { ...ev, kind: "grant_compensated", code: "JIT_GRANT_FAILED", details: verification });
+        await tx.query("COMMIT");
+      } else {
+        failed = await markFailed(this.state, row.id, { code: "JIT_GRANT_FAILED", sql: [...sql, ...(revoke?.sql ?? [])], verification });
+        await appendEvent(this.state, { ...ev, kind: "grant_compensated", code: "JIT_GRANT_FAILED", details: verification });
+      }
     } catch {
       // The state database is unreachable too; the intent row stays and reconcile() finishes the job.
+      if (tx) await tx.query("ROLLBACK").catch(() => {});
     }
-    return fail({ row: failed ?? row, existing: false, findings: [] }, "JIT_GRANT_FAILED",
+    const decision = fail({ row: failed ?? row, existing: false, findings: [] }, "JIT_GRANT_FAILED",
       `the grant failed after GRANT and was ${revoke?.verified ? "revoked again" : "left for reconcile to revoke"}: ${(error as Error).message}`);
+    return { decision, targetBroken };
   }
 
   async revoke(key: LedgerKey, opts: { reason: string; actor: string }): Promise<Decision<RevokeDetails>> {
-    const client = await this.state.connect();
+    let client: pg.PoolClient;
+    try {
+      client = await this.state.connect();
+    } catch (e) {
+      return fail({ alreadyClosed: false }, "JIT_DB_UNREACHABLE", `state database: ${(e as Error).message}`);
+    }
     let target: pg.PoolClient | undefined;
     let targetBroken = false;
     try {

@@ -17,7 +17,8 @@ export const consoleLogger: Logger = {
 };
 
 export function createPool(config: pg.PoolConfig): pg.Pool {
-  const pool = new pg.Pool({ max: 10, ...config });
+  // A bounded wait for a connection: an exhausted pool fails loudly instead of hanging forever.
+  const pool = new pg.Pool({ max: 10, connectionTimeoutMillis: 15_000, ...config });
   // A client whose server connection dies emits "error": the pool forwards it for idle clients, but
   // a checked-out client (e.g. idle in a transaction while the grantor works on a target) has no
   // listener and would crash the process. The failure surfaces on the next query instead, and the

@@ -5,6 +5,9 @@ import type {
   ChangedFile, FileStatus, Permission, PullRequestCommit, PullRequestContext, PullRequestInfo,
   RequestState, Review, TreeEntry,
 } from "../core/context.ts";
+import { CODEOWNERS_LOCATIONS } from "../core/codeowners.ts";
+import { isPolicyPath } from "../core/policy.ts";
+import { parseRequestPath } from "../core/request-path.ts";
 import { isNotFound, type Octokit, type RepoRef } from "./octokit.ts";
 
 export type RequestStateLookup = (database: string, requestId: string) => Promise<RequestState>;
@@ -41,8 +44,15 @@ export class OctokitPullRequestContext implements PullRequestContext {
     private readonly lookupRequestState: RequestStateLookup,
   ) {}
 
+  private pullData = once(async () => (await this.octokit.rest.pulls.get({ ...this.ref, pull_number: this.number })).data);
+
+  /** The branch the PR targets (not part of the core's PullRequestInfo; the use case checks it). */
+  async baseRef(): Promise<string> {
+    return (await this.pullData()).base.ref;
+  }
+
   pull = once(async (): Promise<PullRequestInfo> => {
-    const { data: pr } = await this.octokit.rest.pulls.get({ ...this.ref, pull_number: this.number });
+    const pr = await this.pullData();
     let mergeParentSha: string | null = null;
     if (pr.merged && pr.merge_commit_sha) {
       const { data: commit } = await this.octokit.rest.git.getCommit({ ...this.ref, commit_sha: pr.merge_commit_sha });
@@ -170,5 +180,35 @@ export class OctokitPullRequestContext implements PullRequestContext {
 
   requestState(database: string, requestId: string): Promise<RequestState> {
     return this.lookupRequestState(database, requestId);
+  }
+
+  /**
+   * Latency, not semantics: the core reads one thing after another; once the PR's files show a
+   * single request file, this starts in parallel the reads every complete evaluation of it makes
+   * (the request at head, base policies and CODEOWNERS, commits, reviews), so the core's calls find
+   * them answered. Same reads at the same SHAs as a complete evaluation (the count stays fixed);
+   * nothing for a PR that is not a single-request PR; a request that fails early (say, a YAML
+   * error) costs these reads anyway. A failed prefetch is read again when the core asks (memo
+   * drops rejections).
+   */
+  async prefetch(mode: "check" | "merge"): Promise<void> {
+    const quiet = (p: Promise<unknown>) => void p.catch(() => {});
+    const pr = await this.pull();
+    const files = await this.changedFiles();
+    if (files.length !== 1 || files[0]!.status === "removed") return;
+    const where = parseRequestPath(files[0]!.filename);
+    const base = mode === "merge" ? pr.mergeParentSha : pr.baseSha;
+    if (!where.ok || base === null) return;
+    const path = files[0]!.filename;
+    const dir = path.slice(0, path.lastIndexOf("/"));
+    quiet(this.listDir(pr.headSha, dir));
+    if (mode === "merge" && pr.mergeCommitSha) quiet(this.listDir(pr.mergeCommitSha, dir));
+    quiet(this.fileAt(pr.headSha, path));
+    quiet(this.commits());
+    quiet(this.reviews());
+    for (const p of CODEOWNERS_LOCATIONS) quiet(this.fileAt(base, p));
+    quiet(this.listDir(base, "policies").then((entries) => {
+      for (const e of entries) if (e.type === "blob" && isPolicyPath(e.path)) quiet(this.fileAt(base, e.path));
+    }));
   }
 }

@@ -159,6 +159,9 @@ export async function openRevertPr(octokit: Octokit, ref: RepoRef, record: Rever
     number = again.number;
     created = false;
   }
+  // A label that explains itself, created on first use (422: it exists already).
+  await octokit.rest.issues.createLabel({ ...ref, name: opts.label, color: "bfd4f2", description: "jit-access: removes the request file of an expired grant" })
+    .catch((e: unknown) => { if (status(e) !== 422) throw e; });
   await octokit.rest.issues.addLabels({ ...ref, issue_number: number, labels: [opts.label] });
   return mergeIfWanted(octokit, ref, number, opts, { state: "open", branch, number, created });
 }

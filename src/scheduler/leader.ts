@@ -55,7 +55,8 @@ export class LeaderLock implements Leadership {
   /** A lock whose dedicated connection uses the same settings as the state pool (not one of its slots). */
   static forPool(pool: pg.Pool, object?: number): LeaderLock {
     return new LeaderLock({ connect: async () => {
-      const c = new pg.Client({ ...pool.options, application_name: "jit-access leader" });
+      // pg-pool keeps the password non-enumerable: a spread alone would drop it.
+      const c = new pg.Client({ ...pool.options, password: pool.options.password, application_name: "jit-access leader" });
       await c.connect();
       return c;
     }, ...(object !== undefined ? { object } : {}) });

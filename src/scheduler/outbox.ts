@@ -62,7 +62,8 @@ export async function drainOutbox(
         await client.query("UPDATE outbox SET done = true, done_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL WHERE id = $1", [item.id]);
         report.done.push({ id: item.id, kind: item.kind, result });
       } catch (e) {
-        const error = (e as Error).message.split("\n")[0]!.slice(0, 500);
+        const status = (e as { status?: unknown }).status;
+        const error = `${typeof status === "number" ? `HTTP ${status}: ` : ""}${String((e as Error).message).split("\n")[0]}`.slice(0, 500);
         await client.query(
           "UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = clock_timestamp() + $3 * interval '1 millisecond' WHERE id = $1",
           [item.id, error, backoff(item.attempts + 1)]);

@@ -1,13 +1,14 @@
 // The jit-access check run on a request PR: evaluate (the same decision the merge path uses),
 // preview the exact SQL, report on the head SHA the decision was made for, update the sticky comment.
 import type { Decision } from "../core/problem.ts";
-import { evaluatePullRequest, type PullRequestEvaluation } from "../core/pull-request.ts";
+import type { PullRequestEvaluation } from "../core/pull-request.ts";
 import { isRequestPullRequest, renderCheck, renderStickyComment, type PlanPreview } from "../core/report.ts";
 import { renderStatement } from "../core/sql.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import { OctokitPullRequestContext } from "../github/pr-context.ts";
 import { upsertStickyComment } from "../github/sticky-comment.ts";
 import type { AppDeps } from "./context.ts";
+import { evaluateRequestPullRequest } from "./evaluate.ts";
 import { requestStateOf } from "./request-state.ts";
 
 export const CHECK_NAME = "jit-access";
@@ -41,15 +42,17 @@ export interface CheckOutcome {
 export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number, checkRunId?: number): Promise<CheckOutcome> {
   const ctx = pullRequestContext(deps, octokit, ref, number);
   const pr = await ctx.pull();
-  let id = checkRunId;
-  if (id === undefined) {
-    const created = await octokit.rest.checks.create({
+  // The in-progress check run is created while the evaluation reads (both only need the head SHA).
+  const created = checkRunId === undefined
+    ? octokit.rest.checks.create({
       ...ref, name: CHECK_NAME, head_sha: pr.headSha, status: "in_progress", started_at: new Date(deps.now()).toISOString(),
-    });
-    id = created.data.id;
-  }
+    })
+    : undefined;
+  created?.catch(() => {}); // awaited below; a failure must not be an unhandled rejection meanwhile
+  void ctx.prefetch("check").catch(() => {});
   const now = deps.now();
-  const decision = await evaluatePullRequest(ctx, { now, mode: "check" });
+  const decision = await evaluateRequestPullRequest(ctx, { now, mode: "check" });
+  const id = checkRunId ?? (await created!).data.id;
   const report = renderCheck(decision, await planPreview(deps, decision.details), now);
   await octokit.rest.checks.update({
     ...ref, check_run_id: id, status: "completed", conclusion: report.conclusion, completed_at: new Date(now).toISOString(),

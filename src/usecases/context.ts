@@ -16,4 +16,6 @@ export interface AppDeps {
   log: UseCaseLogger;
   /** This GitHub App's id: check runs of other apps named "jit-access" are ignored. */
   appId?: number;
+  /** Called after a grant or an extension commits, so the expiry timer can re-arm. */
+  onGrant?: () => void;
 }

@@ -3,7 +3,6 @@
 // Each merged PR is handled once (merge-once.ts); comments and alerts are claimed once.
 import type { JitCode } from "../core/codes.ts";
 import type { Problem } from "../core/problem.ts";
-import { evaluatePullRequest } from "../core/pull-request.ts";
 import { isRequestPullRequest, relative, utc } from "../core/report.ts";
 import { extendGrant } from "../db/extend.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
@@ -11,6 +10,7 @@ import { postComment } from "../github/sticky-comment.ts";
 import { alertOnce, claimOnce, releaseClaim } from "./alerting.ts";
 import { pullRequestContext } from "./check.ts";
 import type { AppDeps } from "./context.ts";
+import { evaluateRequestPullRequest } from "./evaluate.ts";
 import { oncePerMerge } from "./merge-once.ts";
 
 export type MergeOutcome =
@@ -20,6 +20,8 @@ export type MergeOutcome =
 
 /** Refusals that may pass when retried (a target down or not configured yet): not recorded as final. */
 const TRANSIENT: ReadonlySet<string> = new Set<JitCode>(["JIT_DB_UNREACHABLE", "JIT_CONFIG_MISSING_ENV"]);
+
+const NOT_MERGED = "the API does not show the pull request as merged";
 
 const list = (problems: readonly Problem[]) => problems.map((p) => `- **${p.code}**: ${p.message}`).join("\n");
 
@@ -49,7 +51,8 @@ async function refuse(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number,
 export async function handleMerged(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number): Promise<MergeOutcome> {
   const { outcome, fresh } = await oncePerMerge<MergeOutcome>(deps.state, `merge:${repoKey(ref)}#${number}`, async () => {
     const outcome = await verifyAndApply(deps, octokit, ref, number);
-    return { outcome, record: !(outcome.kind === "refused" && TRANSIENT.has(outcome.code)) };
+    const final = outcome.kind === "refused" ? !TRANSIENT.has(outcome.code) : outcome.kind !== "ignored" || outcome.why !== NOT_MERGED;
+    return { outcome, record: final };
   });
   if (!fresh) deps.log.info({ pr: number, kind: outcome.kind }, "merged pull request already handled");
   return outcome;
@@ -57,12 +60,20 @@ export async function handleMerged(deps: AppDeps, octokit: Octokit, ref: RepoRef
 
 async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number): Promise<MergeOutcome> {
   const repository = repoKey(ref);
-  const decision = await evaluatePullRequest(pullRequestContext(deps, octokit, ref, number), { now: deps.now(), mode: "merge" });
+  const ctx = pullRequestContext(deps, octokit, ref, number);
+  void ctx.prefetch("merge").catch(() => {});
+  const decision = await evaluateRequestPullRequest(ctx, { now: deps.now(), mode: "merge" });
   const e = decision.details;
   const actor = `github:merge:${repository}#${number}`;
 
-  // Deleting an active request only ever reduces privilege: revoke whatever else the PR did.
-  if (e.kind === "revoke" && e.database && e.requestId && e.basePolicy) {
+  // A stale or mistaken event for a PR the API does not show as merged: nothing to do, nothing to
+  // say, and nothing recorded, so the real merge is handled when it happens.
+  if (decision.problems.some((p) => p.code === "JIT_PR_NOT_MERGED")) return { kind: "ignored", why: NOT_MERGED };
+
+  // Deleting an active request only ever reduces privilege: revoke whatever else the PR did
+  // (but only for a PR into the default branch: elsewhere the file is still there).
+  const wrongBase = decision.problems.some((p) => p.code === "JIT_PR_BASE_NOT_DEFAULT");
+  if (e.kind === "revoke" && e.database && e.requestId && e.basePolicy && !wrongBase) {
     const r = await deps.engines.engine(e.basePolicy).revoke({ repository, database: e.database, requestId: e.requestId }, {
       reason: `early revoke: request file deleted by pull request #${number}`, actor,
     });
@@ -90,6 +101,7 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
     const ext = await extendGrant(deps.state, { repository, database: e.policy.database, requestId: e.request.requestId },
       { durationMs: e.policy.durationMs, actor, prNumber: number, approvers });
     if (!ext.ok) return refuse(deps, octokit, ref, number, ext.code, ext.problems);
+    deps.onGrant?.();
     deps.log.info({ pr: number, database: e.policy.database, requestId: e.request.requestId, expiresAt: ext.details.expiresAt.toISOString() }, "extended");
     await commentOnce(deps, octokit, ref, number, `extended:${repository}#${number}`,
       `⏱️ **jit-access**: extended \`${e.policy.role}\` for \`${e.policy.dbUser}\` on \`${e.policy.database}\` until ${utc(ext.details.expiresAt.getTime())} (${relative(ext.details.expiresAt.getTime(), deps.now())}). Approved by ${approvers.map((a) => `@${a}`).join(", ")}.`);
@@ -102,6 +114,7 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
     role: e.policy.role, dbUser: e.policy.dbUser, durationMs: e.policy.durationMs, actor,
   });
   if (!granted.ok) return refuse(deps, octokit, ref, number, granted.code, granted.problems);
+  deps.onGrant?.();
   const row = granted.details.row!;
   const until = row.expiresAt!;
   if (!granted.details.existing) {

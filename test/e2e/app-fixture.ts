@@ -128,6 +128,8 @@ export interface JitE2E {
   /** The password of the app role, generated for this run (case 30 looks for it everywhere). */
   targetPassword: string;
   deps: AppDeps[];
+  /** The environment the app's engines read connection strings from (tests may add variables). */
+  appEnv: Record<string, string>;
   /** Memberships whose grantor is the app role, as pg_auth_members has them. */
   appGranted(): Promise<Membership[]>;
   ledger(requestId?: string): Promise<LedgerRowLite[]>;
@@ -222,7 +224,7 @@ export async function startJitE2E(o: JitE2EOptions = {}): Promise<JitE2E> {
     };
     const repo = await newRepo(REPO, { files: o.files, protection: o.protection });
     const self: JitE2E = {
-      e2e, repo, su: su!, stateSu: stateSu!, major: target.major, targetPassword: password, deps: hooks.deps, newRepo,
+      e2e, repo, su: su!, stateSu: stateSu!, major: target.major, targetPassword: password, deps: hooks.deps, appEnv: hooks.appEnv, newRepo,
       async appGranted() {
         const { rows } = await self.su.query<Membership>(`
           SELECT r.rolname::text AS role, m.rolname::text AS member, g.rolname::text AS grantor FROM pg_auth_members am

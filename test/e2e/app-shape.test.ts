@@ -252,3 +252,30 @@ describe("case 15: editing an active request", () => {
     expect((await w.ledger("carol-15")).map((r) => r.status)).toEqual(["revoked"]);
   });
 });
+
+describe("I1: policies and CODEOWNERS come from the default branch", () => {
+  it("I1: a request PR into another branch, whose policies and CODEOWNERS its author rewrote, grants nothing → JIT_PR_BASE_NOT_DEFAULT", async () => {
+    const repo = await w.newRepo("access-i1-base");
+    // mallory (write access, owns nothing on main) prepares a branch where she owns and approves requests
+    await repo.commitToBranch("mallory", "evil", {
+      files: {
+        ".github/CODEOWNERS": "* @mallory\n",
+        "policies/orders.yaml": POLICY_YAML.replace('approvers: ["@acme/dba"]\n        requesters: ["@acme/engineering", "@acme/dba"]\n        require_ticket', 'approvers: ["mallory"]\n        requesters: ["@acme/engineering", "@acme/dba"]\n        require_ticket'),
+      },
+      message: "my own rules",
+    });
+    const { number, headSha } = await w.request("alice", "alice-i1", requestYaml(), { repo, base: "evil" });
+    await repo.review("mallory", number, "APPROVE");
+    await w.idle();
+    const check = await w.check(headSha, repo);
+    expect(check.conclusion).toBe("failure");
+    expect(check.output.title).toBe("JIT_PR_BASE_NOT_DEFAULT: pull request #1 targets evil, not the default branch main; requests are granted only from main");
+    await repo.merge(number);
+    await w.idle();
+    const refusals = w.comments(number, repo).filter((c) => c.body.startsWith("❌")).map((c) => c.body);
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toContain("(**JIT_PR_BASE_NOT_DEFAULT**)");
+    expect((await w.appGranted()).filter((m) => m.member === "alice")).toEqual([]);
+    expect(await w.ledger("alice-i1")).toEqual([]);
+  });
+});

@@ -103,6 +103,19 @@ describe("crash safety", () => {
     expect(rows[0].m).toBe(false);
   });
 
+  it("case 41: an error between GRANT and the ledger write (state database fine) revokes in the same locked transaction", async () => {
+    const { engine } = f.newEngine({ hooks: { afterGrant: () => { throw new Error("injected failure"); } } });
+    const d = await engine.grant(f.input("ivan-0", { dbUser: "ivan" }));
+    expect(d.code).toBe("JIT_GRANT_FAILED");
+    expect(d.message).toContain("revoked again");
+    expect(await members("ivan")).toEqual([]);
+    const row = (await ledgerRow(f, "ivan-0"))!;
+    expect(row).toMatchObject({ status: "failed", failure_code: "JIT_GRANT_FAILED" });
+    expect((row.sql_executed as { text: string }[]).map((x) => x.text)[0]).toMatch(/^GRANT "orders_readonly" TO "ivan"/);
+    expect((row.sql_executed as { text: string }[]).some((x) => x.text.startsWith("REVOKE"))).toBe(true);
+    expect((await eventsFor(f, "ivan-0")).map((e) => e.kind)).toEqual(["grant_intent", "grant_compensated"]);
+  });
+
   function crashAfterGrant(requestId: string, dbUser: string): Promise<void> {
     const script = resolve(import.meta.dirname, "../harness/crash-grant.ts");
     const arg = JSON.stringify({ stateUrl: cluster.superuserUrl(STATE_DB), env: f.env, policy: f.policy, input: f.input(requestId, { dbUser }) });

@@ -136,6 +136,34 @@ describe("case 44: the leader's lock connection dies mid-sweep", () => {
     await oldLeader.release();
   });
 
+  it("case 44: a lock lost between two revokes stops the next REVOKE itself (re-checked right before it)", async () => {
+    const ids = await dueGrants(3, "c44r");
+    const lock = LeaderLock.forPool(f.state, 4403);
+    expect(await lock.acquire()).toBe(true);
+    let lookups = 0;
+    let revokes = 0;
+    const policies = new StaticPolicySource(f.policy, null);
+    const killing: SweepDeps["policies"] = {
+      // The second grant's policy lookup is the last step before its REVOKE: the lock dies there.
+      async policyFor(g) {
+        if (++lookups === 2) await kill(lock.backendPid!);
+        return policies.policyFor(g);
+      },
+      policiesToReconcile: () => policies.policiesToReconcile(),
+    };
+    const counting: SweepEngine = {
+      revoke: (key, opts) => { revokes++; return f.engine.revoke(key, opts); },
+      reconcile: (actor) => f.engine.reconcile(actor),
+    };
+    // Distinct merge SHAs so each grant asks the policy source (the sweep caches per repository, database and commit).
+    for (const [i, id] of ids.entries()) await f.stateSu.query("UPDATE ledger SET merge_sha = $2 WHERE request_id = $1", [id, String(i).repeat(40)]);
+    const r = await sweep({ state: f.state, policies: killing, engines: { engine: () => counting }, actor: "test:lost", leadership: lock }, { parallel: 1 });
+    expect(r.leaderLost).toBe(true);
+    expect(revokes).toBe(1);
+    expect((await counts(ids)).active).toBe(2);
+    await lock.release();
+  });
+
   it("case 44 with two schedulers: after the leader's lock connection dies, the other replica becomes leader on its next tick and sweeps", async () => {
     await dueGrants(0, "c44b");
     const mk = () => startScheduler({ state: f.state, engines: { engine: () => f.engine }, policies: new StaticPolicySource(f.policy, null), log: quiet, leader: LeaderLock.forPool(f.state, 4402) });

@@ -12,7 +12,7 @@ import { createAlerter } from "../../src/scheduler/alerter.ts";
 import { alertOnHealth, readHealth } from "../../src/scheduler/health.ts";
 import { LeaderLock, NO_LEADER } from "../../src/scheduler/leader.ts";
 import { StaticPolicySource } from "../../src/scheduler/policy-source.ts";
-import { startScheduler, type Scheduler } from "../../src/scheduler/scheduler.ts";
+import { startScheduler } from "../../src/scheduler/scheduler.ts";
 import { EXPIRY_REASON, sweep, type SweepDeps, type SweepReport } from "../../src/scheduler/sweep.ts";
 import { startPostgres, type TestCluster } from "../harness/postgres.ts";
 import { APP, DB_KEY, ENV_NAME, setupGrantFixture, STATE_DB, type GrantFixture } from "../harness/grant-fixture.ts";
@@ -210,8 +210,13 @@ describe("case 43: concurrent sweepers", () => {
     const grants = await grantMany(40, "c43b");
     const ids = grants.map((g) => g.id);
     await expireIn(ids, [-500]);
-    const reports = await Promise.all([1, 2, 3].map((n) => sweep(deps({ actor: `test:racer-${n}` }), { batchSize: 5, parallel: 3 })));
+    let calls = 0;
+    const counting = { revoke: (...a: Parameters<typeof f.engine.revoke>) => { calls++; return f.engine.revoke(...a); }, reconcile: () => f.engine.reconcile() };
+    const reports = await Promise.all([1, 2, 3].map((n) => sweep(deps({ actor: `test:racer-${n}`, engines: { engine: () => counting } }), { batchSize: 5, parallel: 3 })));
     const revoked = reports.flatMap((r) => r.revoked.map((g) => g.requestId));
+    // The claims kept the sweepers apart: no grant was even attempted twice.
+    expect(calls).toBe(40);
+    expect(reports.reduce((n, r) => n + r.alreadyClosed, 0)).toBe(0);
     expect(revoked.sort()).toEqual([...ids].sort());
     expect(new Set(revoked).size).toBe(40);
     for (const id of ids) expect(await revokeEvents(id)).toBe(1);

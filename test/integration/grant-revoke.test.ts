@@ -12,7 +12,8 @@ let f: GrantFixture;
 
 beforeAll(async () => {
   cluster = await startPostgres();
-  f = await setupGrantFixture(cluster, { logins: ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivan", "judy"] });
+  const many = Array.from({ length: 8 }, (_, i) => `many_${i}`);
+  f = await setupGrantFixture(cluster, { logins: ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivan", "judy", ...many] });
 });
 afterAll(async () => {
   await f?.close();
@@ -83,6 +84,16 @@ describe("grant", () => {
     expect((await f.appGranted()).filter((m) => m.member === "bob")).toHaveLength(1);
     const { rows } = await f.stateSu.query("SELECT count(*)::int AS n FROM ledger WHERE request_id = 'bob-inc-2'");
     expect(rows[0].n).toBe(1);
+  });
+
+  it("concurrent grants of different requests (more than the target pool holds) all complete", async () => {
+    const inputs = Array.from({ length: 8 }, (_, i) => f.input(`many-${i}`, { dbUser: `many_${i}` }));
+    const results = await Promise.all(inputs.map((i) => f.engine.grant(i)));
+    expect(results.map((r) => r.code)).toEqual(Array(8).fill("JIT_OK"));
+    expect((await f.appGranted()).filter((m) => m.member.startsWith("many_"))).toHaveLength(8);
+    const revoked = await Promise.all(inputs.map((i) => f.engine.revoke(i, { reason: "test", actor: "test" })));
+    expect(revoked.every((r) => r.ok)).toBe(true);
+    expect((await f.appGranted()).filter((m) => m.member.startsWith("many_"))).toHaveLength(0);
   });
 
   it("case 37: the executed GRANT never carries ADMIN; multi-statement text is refused by the executor", async () => {

@@ -27,6 +27,9 @@ export interface RequestLogEntry {
   /** "app" (JWT), the installation bot login, a user login, or "" when unauthenticated */
   actor: string;
   faulted: boolean;
+  /** when the request arrived and when the answer was sent: ms since the epoch, sub-millisecond */
+  startedAt: number;
+  at: number;
 }
 
 export class Faults {

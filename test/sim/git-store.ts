@@ -42,8 +42,26 @@ export class GitError extends Error {
   constructor(message: string, readonly code: number | null, readonly stderr: string) { super(message); }
 }
 
+const TREEISH_RE = /^[0-9a-f]{40}(?::.*)?$/s;
+const isSha = (s: string | null) => s === null || SHA_RE.test(s);
+
 export class GitStore {
   private constructor(readonly dir: string, private readonly root: string) {}
+
+  // Answers about objects addressed by full SHAs never change (git objects are immutable), so they
+  // are memoised per store: the simulator answers in far fewer git processes. Refs are never cached;
+  // "absent" answers are not kept (the object may be written later). Callers get copies.
+  readonly #memo = new Map<string, Promise<unknown>>();
+  #cached<T>(key: string | null, fn: () => Promise<T>, copy: (v: T) => T, keep: (v: T) => boolean = () => true): Promise<T> {
+    if (key === null) return fn();
+    let p = this.#memo.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = fn();
+      this.#memo.set(key, p);
+      p.then((v) => { if (!keep(v)) this.#memo.delete(key); }, () => this.#memo.delete(key));
+    }
+    return p.then(copy);
+  }
 
   static async create(defaultBranch = "main"): Promise<GitStore> {
     const root = await mkdtemp(join(tmpdir(), "jit-sim-git-"));
@@ -97,14 +115,16 @@ export class GitStore {
   }
 
   async readBlob(sha: string): Promise<Buffer> {
-    return (await this.git(["cat-file", "blob", sha])).stdout;
+    return this.#cached(SHA_RE.test(sha) ? `blob ${sha}` : null, async () => (await this.git(["cat-file", "blob", sha])).stdout, (b) => Buffer.from(b));
   }
 
   /** Object type, or null when the object does not exist. */
   async objectType(sha: string): Promise<string | null> {
     if (!SHA_RE.test(sha)) return null;
-    const { stdout, code } = await this.git(["cat-file", "-t", sha], { okCodes: [1, 128] });
-    return code === 0 ? stdout.toString("utf8").trim() : null;
+    return this.#cached(`type ${sha}`, async () => {
+      const { stdout, code } = await this.git(["cat-file", "-t", sha], { okCodes: [1, 128] });
+      return code === 0 ? stdout.toString("utf8").trim() : null;
+    }, (t) => t, (t) => t !== null);
   }
 
   async objectSize(sha: string): Promise<number> {
@@ -113,6 +133,11 @@ export class GitStore {
 
   /** Resolves a branch name, full ref, tag or SHA to a commit SHA; null when it does not exist. */
   async resolveCommit(ref: string): Promise<string | null> {
+    if (SHA_RE.test(ref)) return this.#cached(`commit-of ${ref}`, () => this.#resolveCommit(ref), (c) => c, (c) => c !== null);
+    return this.#resolveCommit(ref);
+  }
+
+  async #resolveCommit(ref: string): Promise<string | null> {
     if (!ref || ref.startsWith("-") || ref.includes("..") || /[\s~^:?*[\\]/.test(ref)) return null;
     const candidates = SHA_RE.test(ref) ? [ref] : ref.startsWith("refs/") ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`, ref];
     for (const c of candidates) {
@@ -143,6 +168,11 @@ export class GitStore {
   }
 
   async readCommit(sha: string): Promise<CommitInfo> {
+    return this.#cached(SHA_RE.test(sha) ? `commit ${sha}` : null, () => this.#readCommit(sha),
+      (c) => ({ ...c, parents: [...c.parents], author: { ...c.author }, committer: { ...c.committer } }));
+  }
+
+  async #readCommit(sha: string): Promise<CommitInfo> {
     const raw = (await this.git(["cat-file", "commit", sha])).stdout.toString("utf8");
     const split = raw.indexOf("\n\n");
     const header = raw.slice(0, split === -1 ? raw.length : split);
@@ -178,6 +208,11 @@ export class GitStore {
 
   /** Lists a tree (optionally one path inside it, optionally recursive). */
   async lsTree(treeish: string, opts: { path?: string; recursive?: boolean } = {}): Promise<TreeEntry[]> {
+    const key = TREEISH_RE.test(treeish) ? `ls ${JSON.stringify([treeish, opts.path ?? null, opts.recursive ?? false])}` : null;
+    return this.#cached(key, () => this.#lsTree(treeish, opts), (es) => es.map((e) => ({ ...e })));
+  }
+
+  async #lsTree(treeish: string, opts: { path?: string; recursive?: boolean }): Promise<TreeEntry[]> {
     const args = ["ls-tree", "-z", "--long", "--full-tree"];
     if (opts.recursive) args.push("-r", "-t");
     args.push(treeish);
@@ -241,29 +276,45 @@ export class GitStore {
   }
 
   async mergeBase(a: string, b: string): Promise<string | null> {
-    const { stdout, code } = await this.git(["merge-base", a, b], { okCodes: [1] });
-    return code === 0 ? stdout.toString("utf8").trim() : null;
+    return this.#cached(isSha(a) && isSha(b) ? `merge-base ${a} ${b}` : null, async () => {
+      const { stdout, code } = await this.git(["merge-base", a, b], { okCodes: [1] });
+      return code === 0 ? stdout.toString("utf8").trim() : null;
+    }, (m) => m);
   }
 
   /** Three-way merge of two commits; the merged tree, or null on conflict. */
   async mergeTrees(ours: string, theirs: string): Promise<string | null> {
+    return this.#cached(isSha(ours) && isSha(theirs) ? `merge-tree ${ours} ${theirs}` : null, () => this.#mergeTrees(ours, theirs), (t) => t);
+  }
+
+  async #mergeTrees(ours: string, theirs: string): Promise<string | null> {
     const { stdout, code } = await this.git(["merge-tree", "--write-tree", "--no-messages", "--allow-unrelated-histories", ours, theirs], { okCodes: [1] });
     return code === 0 ? stdout.toString("utf8").split("\n")[0]!.trim() : null;
   }
 
   /** Commits reachable from `head` but not from `base`, oldest first. */
   async commitsBetween(base: string | null, head: string): Promise<string[]> {
+    return this.#cached(isSha(base) && isSha(head) ? `between ${base} ${head}` : null, () => this.#commitsBetween(base, head), (l) => [...l]);
+  }
+
+  async #commitsBetween(base: string | null, head: string): Promise<string[]> {
     const out = await this.text(["rev-list", "--reverse", "--topo-order", head, ...(base ? [`^${base}`] : [])]);
     return out ? out.split("\n") : [];
   }
 
   async isAncestor(a: string, b: string): Promise<boolean> {
-    const { code } = await this.git(["merge-base", "--is-ancestor", a, b], { okCodes: [1] });
-    return code === 0;
+    return this.#cached(isSha(a) && isSha(b) ? `ancestor ${a} ${b}` : null, async () => {
+      const { code } = await this.git(["merge-base", "--is-ancestor", a, b], { okCodes: [1] });
+      return code === 0;
+    }, (x) => x);
   }
 
   /** File-level diff between two commits (or trees), with rename detection as GitHub shows it. */
   async diff(from: string, to: string): Promise<DiffEntry[]> {
+    return this.#cached(isSha(from) && isSha(to) ? `diff ${from} ${to}` : null, () => this.#diff(from, to), (ds) => ds.map((d) => ({ ...d })));
+  }
+
+  async #diff(from: string, to: string): Promise<DiffEntry[]> {
     const raw = (await this.git(["diff-tree", "-r", "-z", "-M", "--raw", "--no-commit-id", from, to])).stdout.toString("utf8").split("\0");
     const num = (await this.git(["diff-tree", "-r", "-z", "-M", "--numstat", "--no-commit-id", from, to])).stdout.toString("utf8").split("\0");
     const stats = new Map<string, { add: number; del: number; binary: boolean }>();
@@ -294,6 +345,11 @@ export class GitStore {
 
   /** Unified diff hunks for one file (no headers), or null for binary files. */
   async patch(from: string, to: string, entry: DiffEntry): Promise<string | null> {
+    const key = isSha(from) && isSha(to) ? `patch ${JSON.stringify([from, to, entry.filename, entry.previousFilename ?? null, entry.binary])}` : null;
+    return this.#cached(key, () => this.#patch(from, to, entry), (x) => x);
+  }
+
+  async #patch(from: string, to: string, entry: DiffEntry): Promise<string | null> {
     if (entry.binary) return null;
     const paths = entry.previousFilename ? [entry.previousFilename, entry.filename] : [entry.filename];
     const out = (await this.git(["diff-tree", "-p", "-M", "--no-color", "--no-commit-id", from, to, "--", ...paths])).stdout.toString("utf8");

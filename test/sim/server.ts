@@ -106,5 +106,5 @@ async function handle(d: ServerDeps, req: IncomingMessage, res: ServerResponse):
     res.writeHead(out.status, { "content-type": "application/json; charset=utf-8", "x-github-media-type": "github.v3; format=json", ...headers, "content-length": String(Buffer.byteLength(text)) });
     res.end(text);
   }
-  d.log.push({ method, route: match?.op.path ?? url.pathname, operationId: match?.op.id ?? null, path: url.pathname + url.search, status: out.status, ms: Math.round(performance.now() - started), actor: actorName(actor), faulted });
+  d.log.push({ method, route: match?.op.path ?? url.pathname, operationId: match?.op.id ?? null, path: url.pathname + url.search, status: out.status, ms: Math.round(performance.now() - started), actor: actorName(actor), faulted, startedAt: performance.timeOrigin + started, at: performance.timeOrigin + performance.now() });
 }

@@ -23,6 +23,8 @@ export interface Delivery {
   responseBody: string | null;
   error: string | null;
   ms: number | null;
+  /** when the POST started: ms since the epoch, sub-millisecond; null when not sent */
+  sentAt: number | null;
 }
 
 export interface DeliveryFilter { event?: string; action?: string; predicate?: (d: Delivery) => boolean }
@@ -64,7 +66,7 @@ export class WebhookDispatcher {
     } else {
       this.opts.onViolation(key, `webhook ${key} is not in the contract subset`);
     }
-    const d: Delivery = { guid: randomUUID(), seq: ++this.#seq, event, action, payload, redelivery: false, dropped: false, forged: false, target: null, status: null, responseBody: null, error: null, ms: null };
+    const d: Delivery = { guid: randomUUID(), seq: ++this.#seq, event, action, payload, redelivery: false, dropped: false, forged: false, target: null, status: null, responseBody: null, error: null, ms: null, sentAt: null };
     const dropAt = this.#drops.findIndex((f) => matches(f, d));
     if (dropAt !== -1) { this.#drops.splice(dropAt, 1); d.dropped = true; }
     this.deliveries.push(d);
@@ -79,7 +81,7 @@ export class WebhookDispatcher {
   redeliver(guid: string): Delivery {
     const orig = this.deliveries.find((d) => d.guid === guid);
     if (!orig) throw new Error(`no delivery ${guid}`);
-    const d: Delivery = { ...orig, seq: ++this.#seq, redelivery: true, dropped: false, forged: false, target: null, status: null, responseBody: null, error: null, ms: null };
+    const d: Delivery = { ...orig, seq: ++this.#seq, redelivery: true, dropped: false, forged: false, target: null, status: null, responseBody: null, error: null, ms: null, sentAt: null };
     this.deliveries.push(d);
     this.#schedule(d);
     return d;
@@ -120,6 +122,7 @@ export class WebhookDispatcher {
     d.target = target ?? this.targets[this.#rr++ % this.targets.length]!;
     const body = JSON.stringify(d.payload);
     const started = performance.now();
+    d.sentAt = performance.timeOrigin + started;
     try {
       const res = await fetch(d.target, { method: "POST", headers: this.headers(d, body, sign), body, signal: AbortSignal.timeout(60_000) });
       d.status = res.status;
@@ -133,7 +136,7 @@ export class WebhookDispatcher {
 
   /** Sends an event with a chosen signature mode, outside the normal queue (signature tests). */
   async sendForged(event: string, payload: Record<string, unknown>, sign: SignatureMode, target?: string): Promise<Delivery> {
-    const d: Delivery = { guid: randomUUID(), seq: ++this.#seq, event, action: typeof payload.action === "string" ? payload.action : undefined, payload, redelivery: false, dropped: false, forged: true, target: null, status: null, responseBody: null, error: null, ms: null };
+    const d: Delivery = { guid: randomUUID(), seq: ++this.#seq, event, action: typeof payload.action === "string" ? payload.action : undefined, payload, redelivery: false, dropped: false, forged: true, target: null, status: null, responseBody: null, error: null, ms: null, sentAt: null };
     this.deliveries.push(d);
     await this.#send(d, sign, target ?? this.targets[0]);
     return d;
