@@ -11,9 +11,8 @@ import { LeaderLock, NO_LEADER } from "../src/scheduler/leader.ts";
 import { StaticPolicySource } from "../src/scheduler/policy-source.ts";
 import { startScheduler } from "../src/scheduler/scheduler.ts";
 import { sweep, type SweepDeps } from "../src/scheduler/sweep.ts";
-import type { PgMajor } from "../test/harness/postgres.ts";
 import { DB_KEY, setupGrantFixture, TARGET_DB } from "../test/harness/grant-fixture.ts";
-import { startBenchPostgres } from "./pg-cluster.ts";
+import { startPostgres, type PgMajor } from "../test/harness/postgres.ts";
 
 const GRANTS = 1_000;
 const SPREAD_MS = 60_000;
@@ -31,7 +30,7 @@ const line = (name: string, samples: number[]) =>
 const quiet = { info: () => {}, warn: () => {}, error: (o: object, m: string) => console.error(m, JSON.stringify(o)) };
 
 const major = (process.env.JIT_TEST_PG_MAJOR ?? "15") as PgMajor;
-const cluster = await startBenchPostgres(major, { max_connections: "1400" });
+const cluster = await startPostgres({ major, settings: { max_connections: "1400" } });
 const f = await setupGrantFixture(cluster, { logins: [] });
 const sessions: pg.Client[] = [];
 try {

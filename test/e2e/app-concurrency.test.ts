@@ -97,9 +97,17 @@ describe("case 28: idempotency across redeliveries and replicas", () => {
       prs.push(number);
     }
     await w.idle();
-    // every closed delivery of the burst, resent at once to both replicas: 2 x 14 handlers in flight
+    // the merges' own deliveries are held back; then every closed delivery goes to both replicas at
+    // once: 2 x 14 merge handlers in flight, each needing state connections
+    for (const _ of BURST) {
+      w.e2e.sim.dropNextDelivery({ event: "pull_request", action: "closed" });
+      w.e2e.sim.dropNextDelivery({ event: "push" });
+    }
     for (const n of prs) await w.repo.merge(n);
+    await w.idle();
+    expect(await w.ledger(`${BURST[0]}-28`)).toEqual([]);
     const closed = w.e2e.sim.findDeliveries({ event: "pull_request", action: "closed" }).slice(-BURST.length);
+    expect(closed.every((d) => d.dropped)).toBe(true);
     await Promise.all(closed.flatMap((d) => w.e2e.apps.map((app) => w.e2e.sim.sendSignedDelivery("pull_request", d.payload, "valid", app.webhookUrl))));
     await w.idle();
     for (const [i, u] of BURST.entries()) {

@@ -5,10 +5,10 @@
 // `postgres` OS user.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, chownSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
+import { freePort } from "../../src/util/free-port.ts";
 
 export type PgMajor = "15" | "17";
 
@@ -55,16 +55,6 @@ function runAs(): { uid?: number; gid?: number } {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? ok(addr.port) : fail(new Error("no port"))));
-    });
-  });
-}
 
 function run(cmd: string, args: string[], ids: { uid?: number; gid?: number }): Promise<void> {
   return new Promise((ok, fail) => {
@@ -94,13 +84,13 @@ interface Postmaster {
   log: () => string;
 }
 
-function spawnPostmaster(bin: string, dataDir: string, port: number, ids: { uid?: number; gid?: number }): Postmaster {
+function spawnPostmaster(bin: string, dataDir: string, port: number, ids: { uid?: number; gid?: number }, settings: Record<string, string>): Postmaster {
   const child = spawn(join(bin, "postgres"), [
     "-D", dataDir, "-p", String(port),
     "-c", "listen_addresses=127.0.0.1",
     "-c", `unix_socket_directories=${dataDir}`,
     "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-    "-c", "max_connections=300",
+    ...Object.entries({ max_connections: "300", ...settings }).flatMap(([k, v]) => ["-c", `${k}=${v}`]),
   ], { ...ids, env: { ...process.env, LC_ALL: "C" }, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   const keep = (c: Buffer) => {
@@ -133,7 +123,8 @@ async function waitReady(pm: Postmaster, port: number): Promise<"ready" | "exite
   throw new Error(`PostgreSQL did not become ready on port ${port}: ${pm.log()}`);
 }
 
-export async function startPostgres(opts: { major?: PgMajor } = {}): Promise<TestCluster> {
+/** `settings` are extra server settings (benchmarks raise max_connections, for instance). */
+export async function startPostgres(opts: { major?: PgMajor; settings?: Record<string, string> } = {}): Promise<TestCluster> {
   const major = opts.major ?? majorFromEnv();
   const bin = binDir(major);
   const ids = runAs();
@@ -150,7 +141,7 @@ export async function startPostgres(opts: { major?: PgMajor } = {}): Promise<Tes
   let port = 0;
   for (let attempt = 0; attempt < 5 && !pm; attempt++) {
     port = await freePort();
-    const candidate = spawnPostmaster(bin, dataDir, port, ids);
+    const candidate = spawnPostmaster(bin, dataDir, port, ids, opts.settings ?? {});
     if (candidate.child.pid) live.set(candidate.child.pid, dataDir);
     if ((await waitReady(candidate, port)) === "ready") pm = candidate;
     else if (!/could not bind|Address already in use|could not create any TCP/.test(candidate.log())) {
