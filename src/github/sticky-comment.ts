@@ -1,19 +1,33 @@
 // One comment per pull request for people, found by a hidden marker and edited in place, so a
 // busy PR does not collect a new comment on every event.
-import type { Octokit, RepoRef } from "./octokit.ts";
+import { isNotFound, type Octokit, type RepoRef } from "./octokit.ts";
 
 export const STICKY_MARKER = "<!-- jit-access:sticky -->";
 
+type Listed = { id: number; body?: string | null; user?: { type?: string } | null };
+
+async function stickies(octokit: Octokit, ref: RepoRef, issueNumber: number): Promise<Listed[]> {
+  const comments = await octokit.paginate(octokit.rest.issues.listComments, { ...ref, issue_number: issueNumber, per_page: 100 });
+  return comments.filter((c) => c.body?.startsWith(STICKY_MARKER) && c.user?.type === "Bot").sort((a, b) => a.id - b.id);
+}
+
 export async function upsertStickyComment(octokit: Octokit, ref: RepoRef, issueNumber: number, body: string): Promise<number> {
   const full = `${STICKY_MARKER}\n${body}`;
-  const comments = await octokit.paginate(octokit.rest.issues.listComments, { ...ref, issue_number: issueNumber, per_page: 100 });
-  const mine = comments.find((c) => c.body?.startsWith(STICKY_MARKER) && c.user?.type === "Bot");
+  const mine = (await stickies(octokit, ref, issueNumber))[0];
   if (mine) {
     if (mine.body !== full) await octokit.rest.issues.updateComment({ ...ref, comment_id: mine.id, body: full });
     return mine.id;
   }
   const created = await octokit.rest.issues.createComment({ ...ref, issue_number: issueNumber, body: full });
-  return created.data.id;
+  // Two replicas evaluating the same PR at once may both have found none: keep the oldest, drop
+  // the rest (whoever runs this sees the same list), so there is one comment again.
+  const all = await stickies(octokit, ref, issueNumber);
+  for (const extra of all.slice(1)) {
+    await octokit.rest.issues.deleteComment({ ...ref, comment_id: extra.id }).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+  }
+  return all[0]?.id ?? created.data.id;
 }
 
 /** A one-off comment (granted, revoked, refused) that stays in the PR's history. */

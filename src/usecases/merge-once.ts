@@ -1,8 +1,11 @@
 // A merged pull request is handled once: `pull_request.closed` and the `push` it causes may reach
 // two replicas at the same moment, and GitHub may redeliver either. Handling is serialised per PR
-// by an advisory lock on a dedicated connection, and the outcome is recorded, so whoever comes
-// second finds it and does nothing (SECURITY.md case 28).
-import type pg from "pg";
+// by an advisory lock, and the outcome is recorded, so whoever comes second finds it and does
+// nothing (SECURITY.md case 28).
+//
+// The lock lives on its own short-lived connection, not one borrowed from the state pool: a burst
+// of merges would otherwise hold every pooled connection while waiting for the one the grant needs.
+import pg from "pg";
 
 export interface Recorded<T> {
   outcome: T;
@@ -13,24 +16,22 @@ export interface Recorded<T> {
 export async function oncePerMerge<T extends object>(
   state: pg.Pool, key: string, fn: () => Promise<{ outcome: T; record: boolean }>,
 ): Promise<Recorded<T>> {
-  const client = await state.connect();
-  let broken = false;
+  const client = new pg.Client({ ...state.options, application_name: "jit-access-merge-lock" });
+  client.on("error", () => {}); // a dropped connection surfaces as a failed query, below
+  await client.connect();
   try {
+    // Ending the session releases the lock, also when this process dies mid-way.
     await client.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [key]);
-    try {
-      const { rows } = await client.query("SELECT payload FROM outbox WHERE dedupe_key = $1", [key]);
-      if (rows[0]) return { outcome: rows[0].payload as T, fresh: false };
-      const { outcome, record } = await fn();
-      if (record) {
-        await client.query(
-          "INSERT INTO outbox (kind, dedupe_key, payload, done, done_at) VALUES ('merge', $1, $2, true, clock_timestamp()) ON CONFLICT (dedupe_key) DO NOTHING",
-          [key, JSON.stringify(outcome)]);
-      }
-      return { outcome, fresh: true };
-    } finally {
-      await client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key]).catch(() => { broken = true; });
+    const { rows } = await client.query("SELECT payload FROM outbox WHERE dedupe_key = $1", [key]);
+    if (rows[0]) return { outcome: rows[0].payload as T, fresh: false };
+    const { outcome, record } = await fn();
+    if (record) {
+      await client.query(
+        "INSERT INTO outbox (kind, dedupe_key, payload, done, done_at) VALUES ('merge', $1, $2, true, clock_timestamp()) ON CONFLICT (dedupe_key) DO NOTHING",
+        [key, JSON.stringify(outcome)]);
     }
+    return { outcome, fresh: true };
   } finally {
-    client.release(broken);
+    await client.end().catch(() => {});
   }
 }

@@ -108,14 +108,29 @@ describe("case 28: idempotency across redeliveries and replicas", () => {
     expect(await w.ledger(`${BURST[0]}-28`)).toEqual([]);
     const closed = w.e2e.sim.findDeliveries({ event: "pull_request", action: "closed" }).slice(-BURST.length);
     expect(closed.every((d) => d.dropped)).toBe(true);
-    await Promise.all(closed.flatMap((d) => w.e2e.apps.map((app) => w.e2e.sim.sendSignedDelivery("pull_request", d.payload, "valid", app.webhookUrl))));
+    const sent = await Promise.all(closed.flatMap((d) => w.e2e.apps.map((app) => w.e2e.sim.sendSignedDelivery("pull_request", d.payload, "valid", app.webhookUrl))));
     await w.idle();
+    expect(sent.map((d) => `${d.status} ${d.status === 200 ? "" : d.responseBody ?? d.error}`).filter((x) => x !== "200 ")).toEqual([]);
     for (const [i, u] of BURST.entries()) {
       expect(await grants(`${u}-28`)).toEqual({ events: ["grant_intent", "granted"], grantStatements: 1 });
       expect(grantedComments(prs[i]!)).toHaveLength(1);
       expect(refusals(prs[i]!)).toEqual([]);
     }
     expect((await w.appGranted()).filter((m) => m.member.startsWith("burst"))).toHaveLength(BURST.length);
+  });
+
+  it("the same PR evaluated on both replicas at once still has one sticky comment", async () => {
+    w.e2e.sim.dropNextDelivery({ event: "pull_request", action: "opened" });
+    const { number } = await w.repo.openPullRequest("carol", "req/carol-sticky", { "access-requests/orders-prod/carol-sticky.yaml": requestYaml() });
+    await w.idle();
+    const opened = w.e2e.sim.findDeliveries({ event: "pull_request", action: "opened" }).at(-1)!;
+    for (let round = 0; round < 3; round++) {
+      const sent = await Promise.all([0, 1, 0, 1].map((i) => w.e2e.sim.sendSignedDelivery("pull_request", opened.payload, "valid", w.e2e.apps[i]!.webhookUrl)));
+      expect(sent.map((d) => d.status)).toEqual([200, 200, 200, 200]);
+      await w.idle();
+      expect(w.comments(number).filter((c) => c.body.startsWith("<!-- jit-access:sticky -->"))).toHaveLength(1);
+    }
+    expect(w.comments(number)).toHaveLength(1);
   });
 
   it("case 28: a refused merge seen by both replicas comments once and raises one alert", async () => {
