@@ -242,7 +242,9 @@ describe("case 45: the app clock is irrelevant", () => {
       expect(early.revoked).toEqual([]);
       expect((await status(g!.id)).status).toBe("active");
 
-      const scheduler = startScheduler({ state: f.state, engines: { engine: () => f.engine }, policies: new StaticPolicySource(f.policy, null), log: quiet, leader: LeaderLock.forPool(f.state, 4500 + offsetMin), now: appNow });
+      const scheduler = startScheduler({ state: f.state, engines: { engine: () => f.engine }, policies: new StaticPolicySource(f.policy, null), log: quiet, leader: LeaderLock.forPool(f.state, 4500 + offsetMin), now: appNow,
+        // Yearly cron: the revoke must come from the timer armed by the database clock, and no cron tick may replace lastSweep.
+        config: { cron: "0 0 0 1 1 *" } });
       try {
         await scheduler.ready;
         const h = await scheduler.health();
@@ -254,6 +256,7 @@ describe("case 45: the app clock is irrelevant", () => {
         await waitFor("the revoke", async () => (await status(g!.id)).status === "revoked");
         const row = await status(g!.id);
         expect(row.revoked_at!.getTime()).toBeGreaterThanOrEqual(row.expires_at.getTime());
+        await waitFor("the sweep report", async () => (scheduler.lastSweep?.revoked.length ?? 0) > 0);
         expect(scheduler.lastSweep!.revoked.map((x) => x.requestId)).toEqual([g!.id]);
         expect(await revokeEvents(g!.id)).toBe(1);
       } finally {
