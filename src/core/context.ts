@@ -18,6 +18,8 @@ export interface PullRequestInfo {
   state: "open" | "closed";
   merged: boolean;
   headSha: string;
+  /** `base.ref`: the branch the PR targets. Only PRs into the default branch are ever granted. */
+  baseRef: string;
   /** `base.sha` of the pull request: where an open PR's policies and CODEOWNERS are read. */
   baseSha: string;
   /** The commit the merge created on the base branch (squash, rebase or merge); null until merged. */

@@ -108,6 +108,14 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
   problems.push(...shape.problems);
   const file = shape.request;
   if (!file || baseSha === null) return done();
+  // Only the default branch's policies and CODEOWNERS decide; any other branch is whatever someone
+  // who can push a branch made it. Checked before the base is read at all (I1).
+  if (pr.baseRef !== pr.repository.defaultBranch) {
+    problems.push(problem("JIT_PR_BASE_NOT_DEFAULT", `pull request #${pr.number} targets ${pr.baseRef}, not the default branch ${pr.repository.defaultBranch}; requests are granted only from ${pr.repository.defaultBranch}`, {
+      hint: `change the pull request's base branch to ${pr.repository.defaultBranch}`,
+    }));
+    return done();
+  }
   const where = parseRequestPath(file.filename);
   if (!where.ok) return done(); // classifyFiles only keeps exact paths
   out.requestPath = file.filename;

@@ -46,11 +46,6 @@ export class OctokitPullRequestContext implements PullRequestContext {
 
   private pullData = once(async () => (await this.octokit.rest.pulls.get({ ...this.ref, pull_number: this.number })).data);
 
-  /** The branch the PR targets (not part of the core's PullRequestInfo; the use case checks it). */
-  async baseRef(): Promise<string> {
-    return (await this.pullData()).base.ref;
-  }
-
   pull = once(async (): Promise<PullRequestInfo> => {
     const pr = await this.pullData();
     let mergeParentSha: string | null = null;
@@ -66,6 +61,7 @@ export class OctokitPullRequestContext implements PullRequestContext {
       state: pr.state === "open" ? "open" : "closed",
       merged: pr.merged === true,
       headSha: pr.head.sha,
+      baseRef: pr.base.ref,
       baseSha: pr.base.sha,
       mergeCommitSha: pr.merged ? (pr.merge_commit_sha ?? null) : null,
       mergeParentSha,

@@ -1,14 +1,13 @@
 // The jit-access check run on a request PR: evaluate (the same decision the merge path uses),
 // preview the exact SQL, report on the head SHA the decision was made for, update the sticky comment.
 import type { Decision } from "../core/problem.ts";
-import type { PullRequestEvaluation } from "../core/pull-request.ts";
+import { evaluatePullRequest, type PullRequestEvaluation } from "../core/pull-request.ts";
 import { isRequestPullRequest, renderCheck, renderStickyComment, type PlanPreview } from "../core/report.ts";
 import { renderStatement } from "../core/sql.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import { OctokitPullRequestContext } from "../github/pr-context.ts";
 import { upsertStickyComment } from "../github/sticky-comment.ts";
 import type { AppDeps } from "./context.ts";
-import { evaluateRequestPullRequest } from "./evaluate.ts";
 import { requestStateOf } from "./request-state.ts";
 
 export const CHECK_NAME = "jit-access";
@@ -51,7 +50,7 @@ export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, nu
   created?.catch(() => {}); // awaited below; a failure must not be an unhandled rejection meanwhile
   void ctx.prefetch("check").catch(() => {});
   const now = deps.now();
-  const decision = await evaluateRequestPullRequest(ctx, { now, mode: "check" });
+  const decision = await evaluatePullRequest(ctx, { now, mode: "check" });
   const id = checkRunId ?? (await created!).data.id;
   const report = renderCheck(decision, await planPreview(deps, decision.details), now);
   await octokit.rest.checks.update({

@@ -3,6 +3,7 @@
 // Each merged PR is handled once (merge-once.ts); comments and alerts are claimed once.
 import type { JitCode } from "../core/codes.ts";
 import type { Problem } from "../core/problem.ts";
+import { evaluatePullRequest } from "../core/pull-request.ts";
 import { isRequestPullRequest, relative, utc } from "../core/report.ts";
 import { extendGrant } from "../db/extend.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
@@ -10,7 +11,6 @@ import { postComment } from "../github/sticky-comment.ts";
 import { alertOnce, claimOnce, releaseClaim } from "./alerting.ts";
 import { pullRequestContext } from "./check.ts";
 import type { AppDeps } from "./context.ts";
-import { evaluateRequestPullRequest } from "./evaluate.ts";
 import { oncePerMerge } from "./merge-once.ts";
 
 export type MergeOutcome =
@@ -62,7 +62,7 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
   const repository = repoKey(ref);
   const ctx = pullRequestContext(deps, octokit, ref, number);
   void ctx.prefetch("merge").catch(() => {});
-  const decision = await evaluateRequestPullRequest(ctx, { now: deps.now(), mode: "merge" });
+  const decision = await evaluatePullRequest(ctx, { now: deps.now(), mode: "merge" });
   const e = decision.details;
   const actor = `github:merge:${repository}#${number}`;
 

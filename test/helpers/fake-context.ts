@@ -232,6 +232,8 @@ export interface ScenarioOptions {
   mergeTree?: FakeTree;
   merged?: boolean;
   draft?: boolean;
+  /** Branch the PR targets (default "main", the default branch). */
+  baseRef?: string;
   state?: "open" | "closed";
   reviews?: Review[];
   commits?: PullRequestCommit[];
@@ -267,6 +269,7 @@ export function requestScenario(o: ScenarioOptions = {}): FakeContext {
       state: o.state ?? (merged ? "closed" : "open"),
       merged,
       headSha: SHA.head,
+      baseRef: o.baseRef ?? "main",
       baseSha: SHA.base,
       mergeCommitSha: merged ? SHA.merge : null,
       mergeParentSha: merged ? SHA.mergeParent : null,

@@ -59,6 +59,17 @@ describe("happy path", () => {
   });
 });
 
+describe("I1: only the default branch decides", () => {
+  it("an approved request into another branch is refused before that branch's policies or CODEOWNERS are read", async () => {
+    for (const mode of ["check", "merge"] as const) {
+      const { ctx, d } = await evaluate({ baseRef: "evil", merged: mode === "merge", reviews: [approve("dave")] }, mode);
+      refused(d, "JIT_PR_BASE_NOT_DEFAULT");
+      expect(readsAt(ctx, "policies")).toEqual([]);
+      expect(readsAt(ctx, "CODEOWNERS").concat(readsAt(ctx, ".github"))).toEqual([]);
+    }
+  });
+});
+
 describe("pull-request shape", () => {
   const valid = { [REQUEST_PATH]: REQUEST };
   const others: [string, ScenarioOptions][] = [
