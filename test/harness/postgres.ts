@@ -31,7 +31,8 @@ const PACKAGED_BIN: Record<PgMajor, string> = {
 
 export function binDir(major: PgMajor): string {
   const system = `/usr/lib/postgresql/${major}/bin`;
-  if (existsSync(join(system, "postgres")) && existsSync(join(system, "initdb"))) return system;
+  // JIT_TEST_PG_PACKAGED=1 skips system binaries: proves the npm fallback a fresh machine uses.
+  if (process.env.JIT_TEST_PG_PACKAGED !== "1" && existsSync(join(system, "postgres")) && existsSync(join(system, "initdb"))) return system;
   const packaged = PACKAGED_BIN[major];
   if (!existsSync(join(packaged, "postgres"))) throw new Error(`no PostgreSQL ${major} binaries in ${system} or ${packaged}`);
   return packaged;
