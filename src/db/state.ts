@@ -56,6 +56,17 @@ export async function openStateDatabase(opts: { env: NodeJS.ProcessEnv; cwd: str
   };
 }
 
+/**
+ * A connection of its own with the pool's settings, for session-scoped state (advisory locks) that
+ * must not occupy or leak into a pool slot. pg-pool keeps the password non-enumerable, so a spread
+ * of the options alone would drop it.
+ */
+export function dedicatedClient(pool: pg.Pool, applicationName: string): pg.Client {
+  const client = new pg.Client({ ...pool.options, password: pool.options.password, application_name: applicationName });
+  client.on("error", () => {}); // a dropped connection surfaces as a failed query
+  return client;
+}
+
 /** Runs fn in a transaction on one client; rolls back on error. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();

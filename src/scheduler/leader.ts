@@ -4,7 +4,8 @@
 // pg_terminate_backend, a failover) while this process keeps running and another replica takes the
 // lock: every side effect is preceded by stillLeader(), which asks the server whether THIS
 // connection still holds the lock, and a leader that cannot prove it stops (JIT_LEADER_LOST).
-import pg from "pg";
+import type pg from "pg";
+import { dedicatedClient } from "../db/state.ts";
 
 /** Advisory lock keys, two-int4 form (class, object). The class spells "jit!" in ASCII. */
 export const LOCK_CLASS = 0x6a697421;
@@ -55,8 +56,7 @@ export class LeaderLock implements Leadership {
   /** A lock whose dedicated connection uses the same settings as the state pool (not one of its slots). */
   static forPool(pool: pg.Pool, object?: number): LeaderLock {
     return new LeaderLock({ connect: async () => {
-      // pg-pool keeps the password non-enumerable: a spread alone would drop it.
-      const c = new pg.Client({ ...pool.options, password: pool.options.password, application_name: "jit-access leader" });
+      const c = dedicatedClient(pool, "jit-access leader");
       await c.connect();
       return c;
     }, ...(object !== undefined ? { object } : {}) });

@@ -5,7 +5,8 @@
 //
 // The lock lives on its own short-lived connection, not one borrowed from the state pool: a burst
 // of merges would otherwise hold every pooled connection while waiting for the one the grant needs.
-import pg from "pg";
+import type pg from "pg";
+import { dedicatedClient } from "../db/state.ts";
 
 export interface Recorded<T> {
   outcome: T;
@@ -16,8 +17,7 @@ export interface Recorded<T> {
 export async function oncePerMerge<T extends object>(
   state: pg.Pool, key: string, fn: () => Promise<{ outcome: T; record: boolean }>,
 ): Promise<Recorded<T>> {
-  const client = new pg.Client({ ...state.options, application_name: "jit-access-merge-lock" });
-  client.on("error", () => {}); // a dropped connection surfaces as a failed query, below
+  const client = dedicatedClient(state, "jit-access-merge-lock");
   await client.connect();
   try {
     // Ending the session releases the lock, also when this process dies mid-way.
