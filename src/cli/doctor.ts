@@ -2,15 +2,15 @@
 // the policies name, the app's role (invariant I5) and every grantable role (invariant I4), and
 // prints the SQL that fixes each problem. Read-only: it never changes a database.
 // Exit 0 healthy, 1 problems found, 2 usage/configuration error or a database it cannot connect to.
-import { parseArgs } from "node:util";
 import type { Policy } from "../core/types.ts";
 import type { Finding } from "../db/finding.ts";
 import { inspectAppRole } from "../db/inspect-app.ts";
 import { inspectGrantableRole } from "../db/inspect-role.ts";
 import { appRoleScope } from "../db/scope.ts";
 import { TargetError, Targets } from "../db/targets.ts";
-import { loadPolicies } from "../policy-loader.ts";
+import { parseCommand } from "./args.ts";
 import type { CliIo } from "./io.ts";
+import { loadPoliciesForCli } from "./load-policies.ts";
 
 const USAGE = `usage: jit doctor [--repo DIR] [--database KEY] [--format text|json]
 
@@ -75,33 +75,13 @@ function printFindings(io: CliIo, label: string, findings: Finding[]): void {
 }
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { repo: { type: "string" }, database: { type: "string" }, format: { type: "string", default: "text" }, help: { type: "boolean", short: "h" } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    io.err(`jit doctor: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.out(USAGE);
-    return 0;
-  }
-  if (values.format !== "text" && values.format !== "json") {
-    io.err(`jit doctor: --format must be text or json\n${USAGE}`);
-    return 2;
-  }
-  const repo = values.repo ?? io.cwd;
-  const loaded = await loadPolicies(repo);
-  if (!loaded.ok || !loaded.details) {
-    for (const p of loaded.problems) io.err(`jit doctor: ${p.path ? `${p.path}: ` : ""}${p.code}: ${p.message}`);
-    return 2;
-  }
-  const policy = loaded.details;
+  const args = parseCommand(argv, io, {
+    command: "doctor", usage: USAGE, options: { repo: { type: "string" }, database: { type: "string" } }, formats: ["text", "json"],
+  });
+  if (typeof args === "number") return args;
+  const { values } = args;
+  const policy = await loadPoliciesForCli(io, "doctor", values.repo ?? io.cwd);
+  if (policy === 2) return 2;
   const all = Object.keys(policy.databases).sort();
   if (values.database !== undefined && !all.includes(values.database)) {
     io.err(`jit doctor: no policy defines database "${values.database}" (known: ${all.join(", ") || "none"})`);
@@ -111,7 +91,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const unreachable = reports.some((r) => r.error);
   const problems = reports.some((r) => r.app.length || r.roles.some((x) => x.findings.length));
 
-  if (values.format === "json") {
+  if (args.format === "json") {
     io.out(JSON.stringify({ ok: !unreachable && !problems, databases: reports }, null, 2));
   } else {
     for (const r of reports) {

@@ -4,11 +4,12 @@
 // (the backstop workflow runs with `contents: read`), so the app opens those PRs when it drains the
 // outbox. It needs no leader lock: row claims keep it apart from the app's sweeper.
 // Exit 0: swept, nothing failed; 1: a revoke failed or drift was found; 2: usage or configuration.
-import { userInfo } from "node:os";
-import { parseArgs } from "node:util";
 import { NO_LEADER } from "../scheduler/leader.ts";
 import { recordSweep, sweep, type SweepReport } from "../scheduler/sweep.ts";
+import { commandActor } from "./actor.ts";
+import { parseCommand } from "./args.ts";
 import type { CliIo } from "./io.ts";
+import { orphanLine } from "./reconcile.ts";
 import { humanMs, openSweepSetup } from "./sweep-setup.ts";
 
 const USAGE = `usage: jit expire [--repo DIR] [--repository OWNER/NAME] [--format text|json]
@@ -22,11 +23,6 @@ verifies, reconciles app-granted memberships, and queues revert PRs for the app 
 Needs DATABASE_URL (the app's state database) and the connection variables the policies name.
 Exit status: 0 nothing failed, 1 a revoke failed or drift was found, 2 usage or configuration error.`;
 
-function actorOf(io: CliIo): string {
-  if (io.env.GITHUB_RUN_ID) return `cli:expire:actions-run-${io.env.GITHUB_RUN_ID}`;
-  return `cli:expire:${io.env.USER || io.env.LOGNAME || userInfo().username}`;
-}
-
 export function renderExpire(r: SweepReport): string[] {
   const lines = [
     `swept at ${r.startedAt} (database clock): ${r.claimed} due, ${r.revoked.length} revoked, ${r.alreadyClosed} already closed, ${r.failed.length} failed, ${r.revertsQueued} revert PR(s) queued`,
@@ -37,7 +33,7 @@ export function renderExpire(r: SweepReport): string[] {
   for (const f of r.failed) lines.push(`  FAILED ${f.database}/${f.requestId}: ${f.code}: ${f.message}`);
   if (r.lag) lines.push(`lag from expiry to verified revoke: p50 ${humanMs(r.lag.p50)}, p99 ${humanMs(r.lag.p99)}, max ${humanMs(r.lag.max)}`);
   for (const o of r.reconcile?.orphans ?? []) {
-    lines.push(`  JIT_DRIFT_ORPHAN_GRANT ${o.database}: "${o.role}" held by "${o.member}" through the app without an active grant: ${o.revoked ? `revoked, ${o.sessionsEnded} session(s) ended` : `NOT revoked: ${o.error}`}`);
+    lines.push(`  ${orphanLine(o)}`);
   }
   for (const p of r.problems) lines.push(`  ${p.code}: ${p.message}`);
   if (r.revertsQueued > 0) lines.push("revert PRs are opened by the app from its outbox (this command has no GitHub credentials)");
@@ -45,32 +41,18 @@ export function renderExpire(r: SweepReport): string[] {
 }
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { repo: { type: "string" }, repository: { type: "string" }, format: { type: "string", default: "text" }, help: { type: "boolean", short: "h" } },
-      strict: true,
-    }));
-  } catch (e) {
-    io.err(`jit expire: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.out(USAGE);
-    return 0;
-  }
-  if (values.format !== "text" && values.format !== "json") {
-    io.err(`jit expire: --format must be text or json\n${USAGE}`);
-    return 2;
-  }
+  const args = parseCommand(argv, io, {
+    command: "expire", usage: USAGE, options: { repo: { type: "string" }, repository: { type: "string" } }, formats: ["text", "json"],
+  });
+  if (typeof args === "number") return args;
+  const { values } = args;
   const setup = await openSweepSetup(io, "expire", { ...(values.repo ? { repo: values.repo } : {}), ...(values.repository ? { repository: values.repository } : {}) });
   if (typeof setup === "number") return setup;
   try {
     let report: SweepReport;
     try {
       report = await sweep(
-        { state: setup.state.pool, engines: setup.engines, policies: setup.policies, actor: actorOf(io), leadership: NO_LEADER },
+        { state: setup.state.pool, engines: setup.engines, policies: setup.policies, actor: commandActor(io, "expire"), leadership: NO_LEADER },
         { reconcile: true, recoverReverts: true });
     } catch (e) {
       await recordSweep(setup.state.pool, "cli", { error: (e as Error).message }).catch(() => {});
@@ -78,7 +60,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       return 1;
     }
     await recordSweep(setup.state.pool, "cli", { report });
-    if (values.format === "json") io.out(JSON.stringify(report, null, 2));
+    if (args.format === "json") io.out(JSON.stringify(report, null, 2));
     else for (const l of renderExpire(report)) io.out(l);
     const drift = report.reconcile?.orphans.length ?? 0;
     return report.failed.length > 0 || drift > 0 || report.problems.length > 0 ? 1 : 0;

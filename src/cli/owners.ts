@@ -3,10 +3,10 @@
 // Exit 0: CODEOWNERS read without errors; 1: it has errors or does not exist; 2: usage.
 import { lstat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import {
   CODEOWNERS_LOCATIONS, CODEOWNERS_MAX_BYTES, codeownersFromBytes, ownersOf, type SelectedCodeowners,
 } from "../core/codeowners.ts";
+import { parseCommand, unknownFormat } from "./args.ts";
 import type { CliIo } from "./io.ts";
 import { readCapped } from "./repo-files.ts";
 
@@ -19,34 +19,19 @@ CODEOWNERS, docs/CODEOWNERS that exists, the line that decided, and lines GitHub
                  {"errors":[{"line","message"}],"paths":[{"path","owners":[...],"line":N|null}]}
 Exit status: 0 ok, 1 CODEOWNERS has errors or does not exist, 2 usage error.`;
 
-const FORMATS = ["text", "json"] as const;
-type Format = (typeof FORMATS)[number];
-
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  let values, positionals;
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: { repo: { type: "string" }, format: { type: "string" }, help: { type: "boolean", short: "h" } },
-    }));
-  } catch (e) {
-    return usageError(io, (e as Error).message);
-  }
-  if (values.help) {
-    io.out(USAGE);
-    return 0;
-  }
-  const format = (values.format ?? "text") as Format;
-  if (!FORMATS.includes(format)) return usageError(io, `unknown format "${values.format}"`);
-  if (positionals.length === 0) return usageError(io, "name at least one PATH");
+  const args = parseCommand(argv, io, {
+    command: "owners", usage: USAGE, positionals: true, options: { repo: { type: "string" } }, formats: ["text", "json"], badFormat: unknownFormat,
+  });
+  if (typeof args === "number") return args;
+  const { values, positionals, format, usageError } = args;
+  if (positionals.length === 0) return usageError("name at least one PATH");
 
   const repo = resolve(io.cwd, values.repo ?? ".");
   try {
-    if (!(await lstat(repo)).isDirectory()) return usageError(io, `${repo} is not a directory`);
+    if (!(await lstat(repo)).isDirectory()) return usageError(`${repo} is not a directory`);
   } catch {
-    return usageError(io, `${repo} does not exist`);
+    return usageError(`${repo} does not exist`);
   }
 
   const selected = await readCodeowners(repo);
@@ -69,12 +54,6 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   if (!selected) io.err("jit owners: no CODEOWNERS file; every path is unowned and no request can be approved");
   return !selected || errors.length > 0 ? 1 : 0;
-}
-
-function usageError(io: CliIo, message: string): number {
-  io.err(`jit owners: ${message}`);
-  io.err(USAGE);
-  return 2;
 }
 
 /** PATHs are repository-relative ("./x" and "/x" too); an absolute path inside the repository is made relative. */

@@ -4,9 +4,9 @@
 // them under standing_access (never touched: I7); active ledger rows whose membership is gone are
 // listed too. The app runs the same reconciliation on every scheduled sweep.
 // Exit 0: no drift; 1: drift or standing access found, or a target could not be checked; 2: usage.
-import { userInfo } from "node:os";
-import { parseArgs } from "node:util";
-import type { ReconcileReport } from "../db/grantor.ts";
+import type { OrphanReport, ReconcileReport } from "../db/grantor.ts";
+import { commandActor } from "./actor.ts";
+import { parseCommand } from "./args.ts";
 import type { CliIo } from "./io.ts";
 import { openSweepSetup } from "./sweep-setup.ts";
 
@@ -19,11 +19,13 @@ reports standing access to grantable roles that the policies do not list.
 Needs DATABASE_URL (the app's state database) and the connection variables the policies name.
 Exit status: 0 no drift, 1 drift or standing access found (or a target unreachable), 2 usage or configuration error.`;
 
+/** One orphan and what became of it; `jit expire` reports the ones its sweep found the same way. */
+export function orphanLine(o: OrphanReport): string {
+  return `JIT_DRIFT_ORPHAN_GRANT ${o.database}: "${o.role}" held by "${o.member}" through the app without an active grant: ${o.revoked ? `revoked, ${o.sessionsEnded} session(s) ended` : `NOT revoked: ${o.error}`}`;
+}
+
 export function renderReconcile(r: ReconcileReport): string[] {
-  const lines: string[] = [];
-  for (const o of r.orphans) {
-    lines.push(`JIT_DRIFT_ORPHAN_GRANT ${o.database}: "${o.role}" held by "${o.member}" through the app without an active grant: ${o.revoked ? `revoked, ${o.sessionsEnded} session(s) ended` : `NOT revoked: ${o.error}`}`);
-  }
+  const lines = r.orphans.map(orphanLine);
   for (const s of r.standing) lines.push(`JIT_STANDING_ACCESS ${s.database}: "${s.member}" holds "${s.role}" (granted by ${s.grantor}) outside the app; list it under standing_access or revoke it`);
   for (const id of r.missing) lines.push(`ledger row ${id} is active but its membership is gone (revoked outside the app, or the user was dropped); the sweep closes it at expiry`);
   for (const id of r.abandonedIntents) lines.push(`ledger row ${id}: an interrupted grant that never reached GRANT, closed as failed`);
@@ -33,29 +35,14 @@ export function renderReconcile(r: ReconcileReport): string[] {
 }
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv, options: { repo: { type: "string" }, format: { type: "string", default: "text" }, help: { type: "boolean", short: "h" } }, strict: true,
-    }));
-  } catch (e) {
-    io.err(`jit reconcile: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.out(USAGE);
-    return 0;
-  }
-  if (values.format !== "text" && values.format !== "json") {
-    io.err(`jit reconcile: --format must be text or json\n${USAGE}`);
-    return 2;
-  }
-  const setup = await openSweepSetup(io, "reconcile", values.repo ? { repo: values.repo } : {});
+  const args = parseCommand(argv, io, { command: "reconcile", usage: USAGE, options: { repo: { type: "string" } }, formats: ["text", "json"] });
+  if (typeof args === "number") return args;
+  const { repo } = args.values;
+  const setup = await openSweepSetup(io, "reconcile", repo ? { repo } : {});
   if (typeof setup === "number") return setup;
   try {
-    const actor = `cli:reconcile:${io.env.GITHUB_RUN_ID ? `actions-run-${io.env.GITHUB_RUN_ID}` : io.env.USER || io.env.LOGNAME || userInfo().username}`;
-    const report = await setup.engines.engine(setup.policy).reconcile(actor);
-    if (values.format === "json") io.out(JSON.stringify(report, null, 2));
+    const report = await setup.engines.engine(setup.policy).reconcile(commandActor(io, "reconcile"));
+    if (args.format === "json") io.out(JSON.stringify(report, null, 2));
     else for (const l of renderReconcile(report)) io.out(l);
     const found = report.orphans.length + report.standing.length + report.missing.length + report.problems.length;
     return found > 0 ? 1 : 0;

@@ -2,14 +2,14 @@
 // the same engine the sweeper uses (REVOKE the app's grant, end sessions, verify, record). Revoking
 // only ever reduces privilege, so it needs no approval; the reason and the caller are recorded.
 // Exit 0 revoked (or already closed), 1 not found or not verified, 2 usage or configuration error.
-import { userInfo } from "node:os";
-import { parseArgs } from "node:util";
 import { GrantEngine } from "../db/grantor.ts";
 import { findByRequest } from "../db/ledger.ts";
 import { Targets } from "../db/targets.ts";
 import { DATABASE_KEY_PATTERN, REQUEST_ID_PATTERN } from "../core/request-path.ts";
-import { loadPolicies } from "../policy-loader.ts";
+import { localUser } from "./actor.ts";
+import { parseCommand } from "./args.ts";
 import type { CliIo } from "./io.ts";
+import { loadPoliciesForCli } from "./load-policies.ts";
 import { openStateForCli } from "./state-access.ts";
 
 const USAGE = `usage: jit revoke <database>/<request-id> --reason TEXT [--repository OWNER/NAME] [--repo DIR]
@@ -23,44 +23,23 @@ Exit status: 0 revoked or already closed, 1 not found or not verified, 2 usage o
 const REVOKE_TARGET = new RegExp(`^(${DATABASE_KEY_PATTERN.source.slice(1, -1)})/(${REQUEST_ID_PATTERN.source.slice(1, -1)})$`);
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  let values;
-  let positionals;
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      options: { reason: { type: "string" }, repository: { type: "string" }, repo: { type: "string" }, help: { type: "boolean", short: "h" } },
-      strict: true,
-      allowPositionals: true,
-    }));
-  } catch (e) {
-    io.err(`jit revoke: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.out(USAGE);
-    return 0;
-  }
+  const args = parseCommand(argv, io, {
+    command: "revoke", usage: USAGE, positionals: true,
+    options: { reason: { type: "string" }, repository: { type: "string" }, repo: { type: "string" } },
+  });
+  if (typeof args === "number") return args;
+  const { values, positionals } = args;
   const target = positionals.length === 1 ? REVOKE_TARGET.exec(positionals[0]!) : null;
   const reason = values.reason?.trim();
-  if (!target || !reason || reason.length > 500) {
-    io.err(`jit revoke: ${!target ? "give exactly one <database>/<request-id>" : "--reason TEXT (at most 500 characters) is required"}\n${USAGE}`);
-    return 2;
-  }
+  if (!target) return args.usageError("give exactly one <database>/<request-id>");
+  if (!reason || reason.length > 500) return args.usageError("--reason TEXT (at most 500 characters) is required");
   const [, database, requestId] = target as unknown as [string, string, string];
 
-  const loaded = await loadPolicies(values.repo ?? io.cwd);
-  if (!loaded.ok || !loaded.details) {
-    for (const p of loaded.problems) io.err(`jit revoke: ${p.path ? `${p.path}: ` : ""}${p.code}: ${p.message}`);
-    return 2;
-  }
-  let state;
-  try {
-    state = await openStateForCli(io, "revoke");
-  } catch (e) {
-    io.err(`jit revoke: JIT_DB_UNREACHABLE: ${(e as Error).message}`);
-    return 2;
-  }
-  const targets = new Targets(loaded.details, io.env, 1);
+  const policy = await loadPoliciesForCli(io, "revoke", values.repo ?? io.cwd);
+  if (policy === 2) return 2;
+  const state = await openStateForCli(io, "revoke");
+  if (state === 2) return 2;
+  const targets = new Targets(policy, io.env, 1);
   try {
     const rows = (await findByRequest(state.pool, database, requestId)).filter((r) => !values.repository || r.repository === values.repository);
     if (!rows.length) {
@@ -72,8 +51,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       return 2;
     }
     const row = rows[0]!;
-    const actor = `cli:${io.env.USER || io.env.LOGNAME || userInfo().username}`;
-    const engine = new GrantEngine(state.pool, targets, loaded.details);
+    const actor = `cli:${localUser(io)}`;
+    const engine = new GrantEngine(state.pool, targets, policy);
     const d = await engine.revoke({ repository: row.repository, database, requestId }, { reason, actor });
     if (!d.ok) {
       io.err(`jit revoke: ${d.code}: ${d.message}`);

@@ -5,14 +5,20 @@ import { migrate } from "../db/migrations.ts";
 import { openStateDatabase, type StateDatabase } from "../db/state.ts";
 import type { CliIo } from "./io.ts";
 
-export async function openStateForCli(io: CliIo, command: string): Promise<StateDatabase> {
+/** Returns the migrated state database, or exit status 2 after printing JIT_DB_UNREACHABLE. */
+export async function openStateForCli(io: CliIo, command: string): Promise<StateDatabase | 2> {
   const quiet = (m: string) => io.err(`jit ${command}: ${m}`);
-  const state = await openStateDatabase({ env: io.env, cwd: io.cwd, log: { info: () => {}, warn: quiet, error: quiet } });
   try {
-    await migrate(state.pool);
+    const state = await openStateDatabase({ env: io.env, cwd: io.cwd, log: { info: () => {}, warn: quiet, error: quiet } });
+    try {
+      await migrate(state.pool);
+    } catch (e) {
+      await state.close();
+      throw e;
+    }
+    return state;
   } catch (e) {
-    await state.close();
-    throw e;
+    io.err(`jit ${command}: JIT_DB_UNREACHABLE: ${(e as Error).message}`);
+    return 2;
   }
-  return state;
 }

@@ -1,6 +1,6 @@
 // `jit status [--format text|json]`: active grants with their expiry, by the database clock.
-import { parseArgs } from "node:util";
 import { listActive } from "../db/ledger.ts";
+import { parseCommand } from "./args.ts";
 import type { CliIo } from "./io.ts";
 import { openStateForCli } from "./state-access.ts";
 
@@ -16,31 +16,13 @@ function remaining(ms: number): string {
 }
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: { format: { type: "string", default: "text" }, help: { type: "boolean", short: "h" } }, strict: true }));
-  } catch (e) {
-    io.err(`jit status: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.out(USAGE);
-    return 0;
-  }
-  if (values.format !== "text" && values.format !== "json") {
-    io.err(`jit status: --format must be text or json\n${USAGE}`);
-    return 2;
-  }
-  let state;
-  try {
-    state = await openStateForCli(io, "status");
-  } catch (e) {
-    io.err(`jit status: JIT_DB_UNREACHABLE: ${(e as Error).message}`);
-    return 2;
-  }
+  const args = parseCommand(argv, io, { command: "status", usage: USAGE, options: {}, formats: ["text", "json"] });
+  if (typeof args === "number") return args;
+  const state = await openStateForCli(io, "status");
+  if (state === 2) return 2;
   try {
     const grants = await listActive(state.pool);
-    if (values.format === "json") {
+    if (args.format === "json") {
       io.out(JSON.stringify({
         grants: grants.map((g) => ({
           repository: g.repository, path: g.path, database: g.database, requestId: g.requestId, role: g.role, dbUser: g.dbUser,

@@ -6,10 +6,10 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Policy } from "../core/types.ts";
 import type { StateDatabase } from "../db/state.ts";
-import { loadPolicies } from "../policy-loader.ts";
 import { StaticPolicySource } from "../scheduler/policy-source.ts";
 import { EngineRegistry } from "../usecases/engines.ts";
 import type { CliIo } from "./io.ts";
+import { loadPoliciesForCli } from "./load-policies.ts";
 import { openStateForCli } from "./state-access.ts";
 
 export interface SweepSetup {
@@ -31,25 +31,17 @@ export async function openSweepSetup(io: CliIo, command: string, opts: { repo?: 
     io.err(`jit ${command}: --repository must be OWNER/NAME`);
     return 2;
   }
-  const loaded = await loadPolicies(repo);
-  if (!loaded.ok || !loaded.details) {
-    for (const p of loaded.problems) io.err(`jit ${command}: ${p.path ? `${p.path}: ` : ""}${p.code}: ${p.message}`);
-    return 2;
-  }
+  const policy = await loadPoliciesForCli(io, command, repo);
+  if (policy === 2) return 2;
   if (!io.env.DATABASE_URL && !existsSync(join(io.cwd, ".data"))) {
     io.err(`jit ${command}: JIT_CONFIG_MISSING_ENV: DATABASE_URL (the app's state database) is not set`);
     return 2;
   }
-  let state: StateDatabase;
-  try {
-    state = await openStateForCli(io, command);
-  } catch (e) {
-    io.err(`jit ${command}: JIT_DB_UNREACHABLE: ${(e as Error).message}`);
-    return 2;
-  }
+  const state = await openStateForCli(io, command);
+  if (state === 2) return 2;
   const engines = new EngineRegistry(state.pool, io.env);
   return {
-    policy: loaded.details, policies: new StaticPolicySource(loaded.details, repository), state, engines,
+    policy, policies: new StaticPolicySource(policy, repository), state, engines,
     async close() {
       await engines.close();
       await state.close();

@@ -3,13 +3,13 @@
 // Exit 0: everything valid; 1: something is invalid; 2: usage or configuration error.
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { CODES } from "../core/codes.ts";
 import { evaluatePolicy, evaluateRequestAgainstPolicy } from "../core/evaluate-policy.ts";
 import { isPolicyPath, parsePolicies, POLICY_MAX_BYTES } from "../core/policy.ts";
 import { problem, type Problem } from "../core/problem.ts";
 import { parseRequest, REQUEST_MAX_BYTES } from "../core/request.ts";
 import type { Policy } from "../core/types.ts";
+import { parseCommand, unknownFormat, type OptionValues } from "./args.ts";
 import type { CliIo } from "./io.ts";
 import { entriesFor, listPolicyEntries, readCapped, walk, type RepoEntry } from "./repo-files.ts";
 
@@ -24,6 +24,12 @@ Exit status: 0 all valid, 1 something invalid, 2 usage or configuration error.`;
 
 const FORMATS = ["text", "json", "github"] as const;
 type Format = (typeof FORMATS)[number];
+
+const OPTIONS = {
+  repo: { type: "string" },
+  requester: { type: "string" },
+  team: { type: "string", multiple: true },
+} as const;
 
 interface FileReport {
   path: string;
@@ -42,42 +48,17 @@ interface Options {
 class UsageError extends Error {}
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
+  const args = parseCommand(argv, io, { command: "validate", usage: USAGE, positionals: true, options: OPTIONS, formats: FORMATS, badFormat: unknownFormat });
+  if (typeof args === "number") return args;
   try {
-    const opts = parseOptions(argv, io);
-    if (opts === "help") {
-      io.out(USAGE);
-      return 0;
-    }
-    return await validate(opts, io);
+    return await validate(toOptions(args.values, args.positionals, args.format, io), io);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    io.err(`jit validate: ${e.message}`);
-    io.err(USAGE);
-    return 2;
+    return args.usageError(e.message);
   }
 }
 
-function parseOptions(argv: string[], io: CliIo): Options | "help" {
-  let values, positionals;
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        repo: { type: "string" },
-        requester: { type: "string" },
-        team: { type: "string", multiple: true },
-        format: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  if (values.help) return "help";
-  const format = (values.format ?? "text") as Format;
-  if (!FORMATS.includes(format)) throw new UsageError(`unknown format "${values.format}"`);
+function toOptions(values: OptionValues<typeof OPTIONS>, positionals: string[], format: Format, io: CliIo): Options {
   if (values.team && !values.requester) throw new UsageError("--team needs --requester");
   if (values.requester !== undefined && !/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$/.test(values.requester)) {
     throw new UsageError(`"${values.requester}" is not a GitHub login`);
