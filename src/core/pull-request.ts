@@ -12,7 +12,8 @@
 //   + per reviewer whose latest review is APPROVED on the head or CHANGES_REQUESTED and who is not
 //     excluded before any read (bot, author, beneficiary, contributor, stale): permission 1 +
 //     isTeamMember for each owner team and approver team asked (memoised, stops at the first match)
-//   + extension only: fileAt(base, request) 1;  merge mode only: listDir(merge commit, request dir) 1
+//   + extension only: fileAt(base, request) 1
+//   + merge mode only: listDir(merge commit, request dir) 1 + listDir(base, root) 1 + listDir(merge commit, root) 1
 // plus one ledger read, requestState. P is the number of policies/*.yaml files (at most
 // MAX_POLICY_FILES). Early failures (PR shape, request state, parse errors) stop before later reads.
 // A deleted request file costs pull + changedFiles + requestState, plus, when it is an active grant
@@ -159,6 +160,19 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
       }));
       return done();
     }
+    // The merge commit's first parent is the base only for merge and squash commits: after a rebase
+    // merge of several commits it is the PR's own next-to-last commit, so an earlier commit of the
+    // PR could have rewritten CODEOWNERS or policies there (and a later one put them back). Policies
+    // and CODEOWNERS are read at that parent only when the merge changed nothing outside
+    // access-requests/ relative to it (I1).
+    const [atBase, atMerge] = await Promise.all([ctx.listDir(baseSha, ""), ctx.listDir(pr.mergeCommitSha!, "")]);
+    const outside = changedOutsideRequests(atBase, atMerge);
+    if (outside.length > 0) {
+      problems.push(problem("JIT_PR_TOUCHES_OTHER_FILES", `the merge commit ${pr.mergeCommitSha!.slice(0, 12)} also changes ${outside.join(", ")} relative to its parent ${baseSha.slice(0, 12)}, where policies and CODEOWNERS would be read; the pull request's commits changed more than its request file`, {
+        path: file.filename, hint: "open the request as a pull request whose every commit changes only the request file, or merge it with a merge commit or squash",
+      }));
+      return done();
+    }
   }
 
   const bytes = await ctx.fileAt(pr.headSha, file.filename);
@@ -271,6 +285,15 @@ function whyOther(path: string): string {
   if (path.startsWith(".github/")) return ".github/ holds workflows and ownership and never changes with a request";
   if (path.startsWith("schemas/")) return "schemas are part of the contract and never change with a request";
   return "a request pull request changes nothing but its one request file";
+}
+
+/** Top-level names whose entry (type, mode, object) differs between two root trees, except access-requests/. */
+function changedOutsideRequests(before: readonly TreeEntry[], after: readonly TreeEntry[]): string[] {
+  const key = (e: TreeEntry | undefined) => (e ? `${e.type} ${e.mode} ${e.sha}` : "absent");
+  const b = new Map(before.map((e) => [e.name, e]));
+  const a = new Map(after.map((e) => [e.name, e]));
+  const names = [...new Set([...b.keys(), ...a.keys()])].filter((n) => n !== "access-requests").sort();
+  return names.filter((n) => key(b.get(n)) !== key(a.get(n)));
 }
 
 function findEntry(entries: readonly TreeEntry[], path: string): TreeEntry | undefined {

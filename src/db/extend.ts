@@ -1,6 +1,8 @@
 // Extension: a merged, freshly approved PR that edits `duration` of an active request moves its
 // expiry. The membership stays; only the ledger changes, counted from the original grant, by the
-// database clock. The policy maximum was checked by the core (counted from the original grant).
+// database clock. The policy maximum and the approvals were checked by the core for the role and
+// user the request names; the ledger row must be that very grant, or the check was about another
+// role (say, a file rewritten in a rebased commit or a direct push) and nothing is extended.
 import type pg from "pg";
 import { decide, problem, type Decision } from "../core/problem.ts";
 import { appendEvent } from "./events.ts";
@@ -14,7 +16,7 @@ export interface ExtendDetails {
 }
 
 export async function extendGrant(
-  state: pg.Pool, key: LedgerKey, opts: { durationMs: number; actor: string; prNumber: number; approvers: string[] },
+  state: pg.Pool, key: LedgerKey, opts: { durationMs: number; role: string; dbUser: string; actor: string; prNumber: number; approvers: string[] },
 ): Promise<Decision<ExtendDetails>> {
   const none = { expiresAt: new Date(0), unchanged: false };
   if (!Number.isSafeInteger(opts.durationMs) || opts.durationMs <= 0) {
@@ -22,7 +24,7 @@ export async function extendGrant(
   }
   return inTransaction(state, async (client) => {
     const { rows } = await client.query(
-      `SELECT id::int8 AS id, status, duration_ms::int8 AS duration_ms, expires_at, expires_at <= now() AS overdue,
+      `SELECT id::int8 AS id, status, role, db_user, duration_ms::int8 AS duration_ms, expires_at, expires_at <= now() AS overdue,
               granted_at + $4 * interval '1 millisecond' AS new_expires_at,
               granted_at + $4 * interval '1 millisecond' <= now() AS new_overdue
          FROM ledger WHERE repository = $1 AND database = $2 AND request_id = $3 FOR UPDATE`,
@@ -30,6 +32,9 @@ export async function extendGrant(
     const row = rows[0];
     if (!row || row.status !== "active") {
       return decide(none, [problem("JIT_EXTENSION_NOT_ALLOWED", `${key.database}/${key.requestId} has no active grant to extend`)], "");
+    }
+    if (row.role !== opts.role || row.db_user !== opts.dbUser) {
+      return decide(none, [problem("JIT_EXTENSION_NOT_ALLOWED", `${key.database}/${key.requestId} is an active grant of ${row.role} to ${row.db_user}; the extension was evaluated for ${opts.role} to ${opts.dbUser}`)], "");
     }
     if (Number(row.duration_ms) === opts.durationMs) {
       return decide({ expiresAt: row.expires_at as Date, unchanged: true }, [], "already extended");

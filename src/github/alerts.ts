@@ -1,5 +1,7 @@
 // Alerts are issues labelled `jit-alert`, deduplicated by a hidden key: the same problem seen again
-// (a redelivered webhook, a second replica) adds no second issue.
+// (a redelivered webhook, a second replica) adds no second issue. Only issues this App opened
+// count: anyone who can open an issue could otherwise plant the key first and silence the alert.
+import { madeByApp } from "./authored.ts";
 import type { Octokit, RepoRef } from "./octokit.ts";
 import type { JitCode } from "../core/codes.ts";
 
@@ -17,10 +19,11 @@ function marker(a: Alert): string {
   return `<!-- jit-alert:${a.code}:${a.key} -->`;
 }
 
-export async function raiseAlert(octokit: Octokit, ref: RepoRef, alert: Alert): Promise<{ number: number; created: boolean }> {
+/** `appId`: this GitHub App; without it every alert opens an issue (never one silenced by a planted key). */
+export async function raiseAlert(octokit: Octokit, ref: RepoRef, alert: Alert, appId: number | undefined): Promise<{ number: number; created: boolean }> {
   const tag = marker(alert);
   const open = await octokit.paginate(octokit.rest.issues.listForRepo, { ...ref, labels: ALERT_LABEL, state: "all", per_page: 100 });
-  const existing = open.find((i) => i.body?.includes(tag));
+  const existing = open.find((i) => i.body?.startsWith(tag) && madeByApp(i, appId));
   if (existing) return { number: existing.number, created: false };
   const created = await octokit.rest.issues.create({
     ...ref,

@@ -6,6 +6,8 @@ import type { Octokit, RepoRef } from "./octokit.ts";
 export interface GitHubAccess {
   /** An installation-authenticated client for "owner/name"; rejects when the App is not installed there. */
   octokitFor(repository: string): Promise<Octokit>;
+  /** This App's id: issues and comments it finds by marker must be its own. */
+  appId?: number;
 }
 
 export function repoRefOf(repository: string): RepoRef {
@@ -15,9 +17,10 @@ export function repoRefOf(repository: string): RepoRef {
 }
 
 /** Backed by a Probot instance (the app's own, or the one Probot passes to the app function). */
-export function probotGitHub(probot: Pick<Probot, "auth">): GitHubAccess {
+export function probotGitHub(probot: Pick<Probot, "auth">, appId?: number): GitHubAccess {
   const installations = new Map<string, number>();
   return {
+    ...(appId !== undefined ? { appId } : {}),
     async octokitFor(repository) {
       const ref = repoRefOf(repository);
       let id = installations.get(repository);

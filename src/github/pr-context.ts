@@ -156,7 +156,8 @@ export class OctokitPullRequestContext implements PullRequestContext {
   private dir = memo(async (key: string): Promise<TreeEntry[]> => {
     const [sha, dir] = JSON.parse(key) as [string, string];
     try {
-      const { data } = await this.octokit.rest.git.getTree({ ...this.ref, tree_sha: `${sha}:${dir}` });
+      // The root is the commit's own tree; a directory is addressed as "<sha>:<dir>".
+      const { data } = await this.octokit.rest.git.getTree({ ...this.ref, tree_sha: dir ? `${sha}:${dir}` : sha });
       return data.tree.map((e) => ({
         name: e.path ?? "",
         path: dir ? `${dir}/${e.path}` : (e.path ?? ""),
@@ -198,7 +199,11 @@ export class OctokitPullRequestContext implements PullRequestContext {
     const path = files[0]!.filename;
     const dir = path.slice(0, path.lastIndexOf("/"));
     quiet(this.listDir(pr.headSha, dir));
-    if (mode === "merge" && pr.mergeCommitSha) quiet(this.listDir(pr.mergeCommitSha, dir));
+    if (mode === "merge" && pr.mergeCommitSha) {
+      quiet(this.listDir(pr.mergeCommitSha, dir));
+      quiet(this.listDir(pr.mergeCommitSha, ""));
+      quiet(this.listDir(base, ""));
+    }
     quiet(this.fileAt(pr.headSha, path));
     quiet(this.commits());
     quiet(this.reviews());

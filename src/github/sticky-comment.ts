@@ -1,19 +1,22 @@
 // One comment per pull request for people, found by a hidden marker and edited in place, so a
-// busy PR does not collect a new comment on every event.
+// busy PR does not collect a new comment on every event. Only a comment this App made counts as
+// the sticky: anyone (another App's bot included) can post the marker.
+import { madeByApp, type Authored } from "./authored.ts";
 import { isNotFound, type Octokit, type RepoRef } from "./octokit.ts";
 
 export const STICKY_MARKER = "<!-- jit-access:sticky -->";
 
-type Listed = { id: number; body?: string | null; user?: { type?: string } | null };
+type Listed = Authored & { id: number; body?: string | null };
 
-async function stickies(octokit: Octokit, ref: RepoRef, issueNumber: number): Promise<Listed[]> {
+async function stickies(octokit: Octokit, ref: RepoRef, issueNumber: number, appId: number | undefined): Promise<Listed[]> {
   const comments = await octokit.paginate(octokit.rest.issues.listComments, { ...ref, issue_number: issueNumber, per_page: 100 });
-  return comments.filter((c) => c.body?.startsWith(STICKY_MARKER) && c.user?.type === "Bot").sort((a, b) => a.id - b.id);
+  return comments.filter((c: Listed) => c.body?.startsWith(STICKY_MARKER) && madeByApp(c, appId)).sort((a, b) => a.id - b.id);
 }
 
-export async function upsertStickyComment(octokit: Octokit, ref: RepoRef, issueNumber: number, body: string): Promise<number> {
+/** `appId`: this GitHub App; comments by anyone else are never edited or deleted. */
+export async function upsertStickyComment(octokit: Octokit, ref: RepoRef, issueNumber: number, body: string, appId: number | undefined): Promise<number> {
   const full = `${STICKY_MARKER}\n${body}`;
-  const mine = (await stickies(octokit, ref, issueNumber))[0];
+  const mine = (await stickies(octokit, ref, issueNumber, appId))[0];
   if (mine) {
     if (mine.body !== full) await octokit.rest.issues.updateComment({ ...ref, comment_id: mine.id, body: full });
     return mine.id;
@@ -21,7 +24,7 @@ export async function upsertStickyComment(octokit: Octokit, ref: RepoRef, issueN
   const created = await octokit.rest.issues.createComment({ ...ref, issue_number: issueNumber, body: full });
   // Two replicas evaluating the same PR at once may both have found none: keep the oldest, drop
   // the rest (whoever runs this sees the same list), so there is one comment again.
-  const all = await stickies(octokit, ref, issueNumber);
+  const all = await stickies(octokit, ref, issueNumber, appId);
   for (const extra of all.slice(1)) {
     await octokit.rest.issues.deleteComment({ ...ref, comment_id: extra.id }).catch((err: unknown) => {
       if (!isNotFound(err)) throw err;

@@ -26,7 +26,7 @@ export function createAlerter(deps: { state: pg.Pool; log: SchedulerLogger; gith
       deps.log.error({ code: alert.code, repository, key: alert.key }, alert.title);
       if (!deps.github || !repository) return;
       try {
-        await raiseAlert(await deps.github.octokitFor(repository), repoRefOf(repository), alert);
+        await raiseAlert(await deps.github.octokitFor(repository), repoRefOf(repository), alert, deps.github.appId);
       } catch (e) {
         // Give the claim back so the next sweep files the issue.
         await releaseClaim(deps.state, dedupe).catch(() => {});

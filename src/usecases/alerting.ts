@@ -19,11 +19,11 @@ export async function releaseClaim(state: pg.Pool, dedupeKey: string): Promise<v
 }
 
 /** Raises a `jit-alert` issue once per incident across replicas and redeliveries. */
-export async function alertOnce(state: pg.Pool, octokit: Octokit, ref: RepoRef, alert: Alert): Promise<void> {
+export async function alertOnce(state: pg.Pool, octokit: Octokit, ref: RepoRef, alert: Alert, appId: number | undefined): Promise<void> {
   const key = `alert:${repoKey(ref)}:${alert.code}:${alert.key}`;
   if (!(await claimOnce(state, "alert", key, { code: alert.code, key: alert.key }))) return;
   try {
-    await raiseAlert(octokit, ref, alert);
+    await raiseAlert(octokit, ref, alert, appId);
   } catch (err) {
     await releaseClaim(state, key);
     throw err;

@@ -58,7 +58,7 @@ export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, nu
     output: { title: report.title, summary: report.summary.slice(0, 65_000), annotations: report.annotations },
   });
   if (isRequestPullRequest(decision)) {
-    await upsertStickyComment(octokit, ref, number, renderStickyComment(decision, report));
+    await upsertStickyComment(octokit, ref, number, renderStickyComment(decision, report), deps.appId);
   }
   deps.log.info({ pr: number, code: decision.code, conclusion: report.conclusion, kind: decision.details.kind }, "check evaluated");
   return { decision, checkRunId: id, conclusion: report.conclusion };

@@ -44,7 +44,7 @@ async function refuse(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number,
   await alertOnce(deps.state, octokit, ref, {
     code: "JIT_MERGE_REFUSED", key: `merge:${pr}`, title: `Merged request PR #${pr} was refused (${code})`,
     body: `Pull request #${pr} was merged but failed re-verification, so nothing was granted.\n\n${list(problems)}\n\nReview how it could be merged (branch protection, bypass actors).`,
-  });
+  }, deps.appId);
   return { kind: "refused", code, problems };
 }
 
@@ -99,7 +99,7 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
   const approvers = e.approval.counted.map((c) => c.login);
   if (e.kind === "extension") {
     const ext = await extendGrant(deps.state, { repository, database: e.policy.database, requestId: e.request.requestId },
-      { durationMs: e.policy.durationMs, actor, prNumber: number, approvers });
+      { durationMs: e.policy.durationMs, role: e.policy.role, dbUser: e.policy.dbUser, actor, prNumber: number, approvers });
     if (!ext.ok) return refuse(deps, octokit, ref, number, ext.code, ext.problems);
     deps.onGrant?.();
     deps.log.info({ pr: number, database: e.policy.database, requestId: e.request.requestId, expiresAt: ext.details.expiresAt.toISOString() }, "extended");

@@ -58,7 +58,7 @@ export async function handlePush(deps: AppDeps, octokit: Octokit, ref: RepoRef, 
       code: "JIT_UNVERIFIED_PUSH", key: `push:${push.after}:${f.filename}`,
       title: `${f.filename} reached ${push.defaultBranch} without a verified pull request`,
       body: `Commit ${push.after} changed \`${f.filename}\` on the default branch without a merged pull request the app could verify. Nothing was granted, and this request id will not be granted from this commit. Check who pushed it and why branch protection allowed it.`,
-    });
+    }, deps.appId);
   }
   return out;
 }

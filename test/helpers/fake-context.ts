@@ -121,6 +121,11 @@ export function sha(label: string): string {
   return createHash("sha1").update(`commit ${label}`).digest("hex");
 }
 
+function treeSha(tree: FakeTree, prefix: string): string {
+  const under = Object.keys(tree).filter((p) => p.startsWith(prefix)).sort();
+  return sha(`tree ${prefix} ${under.map((p) => `${p}=${modeOf(tree[p]!)}:${blobSha(tree[p]!)}`).join(",")}`);
+}
+
 function listDir(tree: FakeTree, dir: string): TreeEntry[] {
   const prefix = dir === "" ? "" : `${dir}/`;
   const out = new Map<string, TreeEntry>();
@@ -131,7 +136,8 @@ function listDir(tree: FakeTree, dir: string): TreeEntry[] {
     if (slash === -1) out.set(rest, { name: rest, path, type: "blob", mode: modeOf(f), sha: blobSha(f) });
     else {
       const name = rest.slice(0, slash);
-      if (!out.has(name)) out.set(name, { name, path: `${prefix}${name}`, type: "tree", mode: "040000", sha: sha(`tree ${prefix}${name}`) });
+      // Like git, a subtree's SHA changes whenever anything under it does.
+      if (!out.has(name)) out.set(name, { name, path: `${prefix}${name}`, type: "tree", mode: "040000", sha: treeSha(tree, `${prefix}${name}/`) });
     }
   }
   return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : 1));

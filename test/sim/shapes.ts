@@ -99,6 +99,7 @@ export function issueShape(w: SimWorld, r: Repo, i: Issue): J {
     closed_at: i.closedAt ? iso(i.closedAt) : null, created_at: iso(i.createdAt), updated_at: iso(i.updatedAt),
     closed_by: i.closedBy ? userByLogin(w, i.closedBy) : null,
     author_association: w.authorAssociation(r, i.user),
+    performed_via_github_app: i.viaApp ? appShape(w) : null,
     ...(i.pull ? { pull_request: { url: `${w.baseUrl}/repos/${fullName(r)}/pulls/${i.number}`, html_url: html, diff_url: `${html}.diff`, patch_url: `${html}.patch`, merged_at: i.pull.mergedAt ? iso(i.pull.mergedAt) : null } } : {}),
     draft: i.pull ? i.pull.draft : undefined,
     reactions: { url: `${api}/reactions`, total_count: 0, "+1": 0, "-1": 0, laugh: 0, hooray: 0, confused: 0, heart: 0, rocket: 0, eyes: 0 },
@@ -111,6 +112,7 @@ export function commentShape(w: SimWorld, r: Repo, c: IssueComment): J {
     id: c.id, node_id: c.nodeId, url: api, html_url: `${w.baseUrl}/${fullName(r)}/issues/${c.number}#issuecomment-${c.id}`,
     issue_url: `${w.baseUrl}/repos/${fullName(r)}/issues/${c.number}`, body: c.body, user: userByLogin(w, c.user),
     created_at: iso(c.createdAt), updated_at: iso(c.updatedAt), author_association: w.authorAssociation(r, c.user),
+    performed_via_github_app: c.viaApp ? appShape(w) : null,
     reactions: { url: `${api}/reactions`, total_count: 0, "+1": 0, "-1": 0, laugh: 0, hooray: 0, confused: 0, heart: 0, rocket: 0, eyes: 0 },
   };
 }

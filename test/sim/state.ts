@@ -66,6 +66,8 @@ export interface Issue {
   title: string;
   body: string | null;
   user: string;
+  /** Opened with the App's installation token: GitHub then reports `performed_via_github_app`. */
+  viaApp?: boolean;
   state: "open" | "closed";
   stateReason: "completed" | "not_planned" | "reopened" | null;
   labels: string[];
@@ -90,7 +92,11 @@ export interface Review {
   submittedAt: Date;
 }
 
-export interface IssueComment { id: number; nodeId: string; number: number; user: string; body: string; createdAt: Date; updatedAt: Date }
+export interface IssueComment {
+  id: number; nodeId: string; number: number; user: string; body: string; createdAt: Date; updatedAt: Date;
+  /** Made with the App's installation token: GitHub then reports `performed_via_github_app`. */
+  viaApp?: boolean;
+}
 
 export interface CheckSuite {
   id: number;

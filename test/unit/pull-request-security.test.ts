@@ -464,6 +464,21 @@ describe("approvals", () => {
     refused(d, "JIT_APPROVALS_MISSING");
     expect(d.details.approval?.excluded).toEqual([expect.objectContaining({ login: "dave", code: "JIT_APPROVER_NOT_OWNER" })]);
   });
+
+  it("case 13: a merge commit that changes CODEOWNERS or policies relative to its first parent (a rebase merge's earlier commit) -> JIT_PR_TOUCHES_OTHER_FILES, nothing read there", async () => {
+    // After a rebase merge the first parent is the PR's own previous commit: here it loosened
+    // CODEOWNERS and the merged commit put the real file back.
+    const loose = { ".github/CODEOWNERS": "/access-requests/ @acme/dba\n# parent of the merged commit\n" };
+    const merged = { ...BASE_FILES, [REQUEST_PATH]: REQUEST };
+    const { ctx, d } = await evaluate({ merged: true, mergeParent: loose, mergeTree: merged, reviews: [approve("grace")] }, "merge");
+    refused(d, "JIT_PR_TOUCHES_OTHER_FILES");
+    expect(d.problems[0]!.message).toContain(".github");
+    expect(d.details.approval).toBeNull();
+    expect(readsAt(ctx, "policies")).toEqual([]);
+    // The same merge whose parent is the real base (merge commit or squash) is granted.
+    const { d: squash } = await evaluate({ merged: true, reviews: [approve("grace")] }, "merge");
+    expect(squash.ok).toBe(true);
+  });
 });
 
 describe("determinism and cost", () => {
@@ -496,10 +511,10 @@ describe("determinism and cost", () => {
     expect(small.ctx.count("requestState")).toBe(1);
   });
 
-  it("merge mode adds exactly one read (the blob at the merge commit)", async () => {
+  it("merge mode adds exactly three reads (the blob at the merge commit; the root trees of the merge commit and its parent)", async () => {
     const check = await evaluate({ merged: true, reviews: [approve("dave")] });
     const merge = await evaluate({ merged: true, reviews: [approve("dave")] }, "merge");
-    expect(merge.ctx.githubReads()).toBe(check.ctx.githubReads() + 1);
+    expect(merge.ctx.githubReads()).toBe(check.ctx.githubReads() + 3);
   });
 
   it("a failed read rejects: nothing is decided on partial data", async () => {

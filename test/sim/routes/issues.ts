@@ -40,6 +40,7 @@ export const issueRoutes: Record<string, Handler> = {
     const repo = repoFor(req, ctx);
     const b = bodyOf<{ title: string | number; body: string; labels: (string | { name?: string })[]; assignees: string[] }>(req);
     const issue = newIssue(ctx, repo, actorLogin(req.actor), String(b.title ?? ""), b.body ?? null);
+    if (req.actor.kind === "installation") issue.viaApp = true;
     issue.labels = (b.labels ?? []).map((l) => (typeof l === "string" ? l : l.name ?? "")).filter(Boolean).map((n) => ensureLabel(ctx, repo, n).name);
     issue.assignees = b.assignees ?? [];
     return { status: 201, body: issueShape(ctx.w, repo, issue) };
@@ -82,7 +83,7 @@ export const issueRoutes: Record<string, Handler> = {
     const b = bodyOf<{ body: string }>(req);
     const id = ctx.w.ids.next("comment", 6_000_000);
     const now = ctx.w.now();
-    const c = { id, nodeId: ctx.w.ids.nodeId("IC_", id), number: issue.number, user: actorLogin(req.actor), body: b.body ?? "", createdAt: now, updatedAt: now };
+    const c = { id, nodeId: ctx.w.ids.nodeId("IC_", id), number: issue.number, user: actorLogin(req.actor), body: b.body ?? "", createdAt: now, updatedAt: now, ...(req.actor.kind === "installation" ? { viaApp: true } : {}) };
     repo.comments.set(id, c);
     return { status: 201, body: commentShape(ctx.w, repo, c) };
   },
