@@ -9,21 +9,7 @@ let w: JitE2E;
 beforeAll(async () => { w = await startJitE2E({ protection: { requiredApprovingReviews: 1 } }); });
 afterAll(async () => { await w?.stop(); });
 
-/** No app-granted membership for `member`, and no active ledger row for the request. */
-async function nothingGranted(requestId: string, member = "alice"): Promise<void> {
-  expect((await w.appGranted()).filter((m) => m.member === member)).toEqual([]);
-  expect((await w.ledger(requestId)).filter((r) => r.status === "active" || r.status === "intent")).toEqual([]);
-}
 
-/** Merges as an admin bypassing protection; returns the one refusal comment. */
-async function bypassMerge(number: number, repo: RepoScenario = w.repo): Promise<string> {
-  await repo.merge(number, { asAdminBypass: true, method: "merge" });
-  await w.idle();
-  const refusals = w.comments(number, repo).filter((c) => c.body.startsWith("❌ **jit-access**: nothing was granted"));
-  expect(refusals).toHaveLength(1);
-  expect(w.comments(number, repo).some((c) => c.body.includes("granted `"))).toBe(false);
-  return refusals[0]!.body;
-}
 
 const summaryOf = async (headSha: string, repo?: RepoScenario) => (await w.check(headSha, repo)).output.summary ?? "";
 
@@ -33,10 +19,10 @@ describe("case 17: admin merge without approval", () => {
     expect((await w.check(headSha)).conclusion).toBe("action_required");
     await expect(w.repo.merge(number)).rejects.toMatchObject({ status: 405 });
 
-    const refusal = await bypassMerge(number);
+    const refusal = await w.mergeAndRefusal(number);
     expect(refusal).toContain("(**JIT_APPROVALS_MISSING**)");
     expect(refusal).toContain("**JIT_APPROVALS_MISSING**: 0 of 1 required approval");
-    await nothingGranted("alice-17");
+    await w.nothingGranted("alice-17");
     expect(await w.ledger("alice-17")).toEqual([]);
     const alerts = w.alerts();
     expect(alerts.map((a) => a.title)).toEqual([`[JIT_MERGE_REFUSED] Merged request PR #${number} was refused (JIT_APPROVALS_MISSING)`]);
@@ -56,9 +42,9 @@ describe("case 18: approvals that never count", () => {
     expect(check.conclusion).toBe("failure");
     expect(check.output.summary).toContain("@alice: **JIT_APPROVER_IS_AUTHOR**");
     expect(codesIn(check.output.summary)).toEqual(expect.arrayContaining(["JIT_APPROVALS_MISSING", "JIT_APPROVER_IS_AUTHOR"]));
-    const refusal = await bypassMerge(number);
+    const refusal = await w.mergeAndRefusal(number);
     expect(refusal).toContain("**JIT_APPROVER_IS_AUTHOR**");
-    await nothingGranted("alice-18-own");
+    await w.nothingGranted("alice-18-own");
   });
 
   // The beneficiary is the database login's GitHub identity; the policy maps each database login to
@@ -84,8 +70,8 @@ describe("case 18: approvals that never count", () => {
     await w.idle();
     const summary = await summaryOf(head);
     expect(summary).toMatch(/@dan: \*\*JIT_APPROVER_IS_CONTRIBUTOR\*\* authored, committed or co-authored a commit of this pull request \((author|committer) of/);
-    expect(await bypassMerge(number)).toContain("**JIT_APPROVER_IS_CONTRIBUTOR**");
-    await nothingGranted("alice-18-push");
+    expect(await w.mergeAndRefusal(number)).toContain("**JIT_APPROVER_IS_CONTRIBUTOR**");
+    await w.nothingGranted("alice-18-push");
   });
 
   it("case 18: an approver named as co-author, or as the author of a commit someone else pushed → JIT_APPROVER_IS_CONTRIBUTOR", async () => {
@@ -93,15 +79,15 @@ describe("case 18: approvals that never count", () => {
     await w.repo.review("dora", co.number, "APPROVE");
     await w.idle();
     expect(await summaryOf(co.headSha)).toContain("@dora: **JIT_APPROVER_IS_CONTRIBUTOR** authored, committed or co-authored a commit of this pull request (co-author of");
-    expect(await bypassMerge(co.number)).toContain("**JIT_APPROVER_IS_CONTRIBUTOR**");
-    await nothingGranted("alice-18-co");
+    expect(await w.mergeAndRefusal(co.number)).toContain("**JIT_APPROVER_IS_CONTRIBUTOR**");
+    await w.nothingGranted("alice-18-co");
 
     const other = await w.request("alice", "alice-18-other", requestYaml(), { commitAuthor: "dan" });
     await w.repo.review("dan", other.number, "APPROVE");
     await w.idle();
     expect(await summaryOf(other.headSha)).toContain("@dan: **JIT_APPROVER_IS_CONTRIBUTOR** authored, committed or co-authored a commit of this pull request (author of");
-    expect(await bypassMerge(other.number)).toContain("**JIT_APPROVER_IS_CONTRIBUTOR**");
-    await nothingGranted("alice-18-other");
+    expect(await w.mergeAndRefusal(other.number)).toContain("**JIT_APPROVER_IS_CONTRIBUTOR**");
+    await w.nothingGranted("alice-18-other");
   });
 });
 
@@ -120,7 +106,7 @@ describe("case 19: approval on an older commit", () => {
     expect(refusal).toHaveLength(1);
     expect(refusal[0]).toContain("(**JIT_APPROVALS_MISSING**)");
     expect(refusal[0]).toContain(`**JIT_APPROVAL_STALE**: @dora's approval does not count: approved ${headSha.slice(0, 12)}, not the head ${head2.slice(0, 12)}`);
-    await nothingGranted("alice-19");
+    await w.nothingGranted("alice-19");
   });
 });
 
@@ -130,8 +116,8 @@ describe("case 20: approvers who are not eligible at merge time", () => {
     await w.repo.review("mallory", number, "APPROVE");
     await w.idle();
     expect(await summaryOf(headSha)).toContain("@mallory: **JIT_APPROVER_NOT_OWNER** not a code owner of access-requests/orders-prod/alice-20-mallory.yaml");
-    expect(await bypassMerge(number)).toContain("**JIT_APPROVER_NOT_OWNER**");
-    await nothingGranted("alice-20-mallory");
+    expect(await w.mergeAndRefusal(number)).toContain("**JIT_APPROVER_NOT_OWNER**");
+    await w.nothingGranted("alice-20-mallory");
   });
 
   it("case 20: a code owner with read access only → JIT_APPROVER_NO_WRITE_ACCESS", async () => {
@@ -139,8 +125,8 @@ describe("case 20: approvers who are not eligible at merge time", () => {
     await w.repo.review("olga", number, "APPROVE");
     await w.idle();
     expect(await summaryOf(headSha)).toContain("@olga: **JIT_APPROVER_NO_WRITE_ACCESS** repository permission is read");
-    expect(await bypassMerge(number)).toContain("**JIT_APPROVER_NO_WRITE_ACCESS**");
-    await nothingGranted("alice-20-olga");
+    expect(await w.mergeAndRefusal(number)).toContain("**JIT_APPROVER_NO_WRITE_ACCESS**");
+    await w.nothingGranted("alice-20-olga");
   });
 
   it("case 20: a team member removed from the owning team after approving → not counted at merge time", async () => {
@@ -156,7 +142,7 @@ describe("case 20: approvers who are not eligible at merge time", () => {
       expect(refusal).toHaveLength(1);
       expect(refusal[0]).toContain("(**JIT_APPROVALS_MISSING**)");
       expect(refusal[0]).toContain("**JIT_APPROVER_NOT_OWNER**: @dan's approval does not count");
-      await nothingGranted("alice-20-removed");
+      await w.nothingGranted("alice-20-removed");
     } finally {
       w.e2e.sim.addTeamMember("acme", "dba", "dan");
     }
@@ -173,8 +159,8 @@ describe("case 21: the latest review per reviewer decides", () => {
     expect(check.conclusion).toBe("action_required");
     expect(check.output.title).toBe("Changes requested: orders_readonly on orders-prod for 2h");
     expect(codesIn(check.output.summary)).toEqual(expect.arrayContaining(["JIT_CHANGES_REQUESTED", "JIT_APPROVALS_MISSING"]));
-    expect(await bypassMerge(number)).toContain("(**JIT_CHANGES_REQUESTED**)");
-    await nothingGranted("alice-21-cr");
+    expect(await w.mergeAndRefusal(number)).toContain("(**JIT_CHANGES_REQUESTED**)");
+    await w.nothingGranted("alice-21-cr");
   });
 
   it("case 21: APPROVED then DISMISSED → JIT_APPROVALS_MISSING, nothing granted", async () => {
@@ -185,8 +171,8 @@ describe("case 21: the latest review per reviewer decides", () => {
     await w.repo.dismissReview(review, { asUser: "sam", message: "not like this" });
     await w.idle();
     expect((await w.check(headSha)).conclusion).toBe("action_required");
-    expect(await bypassMerge(number)).toContain("(**JIT_APPROVALS_MISSING**)");
-    await nothingGranted("alice-21-dismissed");
+    expect(await w.mergeAndRefusal(number)).toContain("(**JIT_APPROVALS_MISSING**)");
+    await w.nothingGranted("alice-21-dismissed");
   });
 
   it("case 21: another eligible owner's outstanding CHANGES_REQUESTED blocks an approval → JIT_CHANGES_REQUESTED", async () => {
@@ -197,8 +183,8 @@ describe("case 21: the latest review per reviewer decides", () => {
     const summary = await summaryOf(headSha);
     expect(summary).toContain("**JIT_CHANGES_REQUESTED**: @dan, an eligible owner, requested changes");
     expect(summary).toContain("Counted: @dora");
-    expect(await bypassMerge(number)).toContain("(**JIT_CHANGES_REQUESTED**)");
-    await nothingGranted("alice-21-blocked");
+    expect(await w.mergeAndRefusal(number)).toContain("(**JIT_CHANGES_REQUESTED**)");
+    await w.nothingGranted("alice-21-blocked");
   });
 
   it("case 21: APPROVED then COMMENTED → still approved, and the merge grants", async () => {
@@ -229,8 +215,8 @@ describe("case 22: comments, reactions and statuses are never approvals", () => 
     expect((await w.checks(headSha)).length).toBe(before.length + 1);
     expect(check.conclusion).toBe("action_required");
     expect(codesIn(check.output.summary)).toEqual(["JIT_APPROVALS_MISSING"]);
-    expect(await bypassMerge(number)).toContain("(**JIT_APPROVALS_MISSING**)");
-    await nothingGranted("alice-22");
+    expect(await w.mergeAndRefusal(number)).toContain("(**JIT_APPROVALS_MISSING**)");
+    await w.nothingGranted("alice-22");
   });
 });
 
@@ -251,8 +237,8 @@ describe("case 23: CODEOWNERS semantics through the app", () => {
     expect(check.output.summary).toContain("@dora: **JIT_APPROVER_NOT_OWNER** not a code owner");
     expect(check.output.summary).toContain("@sam: **JIT_APPROVER_NOT_OWNER** a code owner, but not among the policy's approvers");
     expect(check.output.summary).toContain("(.github/CODEOWNERS line 7;");
-    expect(await bypassMerge(number, repo)).toContain("(**JIT_APPROVALS_MISSING**)");
-    await nothingGranted("alice-23-last");
+    expect(await w.mergeAndRefusal(number, repo)).toContain("(**JIT_APPROVALS_MISSING**)");
+    await w.nothingGranted("alice-23-last");
   });
 
   it("case 23: an owner-less last match leaves the file unowned → JIT_NO_ELIGIBLE_OWNER, fails closed", async () => {
@@ -260,8 +246,8 @@ describe("case 23: CODEOWNERS semantics through the app", () => {
     const { number, check } = await evaluate(repo, "alice-23-unowned", ["dora"]);
     expect(check.conclusion).toBe("failure");
     expect(check.output.title).toMatch(/^JIT_NO_ELIGIBLE_OWNER: .*\.github\/CODEOWNERS line 7 leaves it without owners/);
-    expect(await bypassMerge(number, repo)).toContain("(**JIT_NO_ELIGIBLE_OWNER**)");
-    await nothingGranted("alice-23-unowned");
+    expect(await w.mergeAndRefusal(number, repo)).toContain("(**JIT_NO_ELIGIBLE_OWNER**)");
+    await w.nothingGranted("alice-23-unowned");
   });
 
   it("case 23: .github/CODEOWNERS beats the root file, which beats docs/", async () => {
@@ -292,8 +278,8 @@ describe("case 23: CODEOWNERS semantics through the app", () => {
       expect(check.conclusion).toBe("failure");
       expect(check.output.title).toMatch(/^JIT_CODEOWNERS_ERROR: \.github\/CODEOWNERS line 7 is not interpreted/);
       expect(check.annotations.map((x) => [x.path, x.start_line, x.title])).toContainEqual([".github/CODEOWNERS", 7, "JIT_CODEOWNERS_ERROR"]);
-      expect(await bypassMerge(number, repo)).toContain("(**JIT_CODEOWNERS_ERROR**)");
-      await nothingGranted("alice-23-syntax");
+      expect(await w.mergeAndRefusal(number, repo)).toContain("(**JIT_CODEOWNERS_ERROR**)");
+      await w.nothingGranted("alice-23-syntax");
     });
   }
 
@@ -302,8 +288,8 @@ describe("case 23: CODEOWNERS semantics through the app", () => {
     const { number, check } = await evaluate(repo, "alice-23-case", ["mallory"]);
     expect(check.output.summary).toContain("@mallory: **JIT_APPROVER_NOT_OWNER**");
     expect(check.output.summary).toContain("(.github/CODEOWNERS line 3;");
-    expect(await bypassMerge(number, repo)).toContain("(**JIT_APPROVALS_MISSING**)");
-    await nothingGranted("alice-23-case");
+    expect(await w.mergeAndRefusal(number, repo)).toContain("(**JIT_APPROVALS_MISSING**)");
+    await w.nothingGranted("alice-23-case");
   });
 });
 
@@ -329,7 +315,7 @@ describe("case 24: the base policy tightened between approval and merge", () => 
       const refusal = w.comments(number, repo).filter((c) => c.body.startsWith("❌")).map((c) => c.body);
       expect(refusal).toHaveLength(1);
       expect(refusal[0]).toContain(`(**${code}**)`);
-      await nothingGranted(id);
+      await w.nothingGranted(id);
       expect(await w.ledger(id)).toEqual([]);
     });
   }

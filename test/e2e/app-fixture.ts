@@ -3,6 +3,7 @@
 // PostgreSQL cluster prepared as SECURITY.md §4 says (app role per server major, pure grantable
 // roles, ordinary logins). One `startJitE2E` per test file (one cluster per file).
 import { randomBytes } from "node:crypto";
+import { expect } from "vitest";
 import pg from "pg";
 import type { ApplicationFunction } from "probot";
 import { createApp } from "../../src/app.ts";
@@ -146,6 +147,10 @@ export interface JitE2E {
   alerts(repo?: RepoScenario): { number: number; title: string; state: string; body: string }[];
   /** Waits for every delivery; fails when the app answered one with an error. */
   idle(): Promise<void>;
+  /** No app-granted membership (of `member`, or of anyone when null) and no active or in-flight ledger row for the request. */
+  nothingGranted(requestId: string, member?: string | null): Promise<void>;
+  /** Merges as an admin bypassing protection; asserts exactly one refusal comment and no grant comment; returns the refusal. */
+  mergeAndRefusal(number: number, repo?: RepoScenario): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -275,6 +280,18 @@ ${(j.err?.stack ?? "").split("\n").slice(0, 8).join("\n")}`;
           });
           throw new Error(`the app failed deliveries:\n${lines.join("\n")}\n${errors.join("\n")}`);
         }
+      },
+      async nothingGranted(requestId, member = "alice") {
+        expect((await self.appGranted()).filter((m) => member === null || m.member === member)).toEqual([]);
+        expect((await self.ledger(requestId)).filter((r) => r.status === "active" || r.status === "intent")).toEqual([]);
+      },
+      async mergeAndRefusal(number, on = repo) {
+        await on.merge(number, { asAdminBypass: true, method: "merge" });
+        await self.idle();
+        const refusals = self.comments(number, on).filter((c) => c.body.startsWith("❌ **jit-access**: nothing was granted"));
+        expect(refusals).toHaveLength(1);
+        expect(self.comments(number, on).some((c) => c.body.includes("granted `"))).toBe(false);
+        return refusals[0]!.body;
       },
       async stop() {
         await e2e.sim.waitForIdle().catch(() => {});

@@ -10,11 +10,6 @@ afterAll(async () => { await w?.stop(); });
 
 const STICKY = "<!-- jit-access:sticky -->";
 
-/** No app-granted membership for `member`, and no active ledger row for the request. */
-async function nothingGranted(requestId: string, member = "alice"): Promise<void> {
-  expect((await w.appGranted()).filter((m) => m.member === member)).toEqual([]);
-  expect((await w.ledger(requestId)).filter((r) => r.status === "active" || r.status === "intent")).toEqual([]);
-}
 
 describe("I1: policies and CODEOWNERS come from the base branch as it was before the merge", () => {
   it("case 13: a rebase merge whose earlier commits rewrite CODEOWNERS and policies (reverted by the last) grants nothing", async () => {
@@ -37,7 +32,7 @@ describe("I1: policies and CODEOWNERS come from the base branch as it was before
     await w.repo.merge(number, { method: "rebase" });
     await w.idle();
 
-    await nothingGranted(id);
+    await w.nothingGranted(id);
     const refusal = w.comments(number).find((c) => c.body.startsWith("❌ **jit-access**: nothing was granted"));
     expect(refusal?.body).toContain("(**JIT_PR_TOUCHES_OTHER_FILES**)");
     expect(w.comments(number).some((c) => c.body.includes("granted `"))).toBe(false);
@@ -118,7 +113,7 @@ describe("alerts cannot be silenced by a planted issue", () => {
     await w.repo.merge(number, { asAdminBypass: true, method: "squash" });
     await w.idle();
 
-    await nothingGranted(id, "carol");
+    await w.nothingGranted(id, "carol");
     const alerts = w.alerts().filter((a) => a.body.includes(`<!-- jit-alert:JIT_MERGE_REFUSED:merge:${number} -->`));
     expect(alerts.map((a) => [a.title, a.state])).toEqual([
       ["nothing to see", "closed"],

@@ -13,10 +13,6 @@ let w: JitE2E;
 beforeAll(async () => { w = await startJitE2E({ protection: { requiredApprovingReviews: 1 } }); });
 afterAll(async () => { await w?.stop(); });
 
-async function nothingGranted(requestId: string, member = "alice"): Promise<void> {
-  expect((await w.appGranted()).filter((m) => m.member === member)).toEqual([]);
-  expect((await w.ledger(requestId)).filter((r) => r.status === "active" || r.status === "intent")).toEqual([]);
-}
 
 async function deliveriesRecorded(guid: string): Promise<number> {
   const { rows } = await w.stateSu.query("SELECT count(*)::int AS n FROM deliveries WHERE delivery_id = $1", [guid]);
@@ -28,7 +24,7 @@ describe("case 25: a request file pushed to the default branch without a pull re
     const path = requestPath("alice-25");
     const sha = await w.repo.pushToDefaultBranch({ [path]: requestYaml() }, { asUser: "alice", message: "grant myself" });
     await w.idle();
-    await nothingGranted("alice-25");
+    await w.nothingGranted("alice-25");
     expect(await w.ledger("alice-25")).toEqual([]);
     const alerts = w.alerts();
     expect(alerts.map((a) => a.title)).toEqual([`[JIT_UNVERIFIED_PUSH] ${path} reached main without a verified pull request`]);
@@ -40,7 +36,7 @@ describe("case 25: a request file pushed to the default branch without a pull re
     await w.e2e.sim.sendSignedDelivery("push", push.payload, "valid"); // same content, new delivery id
     await w.idle();
     expect(w.alerts()).toHaveLength(1);
-    await nothingGranted("alice-25");
+    await w.nothingGranted("alice-25");
   });
 
   it("case 25: a later request PR for a pushed file does not make the push count: only the PR's own merge is verified", async () => {
@@ -50,7 +46,7 @@ describe("case 25: a request file pushed to the default branch without a pull re
     expect((await w.check(headSha)).conclusion).toBe("action_required");
     await w.repo.close(number);
     await w.idle();
-    await nothingGranted("alice-25");
+    await w.nothingGranted("alice-25");
   });
 });
 
@@ -177,7 +173,7 @@ describe("case 29: the payload says approved, the API says otherwise", () => {
     const refusal = w.comments(number).filter((c) => c.body.startsWith("❌")).map((c) => c.body);
     expect(refusal).toHaveLength(1);
     expect(refusal[0]).toContain("(**JIT_APPROVALS_MISSING**)");
-    await nothingGranted("alice-29");
+    await w.nothingGranted("alice-29");
     expect(await w.ledger("alice-29")).toEqual([]);
   });
 
@@ -192,7 +188,7 @@ describe("case 29: the payload says approved, the API says otherwise", () => {
     const d = await w.e2e.sim.sendSignedDelivery("pull_request", forged, "valid");
     expect(d.status).toBe(200);
     await w.idle();
-    await nothingGranted("bob-29", "bob");
+    await w.nothingGranted("bob-29", "bob");
     expect(await w.ledger("bob-29")).toEqual([]);
     expect(w.comments(number).filter((c) => !c.body.startsWith("<!-- jit-access:sticky -->"))).toEqual([]);
 

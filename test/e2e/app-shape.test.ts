@@ -2,27 +2,13 @@
 // the exact code in the check run or the refusal comment, and that nothing was granted (no
 // app-granted membership, no active ledger row).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RepoScenario } from "../sim/index.ts";
 import { APP_ROLE, CODEOWNERS, POLICY_YAML, codesIn, requestPath, requestYaml, startJitE2E, type JitE2E } from "./app-fixture.ts";
 
 let w: JitE2E;
 beforeAll(async () => { w = await startJitE2E(); });
 afterAll(async () => { await w?.stop(); });
 
-async function nothingGranted(requestId: string): Promise<void> {
-  expect(await w.appGranted()).toEqual([]);
-  expect((await w.ledger(requestId)).filter((r) => r.status === "active" || r.status === "intent")).toEqual([]);
-}
 
-/** Merges through protection as an admin would, and returns the refusal comment. */
-async function mergeAndRefusal(number: number, repo: RepoScenario = w.repo): Promise<string> {
-  await repo.merge(number, { asAdminBypass: true, method: "merge" });
-  await w.idle();
-  const refusals = w.comments(number, repo).filter((c) => c.body.startsWith("❌ **jit-access**: nothing was granted"));
-  expect(refusals).toHaveLength(1);
-  expect(w.comments(number, repo).some((c) => c.body.includes("granted `"))).toBe(false);
-  return refusals[0]!.body;
-}
 
 describe("case 13: a request plus a change to what decides access fails; evaluation uses the base files", () => {
   const MALLORY_OWNS = "*  @acme/security\n/access-requests/ @mallory\n";
@@ -67,9 +53,9 @@ describe("case 13: a request plus a change to what decides access fails; evaluat
       }
       expect(check.output.summary).toContain(`policies and CODEOWNERS read at ${(await repo.git.resolveCommit("main"))!.slice(0, 12)}`);
 
-      const refusal = await mergeAndRefusal(number, repo);
+      const refusal = await w.mergeAndRefusal(number, repo);
       expect(refusal).toContain("(**JIT_PR_TOUCHES_OTHER_FILES**)");
-      await nothingGranted(id);
+      await w.nothingGranted(id, null);
       expect(w.alerts(repo).map((a) => a.title)).toEqual([`[JIT_MERGE_REFUSED] Merged request PR #${number} was refused (JIT_PR_TOUCHES_OTHER_FILES)`]);
     });
   }
@@ -83,9 +69,9 @@ describe("case 14: one request file per PR, at the exact path, a regular file", 
     const check = await w.check(headSha);
     expect(check.conclusion).toBe("failure");
     expect(check.output.title).toMatch(/^JIT_PR_MULTIPLE_REQUESTS: /);
-    expect(await mergeAndRefusal(number)).toContain("(**JIT_PR_MULTIPLE_REQUESTS**)");
-    await nothingGranted("alice-14a");
-    await nothingGranted("alice-14b");
+    expect(await w.mergeAndRefusal(number)).toContain("(**JIT_PR_MULTIPLE_REQUESTS**)");
+    await w.nothingGranted("alice-14a", null);
+    await w.nothingGranted("alice-14b", null);
   });
 
   const outside = [
@@ -105,7 +91,7 @@ describe("case 14: one request file per PR, at the exact path, a regular file", 
       expect(check.conclusion).toBe("failure");
       expect(check.output.title).toMatch(/^JIT_PATH_INVALID: /);
       expect(check.annotations.map((a) => [a.path, a.title])).toEqual([[path, "JIT_PATH_INVALID"]]);
-      expect(await mergeAndRefusal(number)).toContain("(**JIT_PATH_INVALID**)");
+      expect(await w.mergeAndRefusal(number)).toContain("(**JIT_PATH_INVALID**)");
       expect(await w.appGranted()).toEqual([]);
       expect(await w.ledger()).toEqual([]);
     });
@@ -120,8 +106,8 @@ describe("case 14: one request file per PR, at the exact path, a regular file", 
       await w.idle();
       const check = await w.check(headSha);
       expect([check.conclusion, check.output.title?.split(":")[0]]).toEqual(["failure", "JIT_PR_FILE_MODE"]);
-      expect(await mergeAndRefusal(number)).toContain("(**JIT_PR_FILE_MODE**)");
-      await nothingGranted(id);
+      expect(await w.mergeAndRefusal(number)).toContain("(**JIT_PR_FILE_MODE**)");
+      await w.nothingGranted(id, null);
     });
   }
 });
@@ -137,7 +123,7 @@ describe("case 16: closed-unmerged and draft pull requests are never granted", (
     const check = await w.check(headSha);
     expect(check.conclusion).toBe("failure");
     expect(check.output.title).toMatch(/^JIT_PR_NOT_MERGED: pull request #\d+ was closed without merging/);
-    await nothingGranted("alice-16-closed");
+    await w.nothingGranted("alice-16-closed", null);
     expect(await w.ledger("alice-16-closed")).toEqual([]);
     expect(w.comments(number).some((c) => c.body.includes("granted `"))).toBe(false);
   });
@@ -152,7 +138,7 @@ describe("case 16: closed-unmerged and draft pull requests are never granted", (
     expect(codesIn(check.output.summary)).toEqual(["JIT_PR_DRAFT"]);
     await expect(w.repo.merge(number, { asAdminBypass: true })).rejects.toMatchObject({ status: 405 });
     await w.idle();
-    await nothingGranted("alice-16-draft");
+    await w.nothingGranted("alice-16-draft", null);
     expect(await w.ledger("alice-16-draft")).toEqual([]);
   });
 });
@@ -212,7 +198,7 @@ describe("case 15: editing an active request", () => {
     const { number } = await w.repo.openPullRequest("carol", "edit/merged", { [requestPath("carol-15")]: requestYaml({ reason: "Changed after approval" }) });
     await w.repo.review("dora", number, "APPROVE");
     await w.idle();
-    expect(await mergeAndRefusal(number)).toContain("(**JIT_EXTENSION_NOT_ALLOWED**)");
+    expect(await w.mergeAndRefusal(number)).toContain("(**JIT_EXTENSION_NOT_ALLOWED**)");
     expect(await expiresAt()).toBe(before);
     expect(await w.appGranted()).toEqual([{ role: "orders_readonly", member: "carol", grantor: APP_ROLE }]);
     // put the file back as granted, for the next test
@@ -227,7 +213,7 @@ describe("case 15: editing an active request", () => {
     const check = await w.check(headSha);
     expect(check.conclusion).toBe("action_required");
     expect(check.output.summary).toContain("6h (extension, counted from the original grant)");
-    expect(await mergeAndRefusal(number)).toContain("(**JIT_APPROVALS_MISSING**)");
+    expect(await w.mergeAndRefusal(number)).toContain("(**JIT_APPROVALS_MISSING**)");
     expect(await expiresAt()).toBe(before);
     const { rows } = await w.stateSu.query("SELECT count(*)::int AS n FROM events WHERE request_id = 'carol-15' AND kind = 'extended'");
     expect(rows[0]).toEqual({ n: 0 });
@@ -247,7 +233,7 @@ describe("case 15: editing an active request", () => {
     const check = await w.check(headSha);
     expect(check.conclusion).toBe("failure");
     expect(check.output.title).toMatch(/^JIT_REQUEST_ID_USED: /);
-    expect(await mergeAndRefusal(number)).toContain("(**JIT_REQUEST_ID_USED**)");
+    expect(await w.mergeAndRefusal(number)).toContain("(**JIT_REQUEST_ID_USED**)");
     expect(await w.appGranted()).toEqual([]);
     expect((await w.ledger("carol-15")).map((r) => r.status)).toEqual(["revoked"]);
   });
