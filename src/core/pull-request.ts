@@ -45,16 +45,9 @@ export type EvaluationKind = "grant" | "extension" | "revoke" | "none";
 export interface PullRequestEvaluation {
   kind: EvaluationKind;
   mode: "check" | "merge";
-  pullRequest: {
-    number: number;
-    author: string;
-    draft: boolean;
-    state: "open" | "closed";
-    merged: boolean;
-    headSha: string;
+  pullRequest: Pick<PullRequestInfo, "number" | "author" | "draft" | "state" | "merged" | "headSha" | "mergeCommitSha"> & {
     /** Where policies and CODEOWNERS were read: base.sha, or the merge commit's first parent. */
     baseSha: string | null;
-    mergeCommitSha: string | null;
   };
   requestPath: string | null;
   database: string | null;

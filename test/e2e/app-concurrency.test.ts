@@ -27,6 +27,16 @@ async function grants(requestId: string): Promise<{ events: string[]; grantState
 const grantedComments = (number: number) => w.comments(number).filter((c) => c.body.startsWith("✅ **jit-access**: granted"));
 const refusals = (number: number) => w.comments(number).filter((c) => c.body.startsWith("❌"));
 
+/** alice-28 granted exactly once: one membership, one ledger row, one GRANT, one comment, no refusal or alert. */
+async function expectAliceGrantedOnce(number: number): Promise<void> {
+  expect(await w.appGranted()).toEqual([{ role: "orders_readonly", member: "alice", grantor: APP_ROLE }]);
+  expect(await w.ledger("alice-28")).toHaveLength(1);
+  expect(await grants("alice-28")).toEqual({ events: ["grant_intent", "granted"], grantStatements: 1 });
+  expect(grantedComments(number)).toHaveLength(1);
+  expect(refusals(number)).toEqual([]);
+  expect(w.alerts()).toEqual([]);
+}
+
 describe("case 28: idempotency across redeliveries and replicas", () => {
   it("case 28: closed and push for one merge reach both replicas concurrently → one GRANT, one ledger row, one comment", async () => {
     expect(w.e2e.apps).toHaveLength(2);
@@ -41,12 +51,7 @@ describe("case 28: idempotency across redeliveries and replicas", () => {
     expect(new Set([closed.target, push.target]).size).toBe(2); // one each
     expect([closed.status, push.status]).toEqual([200, 200]);
 
-    expect(await w.appGranted()).toEqual([{ role: "orders_readonly", member: "alice", grantor: APP_ROLE }]);
-    expect(await w.ledger("alice-28")).toHaveLength(1);
-    expect(await grants("alice-28")).toEqual({ events: ["grant_intent", "granted"], grantStatements: 1 });
-    expect(grantedComments(number)).toHaveLength(1);
-    expect(refusals(number)).toEqual([]);
-    expect(w.alerts()).toEqual([]);
+    await expectAliceGrantedOnce(number);
   });
 
   it("case 28: the same merge delivery three times (redelivered, and resent to both replicas at once) changes nothing", async () => {
@@ -59,12 +64,7 @@ describe("case 28: idempotency across redeliveries and replicas", () => {
     await w.idle();
     expect(w.e2e.sim.findDeliveries({ predicate: (d) => d.guid === closed.guid }).map((d) => d.status)).toEqual([200, 200, 200]);
 
-    expect(await w.appGranted()).toEqual([{ role: "orders_readonly", member: "alice", grantor: APP_ROLE }]);
-    expect(await w.ledger("alice-28")).toHaveLength(1);
-    expect(await grants("alice-28")).toEqual({ events: ["grant_intent", "granted"], grantStatements: 1 });
-    expect(grantedComments(number)).toHaveLength(1);
-    expect(refusals(number)).toEqual([]);
-    expect(w.alerts()).toEqual([]);
+    await expectAliceGrantedOnce(number);
   });
 
   it("case 28: several request PRs merged back to back, every event concurrent on two replicas → each granted once", async () => {
