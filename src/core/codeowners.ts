@@ -2,7 +2,7 @@
 //
 // Who owns a request file decides who may approve it, so this is our own parser: the npm libraries
 // get nesting and case wrong. Semantics (GitHub's "About code owners" and the conformance corpus in
-// ../shared/fixtures/codeowners):
+// test/fixtures/codeowners):
 // - the first file that exists of .github/CODEOWNERS, CODEOWNERS, docs/CODEOWNERS is the only one used;
 // - one rule per line: a gitignore-style pattern, then owners (@user, @org/team, email);
 // - the LAST matching rule wins, and a matching rule without owners leaves the path unowned;

@@ -1,5 +1,5 @@
 // Conformance: every pattern/path pair of the CODEOWNERS corpus (hmarr/codeowners testdata, in
-// ../shared/fixtures/codeowners beside the repository) matches exactly as recorded.
+// test/fixtures/codeowners, vendored with its MIT license) matches exactly as recorded.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -11,7 +11,7 @@ interface CorpusCase {
   paths: Record<string, boolean>;
 }
 
-const corpusFile = fileURLToPath(new URL("../../../shared/fixtures/codeowners/patterns.json", import.meta.url));
+const corpusFile = fileURLToPath(new URL("../fixtures/codeowners/patterns.json", import.meta.url));
 const corpus = JSON.parse(readFileSync(corpusFile, "utf8")) as CorpusCase[];
 
 /** A pattern with unescaped brackets, escaped the way GitHub asks for literal brackets. */
