@@ -5,7 +5,7 @@ export const CODES = {
   // Reading files (src/core/yaml-strict.ts, request.ts, policy.ts)
   JIT_FILE_TOO_LARGE: "the file is larger than the size cap and was not parsed",
   JIT_UTF8_INVALID: "the file is not valid UTF-8",
-  JIT_TEXT_FORBIDDEN_CHAR: "the file holds a control, bidirectional-override or other invisible formatting character",
+  JIT_TEXT_FORBIDDEN_CHAR: "the file, a decoded value or key (YAML escapes included) or the path holds a control, bidirectional, zero-width or other invisible character",
   JIT_YAML_SYNTAX: "the file is not well-formed YAML",
   JIT_YAML_ALIAS: "YAML anchors, aliases and merge keys are not allowed",
   JIT_YAML_TAG: "explicit YAML tags are not allowed",
