@@ -63,6 +63,8 @@ export const CODES = {
   JIT_ALREADY_HAS_ACCESS: "the user already has the role by some path; pre-existing access is never touched",
   JIT_SQL_REFUSED: "the executor refused a statement (multi-statement or not allowlisted)",
   JIT_GRANT_FAILED: "the GRANT did not take effect",
+  JIT_WINDOW_PASSED: "the grant window, which opens at the PR's merge time (merged_at), had passed when the merge was handled: nothing granted, the request id is used up (I17)",
+  JIT_MERGE_TIME_UNKNOWN: "the API reported no usable merged_at for a merged PR, so the grant window cannot be anchored: nothing granted",
   JIT_REVOKE_FAILED: "the REVOKE or session termination could not be verified",
   JIT_DRIFT_ORPHAN_GRANT: "an app-granted membership has no active ledger row",
   JIT_STANDING_ACCESS: "a member of a grantable role that the app did not grant",

@@ -45,7 +45,7 @@ export type EvaluationKind = "grant" | "extension" | "revoke" | "none";
 export interface PullRequestEvaluation {
   kind: EvaluationKind;
   mode: "check" | "merge";
-  pullRequest: Pick<PullRequestInfo, "number" | "author" | "draft" | "state" | "merged" | "headSha" | "mergeCommitSha"> & {
+  pullRequest: Pick<PullRequestInfo, "number" | "author" | "draft" | "state" | "merged" | "headSha" | "mergeCommitSha" | "mergedAt"> & {
     /** Where policies and CODEOWNERS were read: base.sha, or the merge commit's first parent. */
     baseSha: string | null;
   };
@@ -78,7 +78,7 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
     mode: opts.mode,
     pullRequest: {
       number: pr.number, author: pr.author, draft: pr.draft, state: pr.state, merged: pr.merged,
-      headSha: pr.headSha, baseSha, mergeCommitSha: pr.mergeCommitSha,
+      headSha: pr.headSha, baseSha, mergeCommitSha: pr.mergeCommitSha, mergedAt: pr.mergedAt,
     },
     requestPath: null, database: null, requestId: null, requestState: null, request: null,
     policy: null, approval: null, requester: pr.author, dbUser: null, beneficiaries: [], expiresAtIfMergedNow: null, basePolicy: null,
