@@ -104,6 +104,17 @@ export class RepoScenario {
     return sha;
   }
 
+  /**
+   * Moves a merged PR's `merged_at` (and `closed_at`) to `at`, as if GitHub had merged it then and
+   * its deliveries were late: what the API reports afterwards, not a new event.
+   */
+  backdateMerge(prNumber: number, at: Date): void {
+    const p = this.#pull(prNumber);
+    if (!p.pull?.merged) throw new Error(`pull request #${prNumber} is not merged`);
+    p.pull.mergedAt = at;
+    p.closedAt = at;
+  }
+
   async close(prNumber: number, o: { asUser?: string } = {}): Promise<void> { await closePull(this.ctx, this.repo, this.#pull(prNumber), o.asUser ?? this.owner); }
   async reopen(prNumber: number, o: { asUser?: string } = {}): Promise<void> { await reopenPull(this.ctx, this.repo, this.#pull(prNumber), o.asUser ?? this.owner); }
 
