@@ -27,6 +27,7 @@ import { isPolicyPath, parsePolicies, type PolicyFile } from "./policy.ts";
 import { decide, problem, type Decision, type Problem } from "./problem.ts";
 import { parseRequestPath, isUnderRequestsDir } from "./request-path.ts";
 import { parseRequest } from "./request.ts";
+import { safeProblems } from "./text.ts";
 import type { AccessRequest, Policy, PolicyEvaluation } from "./types.ts";
 
 /** More policy files than this is refused rather than read (keeps the read count bounded). */
@@ -84,7 +85,8 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
     policy: null, approval: null, requester: pr.author, dbUser: null, beneficiaries: [], expiresAtIfMergedNow: null, basePolicy: null,
   };
   const problems: Problem[] = [];
-  const done = () => decide(out, problems, summary(out));
+  // I18: file names from the PR are quoted in messages; never let them carry invisible characters.
+  const done = () => decide(out, safeProblems(problems), summary(out));
 
   // Lifecycle: only a merged PR is granted; a closed or draft one never is.
   if (opts.mode === "merge" && (!pr.merged || !pr.mergeCommitSha || !pr.mergeParentSha)) {

@@ -9,8 +9,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { captureIo } from "../../src/cli/io.ts";
 import { run } from "../../src/cli/validate.ts";
 import type { Problem } from "../../src/core/problem.ts";
+import { evaluatePullRequest } from "../../src/core/pull-request.ts";
 import { FORBIDDEN_DECODED, showSafe } from "../../src/core/text.ts";
 import { parseStrictYaml } from "../../src/core/yaml-strict.ts";
+import { approve, REQUEST, REQUEST_PATH, requestScenario } from "../helpers/fake-context.ts";
 import { POLICY_FIXTURE, request, utf8 } from "./support/core-fixtures.ts";
 
 const HEAD = "role: orders_readonly\nduration: 2h\nticket: INC-1234\n";
@@ -136,6 +138,25 @@ describe("I18: decoded text is checked", () => {
   it("I18: showSafe replaces every forbidden character, astral and lone surrogates included", () => {
     expect(showSafe("a\u202Eb\u200Bc\u{E0041}d\uD800e\r")).toBe("a<U+202E>b<U+200B>c<U+E0041>d<U+D800>e<U+000D>");
     expect(showSafe("plain 😀 café")).toBe("plain 😀 café");
+  });
+});
+
+describe("I18: pull requests", () => {
+  const evaluate = (head: Record<string, string>) =>
+    evaluatePullRequest(requestScenario({ head, reviews: [approve("dave")] }), { now: 1_780_000_000_000, mode: "check" });
+
+  it("I18: file names from the PR (another file, a request path, a hidden tag character) are never echoed in the decision", async () => {
+    for (const head of <Record<string, string>[]>[
+      { [REQUEST_PATH]: REQUEST, "docs/\u202Eevil.md": "x\n" },
+      { "access-requests/orders-prod/alice\u202E-1.yaml": REQUEST },
+      { "access-requests/orders-prod/alice-\u{E0041}.yaml": REQUEST },
+      { [REQUEST_PATH]: `${HEAD}reason: "pay \\u202Eevil"\n` },
+    ]) {
+      const d = await evaluate(head);
+      expect(d.ok, Object.keys(head).join()).toBe(false);
+      assertNoEcho(d.problems);
+      expect(FORBIDDEN_DECODED.test(d.message)).toBe(false);
+    }
   });
 });
 
