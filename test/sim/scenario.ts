@@ -5,7 +5,7 @@ import type { FileChange, GitStore } from "./git-store.ts";
 import { makeCommit, pushBranch, type CommitOptions } from "./repos.ts";
 import { closePull, computePull, dismissReview, mergePull, openPull, reopenPull, reviewPull, type MergeMethod, type ReviewEvent } from "./pulls.ts";
 import { pullsForSha, requestCheckSuite, rerequestCheckRun } from "./checks.ts";
-import { checkRunShape, commentShape, pullShape, reviewShape } from "./shapes.ts";
+import { checkRunShape, commentShape, iso, pullShape, reviewShape } from "./shapes.ts";
 import { fullName, isPull, type BranchProtection, type Permission, type PullRequest, type Repo, type Review } from "./state.ts";
 
 export type Files = Record<string, FileChange>;
@@ -113,6 +113,12 @@ export class RepoScenario {
     if (!p.pull?.merged) throw new Error(`pull request #${prNumber} is not merged`);
     p.pull.mergedAt = at;
     p.closedAt = at;
+  }
+
+  /** `merged_at` exactly as the REST API reports it (whole seconds), or null. */
+  mergedAt(prNumber: number): string | null {
+    const at = this.#pull(prNumber).pull?.mergedAt;
+    return at ? iso(at) : null;
   }
 
   async close(prNumber: number, o: { asUser?: string } = {}): Promise<void> { await closePull(this.ctx, this.repo, this.#pull(prNumber), o.asUser ?? this.owner); }
