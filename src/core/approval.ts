@@ -18,6 +18,7 @@
 import { erroneousLinesAfter, ownerKind, ownersOf, type ParsedCodeowners } from "./codeowners.ts";
 import { parseCoAuthors, type Permission, type PullRequestCommit, type PullRequestContext, type Pusher, type Review } from "./context.ts";
 import { formatDuration } from "./duration.ts";
+import { parseUtcTimestamp } from "./timestamp.ts";
 import { decide, problem, type Decision, type Problem } from "./problem.ts";
 
 export type ExclusionCode =
@@ -180,7 +181,7 @@ export async function evaluateApproval(input: ApprovalInput): Promise<Decision<A
 
   // At merge, a review submitted after merged_at (or without a readable time) is not part of the
   // decision at all: it neither approves nor changes the reviewer's earlier standing.
-  const mergedAtMs = input.at.mode === "merge" ? Date.parse(input.at.mergedAt) : null;
+  const mergedAtMs = input.at.mode === "merge" ? (parseUtcTimestamp(input.at.mergedAt) ?? Number.NaN) : null;
   const inTime: Review[] = [];
   for (const r of input.reviews) {
     const t = submittedMs(r);
@@ -258,9 +259,7 @@ export async function evaluateApproval(input: ApprovalInput): Promise<Decision<A
 
 /** A review's `submitted_at` in ms, or null when absent or not RFC 3339 UTC (then it is never in time). */
 function submittedMs(r: Review): number | null {
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/.test(r.submittedAt ?? "")) return null;
-  const t = Date.parse(r.submittedAt!);
-  return Number.isNaN(t) ? null : t;
+  return parseUtcTimestamp(r.submittedAt);
 }
 
 /** Recorded pushers by login, with what they did (the first record per login). */
