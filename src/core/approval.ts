@@ -238,7 +238,10 @@ export async function evaluateApproval(input: ApprovalInput): Promise<Decision<A
   }
   if (problems.length > 0) {
     // Why each review did not count, next to the reason the decision failed.
-    for (const x of excluded) problems.push(problem(x.code, `@${x.login}'s approval does not count: ${x.reason}`, { path: input.requestPath }));
+    // A dismissed review is only listed in the result: nothing to fix but to approve again.
+    for (const x of excluded.filter((e) => e.code !== "JIT_APPROVAL_DISMISSED")) {
+      problems.push(problem(x.code, `@${x.login}'s approval does not count: ${x.reason}`, { path: input.requestPath }));
+    }
   }
 
   const result: ApprovalResult = {

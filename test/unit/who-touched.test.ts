@@ -254,10 +254,13 @@ describe("I13: the check says why each review does not count", () => {
     expect(text).toContain(REQUEST_PATH);
   });
 
-  it("I13: a dismissed review is reported as not counting", async () => {
+  it("I13: a dismissed review is listed as not counting, and the check only waits for a new approval", async () => {
     const r = approve("dave");
     const { d } = await evaluate({ reviews: [{ ...r, state: "DISMISSED" }] });
     refused(d, "JIT_APPROVALS_MISSING");
     expect(excluded(d)).toEqual([["dave", "JIT_APPROVAL_DISMISSED"]]);
+    expect(codes(d)).toEqual(["JIT_APPROVALS_MISSING"]);
+    expect(renderCheck(d, null, NOW).conclusion).toBe("action_required");
+    expect(renderCheck(d, null, NOW).summary).toContain("@dave: **JIT_APPROVAL_DISMISSED**");
   });
 });
