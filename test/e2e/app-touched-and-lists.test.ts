@@ -28,6 +28,10 @@ describe("I13: pushers through the app", () => {
     await w.idle();
     const { rows } = await w.stateSu.query("SELECT login, action, head_sha FROM pushers WHERE repository = $1 AND pr_number = $2 ORDER BY recorded_at", [`${OWNER}/${REPO}`, number]);
     expect(rows).toEqual([{ login: "alice", action: "opened", head_sha: headSha }, { login: "dora", action: "synchronize", head_sha: side }]);
+    // a redelivery records nothing twice
+    w.e2e.sim.redeliver(w.e2e.sim.findDeliveries({ event: "pull_request", action: "synchronize" }).at(-1)!.guid);
+    await w.idle();
+    expect((await w.stateSu.query("SELECT count(*)::int AS n FROM pushers WHERE pr_number = $1", [number])).rows[0].n).toBe(2);
 
     await w.repo.review("dora", number, "APPROVE");
     await w.idle();
