@@ -7,6 +7,7 @@ import type { AppDeps } from "./usecases/context.ts";
 import { alreadyProcessed, markProcessed } from "./usecases/deliveries.ts";
 import { handleMerged } from "./usecases/merge.ts";
 import { handlePush } from "./usecases/push.ts";
+import { recordPusherOf } from "./usecases/record-pusher.ts";
 
 type AnyContext = Context<"pull_request" | "pull_request_review" | "push" | "check_run" | "check_suite" | "installation">;
 
@@ -27,6 +28,7 @@ export function createApp(deps: AppDeps) {
 
     app.on(["pull_request.opened", "pull_request.reopened", "pull_request.synchronize", "pull_request.ready_for_review",
       "pull_request.converted_to_draft", "pull_request.edited"], async (context) => {
+      await recordPusherOf(deps, context.repo(), { ...context.payload, id: context.id }); // I13: before any evaluation
       await once(deps, context, async () => (await runCheck(deps, octo(context), context.repo(), context.payload.pull_request.number)).conclusion);
     });
 

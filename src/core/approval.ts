@@ -7,10 +7,18 @@
 //   decides (a later COMMENTED review changes nothing), and an approval counts only on the head SHA;
 // - an outstanding CHANGES_REQUESTED from an eligible owner blocks, whatever the approvals;
 // - the PR author, the beneficiary, everyone who authored, committed or co-authored a commit of the
-//   PR, and bots never count. Logins compare case-insensitively.
+//   PR, everyone recorded as having pushed to its head or changed its base, and bots never count.
+//   Logins compare case-insensitively (I3, I13);
+// - a commit whose author or committer GitHub did not link to an account fails the decision: the
+//   app cannot prove who made it, so it cannot prove that person is not the approver (I13);
+// - at merge, only reviews submitted at or before `merged_at` exist for the decision; with the
+//   policy's max_approval_age an approval must also be that recent, measured at merge time (merge)
+//   or now (check) (I13).
 // Comments, reactions and commit statuses are not inputs at all.
 import { erroneousLinesAfter, ownerKind, ownersOf, type ParsedCodeowners } from "./codeowners.ts";
-import { parseCoAuthors, type Permission, type PullRequestCommit, type PullRequestContext, type Review } from "./context.ts";
+import { parseCoAuthors, type Permission, type PullRequestCommit, type PullRequestContext, type Pusher, type Review } from "./context.ts";
+import { formatDuration } from "./duration.ts";
+import { parseUtcTimestamp } from "./timestamp.ts";
 import { decide, problem, type Decision, type Problem } from "./problem.ts";
 
 export type ExclusionCode =
@@ -18,7 +26,11 @@ export type ExclusionCode =
   | "JIT_APPROVER_IS_AUTHOR"
   | "JIT_APPROVER_IS_BENEFICIARY"
   | "JIT_APPROVER_IS_CONTRIBUTOR"
+  | "JIT_APPROVER_IS_PUSHER"
   | "JIT_APPROVAL_STALE"
+  | "JIT_APPROVAL_AFTER_MERGE"
+  | "JIT_APPROVAL_TOO_OLD"
+  | "JIT_APPROVAL_DISMISSED"
   | "JIT_APPROVER_NOT_OWNER"
   | "JIT_APPROVER_NO_WRITE_ACCESS";
 
@@ -33,10 +45,17 @@ export interface ApprovalInput {
   beneficiaries: readonly string[];
   commits: readonly PullRequestCommit[];
   reviews: readonly Review[];
+  /** Senders recorded for the PR's head pushes and base changes: never approvers. */
+  pushers: readonly Pusher[];
+  /**
+   * When approvals are judged. Merge: `merged_at` from the API (later reviews never count). Check:
+   * the caller's clock, used only for max_approval_age.
+   */
+  at: { mode: "merge"; mergedAt: string } | { mode: "check"; now: number };
   /** CODEOWNERS at the base, as selected by location precedence; null when the base has none. */
   codeowners: { path: string; parsed: ParsedCodeowners } | null;
-  /** From the policy: distinct approvals required and approver entries ("@org/team" or login). */
-  requirement: { count: number; approvers: readonly string[] };
+  /** From the policy: distinct approvals required, approver entries ("@org/team" or login), optional maximum approval age. */
+  requirement: { count: number; approvers: readonly string[]; maxApprovalAgeMs?: number };
   /** Membership and permission reads, resolved now (not when the review was given). */
   ctx: Pick<PullRequestContext, "isTeamMember" | "permission">;
 }
@@ -153,11 +172,32 @@ export async function evaluateApproval(input: ApprovalInput): Promise<Decision<A
   const author = lower(input.author);
   const beneficiaries = new Set(input.beneficiaries.map(lower));
   const contributors = contributorLogins(input.commits);
+  const pushers = pusherLogins(input.pushers);
+  problems.push(...unattributedCommits(input.commits, input.requestPath));
 
   const counted: CountedApproval[] = [];
   const excluded: ApprovalExclusion[] = [];
   const blockedBy: { login: string; reviewId: number }[] = [];
-  for (const [login, review] of latestDecisiveReviews(input.reviews)) {
+
+  // At merge, a review submitted after merged_at (or without a readable time) is not part of the
+  // decision at all: it neither approves nor changes the reviewer's earlier standing.
+  const mergedAtMs = input.at.mode === "merge" ? (parseUtcTimestamp(input.at.mergedAt) ?? Number.NaN) : null;
+  const inTime: Review[] = [];
+  for (const r of input.reviews) {
+    const t = submittedMs(r);
+    if (mergedAtMs === null || (t !== null && !Number.isNaN(mergedAtMs) && t <= mergedAtMs)) inTime.push(r);
+    else if (r.state === "APPROVED") {
+      excluded.push({ login: lower(r.user.login), reviewId: r.id, code: "JIT_APPROVAL_AFTER_MERGE", reason: `submitted ${r.submittedAt ?? "at an unknown time"}, after the merge at ${input.at.mode === "merge" ? input.at.mergedAt : "?"}` });
+    }
+  }
+  const reference = input.at.mode === "merge" ? mergedAtMs! : input.at.now;
+  const maxAge = input.requirement.maxApprovalAgeMs;
+
+  for (const [login, review] of latestDecisiveReviews(inTime)) {
+    if (review.state === "DISMISSED") {
+      excluded.push({ login, reviewId: review.id, code: "JIT_APPROVAL_DISMISSED", reason: "the review was dismissed" });
+      continue;
+    }
     if (isBot(review.user)) {
       if (review.state === "APPROVED") excluded.push({ login, reviewId: review.id, code: "JIT_APPROVER_IS_BOT", reason: "bots never approve" });
       continue;
@@ -168,13 +208,17 @@ export async function evaluateApproval(input: ApprovalInput): Promise<Decision<A
       if ((await ineligibility(login)) === null) blockedBy.push({ login, reviewId: review.id });
       continue;
     }
-    if (review.state !== "APPROVED") continue; // DISMISSED: nothing stands
+    if (review.state !== "APPROVED") continue;
     const exclude = (code: ExclusionCode, reason: string) => excluded.push({ login, reviewId: review.id, code, reason });
+    const submitted = submittedMs(review);
     if (login === author) exclude("JIT_APPROVER_IS_AUTHOR", "the pull request author cannot approve their own request");
     else if (beneficiaries.has(login)) exclude("JIT_APPROVER_IS_BENEFICIARY", "this login is mapped to the database user that gets the access");
     else if (contributors.has(login)) exclude("JIT_APPROVER_IS_CONTRIBUTOR", `authored, committed or co-authored a commit of this pull request (${contributors.get(login)})`);
+    else if (pushers.has(login)) exclude("JIT_APPROVER_IS_PUSHER", pushers.get(login)!);
     else if (review.commitId !== input.headSha) exclude("JIT_APPROVAL_STALE", `approved ${review.commitId.slice(0, 12)}, not the head ${input.headSha.slice(0, 12)}`);
-    else {
+    else if (maxAge !== undefined && (submitted === null || reference - submitted > maxAge)) {
+      exclude("JIT_APPROVAL_TOO_OLD", `submitted ${review.submittedAt ?? "at an unknown time"}, more than max_approval_age ${formatDuration(maxAge)} before ${input.at.mode === "merge" ? "the merge" : "now"}`);
+    } else {
       const why = await ineligibility(login);
       if (why) exclude(why.code, why.reason);
       else counted.push({ login, reviewId: review.id, commitId: review.commitId });
@@ -194,7 +238,10 @@ export async function evaluateApproval(input: ApprovalInput): Promise<Decision<A
   }
   if (problems.length > 0) {
     // Why each review did not count, next to the reason the decision failed.
-    for (const x of excluded) problems.push(problem(x.code, `@${x.login}'s approval does not count: ${x.reason}`, { path: input.requestPath }));
+    // A dismissed review is only listed in the result: nothing to fix but to approve again.
+    for (const x of excluded.filter((e) => e.code !== "JIT_APPROVAL_DISMISSED")) {
+      problems.push(problem(x.code, `@${x.login}'s approval does not count: ${x.reason}`, { path: input.requestPath }));
+    }
   }
 
   const result: ApprovalResult = {
@@ -211,6 +258,38 @@ export async function evaluateApproval(input: ApprovalInput): Promise<Decision<A
   };
   const who = counted.map((c) => `@${c.login}`).join(", ");
   return decide(result, problems, `approved by ${who} (${counted.length} of ${required} required)`);
+}
+
+/** A review's `submitted_at` in ms, or null when absent or not RFC 3339 UTC (then it is never in time). */
+function submittedMs(r: Review): number | null {
+  return parseUtcTimestamp(r.submittedAt);
+}
+
+/** Recorded pushers by login, with what they did (the first record per login). */
+export function pusherLogins(pushers: readonly Pusher[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of pushers) {
+    const what = p.action === "edited" ? "changed the pull request's base branch" : `pushed to the head branch (${p.action}, head ${p.headSha.slice(0, 12)})`;
+    if (!out.has(lower(p.login))) out.set(lower(p.login), what);
+  }
+  return out;
+}
+
+/**
+ * Commits whose author or committer GitHub did not link to an account: nobody can tell whether the
+ * person behind them is the approver, so the decision fails closed until the identity is linked.
+ */
+export function unattributedCommits(commits: readonly PullRequestCommit[], path: string): Problem[] {
+  const out: Problem[] = [];
+  for (const c of commits) {
+    const unlinked = (["author", "committer"] as const).filter((k) => !c[k].login);
+    if (unlinked.length === 0) continue;
+    const who = unlinked.map((k) => `${k} ${c[k].name ?? "?"} <${c[k].email ?? "?"}>`).join(" and ");
+    out.push(problem("JIT_COMMIT_UNATTRIBUTED", `commit ${c.sha.slice(0, 12)}: ${who} is not linked to any GitHub account, so the app cannot prove who made it`, {
+      path, hint: "add that email to the GitHub account of whoever made the commit (and verify it), or re-push the commit with an email linked to your account",
+    }));
+  }
+  return out;
 }
 
 /**

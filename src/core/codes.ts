@@ -49,6 +49,12 @@ export const CODES = {
   JIT_APPROVER_NOT_OWNER: "the reviewer is not an eligible code owner of the file",
   JIT_APPROVER_NO_WRITE_ACCESS: "the reviewer lacks write access to the repository",
   JIT_APPROVAL_STALE: "the approval was given on an older commit",
+  JIT_APPROVER_IS_PUSHER: "someone who pushed to the pull request's head or changed its base cannot approve",
+  JIT_APPROVAL_AFTER_MERGE: "the approval was submitted after the pull request was merged",
+  JIT_APPROVAL_TOO_OLD: "the approval is older than the policy's max_approval_age",
+  JIT_APPROVAL_DISMISSED: "the review was dismissed",
+  JIT_COMMIT_UNATTRIBUTED: "a commit's author or committer is not linked to a GitHub account: link the email to an account or re-push with a linked one",
+  JIT_LIST_INCOMPLETE: "GitHub returned fewer items than it reports (commits, files, reviews or a compare): the decision is refused rather than made on part of the list",
   JIT_CHANGES_REQUESTED: "an eligible owner requested changes",
   // Database (src/db/*)
   JIT_CONFIG_MISSING_ENV: "an environment variable the configuration names is unset",

@@ -26,10 +26,13 @@ export interface PullRequestInfo {
   mergeCommitSha: string | null;
   /** First parent of the merge commit: the base as it was at merge time (invariant I1). Null until merged. */
   mergeParentSha: string | null;
-  /** `merged_at` as the API reports it (ISO 8601, UTC); null until merged. The grant window starts here (I17). */
-  mergedAt: string | null;
-  /** `changed_files` of the PR: lets the core notice a file list the API truncated. */
+  /** `changed_files` of the PR: lets the core notice a file list the API truncated (3 000 files, I12). */
   changedFilesCount: number;
+  /** `commits` of the PR: lets the core notice a commit list the API truncated (250 commits, I12). */
+  commitsCount: number;
+  /** `merged_at` (RFC 3339 UTC) from the API; null until merged. The grant window starts here (I17);
+   * approvals submitted later never count (I13). */
+  mergedAt: string | null;
 }
 
 /** GitHub's statuses of a file in a pull request. */
@@ -111,6 +114,18 @@ export interface RequestState {
   durationMs?: number;
 }
 
+/**
+ * Someone the app saw change the PR's head or base: the `sender` of a `pull_request` delivery
+ * (opened, reopened, synchronize, or edited with a new base), recorded in the state database (I13).
+ */
+export interface Pusher {
+  login: string;
+  /** The delivery's action, e.g. "synchronize". */
+  action: string;
+  /** The PR's head SHA after that event. */
+  headSha: string;
+}
+
 export interface PullRequestContext {
   /** GET /repos/{owner}/{repo}/pulls/{pull_number} (+ GET …/git/commits/{merge_commit_sha} when merged). */
   pull(): Promise<PullRequestInfo>;
@@ -133,6 +148,8 @@ export interface PullRequestContext {
   listDir(sha: string, dir: string): Promise<TreeEntry[]>;
   /** Not GitHub: the state database's ledger row for this request id (single-use ids, extensions). */
   requestState(database: string, requestId: string): Promise<RequestState>;
+  /** Not GitHub: everyone recorded as having pushed to (or retargeted) this PR; they never approve (I13). */
+  pushers(): Promise<Pusher[]>;
 }
 
 /** The methods that count as GitHub API reads, for documentation and read-counting tests. */

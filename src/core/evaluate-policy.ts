@@ -72,7 +72,10 @@ export function evaluatePolicy(input: EvaluatePolicyInput): Decision<PolicyEvalu
     dbUser,
     durationMs: request.durationMs,
     connectionEnv: db.connectionEnv,
-    approvalRequirement: { count: rolePolicy.approvals, approvers: [...rolePolicy.approvers] },
+    approvalRequirement: {
+      count: rolePolicy.approvals, approvers: [...rolePolicy.approvers],
+      ...(rolePolicy.maxApprovalAgeMs !== undefined ? { maxApprovalAgeMs: rolePolicy.maxApprovalAgeMs } : {}),
+    },
     rolePolicy,
   };
   return decide(evaluation, [], `${input.requester} may request ${request.role} on ${request.database} as ${dbUser} for ${request.duration}`);

@@ -36,6 +36,7 @@ interface RawRole {
   approvers: string[];
   requesters?: string[];
   require_ticket?: boolean;
+  max_approval_age?: string;
 }
 interface RawDatabase {
   connection_env: string;
@@ -151,6 +152,15 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
         ...at(["roles", name, "approvals"]), hint: "lower approvals or add approvers (a team counts as many)",
       }));
     }
+    let maxApprovalAgeMs: number | undefined;
+    if (r.max_approval_age !== undefined) {
+      const age = parseDuration(r.max_approval_age);
+      if (!age.ok) {
+        problems.push({ ...age.problem, ...at(["roles", name, "max_approval_age"]) });
+        continue;
+      }
+      maxApprovalAgeMs = age.ms;
+    }
     roles[name] = {
       maxDuration: r.max_duration,
       maxDurationMs: max.ms,
@@ -158,6 +168,7 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
       approvers,
       ...(r.requesters ? { requesters: unique(r.requesters.map((q) => q.toLowerCase())) } : {}),
       requireTicket: r.require_ticket === true,
+      ...(maxApprovalAgeMs !== undefined ? { maxApprovalAgeMs } : {}),
     };
   }
   let standingAccess: Record<string, string[]> | undefined;

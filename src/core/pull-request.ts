@@ -8,14 +8,16 @@
 //   pull 1 + changedFiles 1 + listDir(head, request dir) 1 + fileAt(head, request) 1
 //   + listDir(base, "policies") 1 + fileAt(base, policy file) P + fileAt(base, CODEOWNERS) 3
 //   + commits 1 + reviews 1                                            = 10 + P
+//   (changedFiles, commits and reviews are each one paginated list: ceil(n/100) requests; files
+//   and commits are compared with the totals pulls/get reports, I12)
 //   + isTeamMember(author, team) for each team among the role's requesters (none if listed by login)
 //   + per reviewer whose latest review is APPROVED on the head or CHANGES_REQUESTED and who is not
 //     excluded before any read (bot, author, beneficiary, contributor, stale): permission 1 +
 //     isTeamMember for each owner team and approver team asked (memoised, stops at the first match)
 //   + extension only: fileAt(base, request) 1
 //   + merge mode only: listDir(merge commit, request dir) 1 + listDir(base, root) 1 + listDir(merge commit, root) 1
-// plus one ledger read, requestState. P is the number of policies/*.yaml files (at most
-// MAX_POLICY_FILES). Early failures (PR shape, request state, parse errors) stop before later reads.
+// plus the state database's requestState and, when approvals are evaluated, pushers. P is the
+// number of policies/*.yaml files (at most MAX_POLICY_FILES). Early failures (PR shape, request state, parse errors) stop before later reads.
 // A deleted request file costs pull + changedFiles + requestState, plus, when it is an active grant
 // (early revoke), listDir(base, "policies") 1 + P for the database's connection.
 import { evaluateApproval, type ApprovalResult } from "./approval.ts";
@@ -204,7 +206,15 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
 
   // Approvals: base CODEOWNERS, reviews on the head SHA.
   const codeowners = await readCodeowners(ctx, baseSha);
-  const [commits, reviews] = [await ctx.commits(), await ctx.reviews()];
+  const [commits, reviews, pushers] = [await ctx.commits(), await ctx.reviews(), await ctx.pushers()];
+  // GitHub stops listing a PR's commits at 250 without saying so: who committed is decided only on
+  // the whole list (I12).
+  if (commits.length !== pr.commitsCount) {
+    problems.push(problem("JIT_LIST_INCOMPLETE", `GitHub listed ${commits.length} of the ${pr.commitsCount} commits of pull request #${pr.number}; who made the others cannot be checked`, {
+      path: file.filename, hint: "squash the request into a single commit (a request PR needs one)",
+    }));
+  }
+  const at = opts.mode === "merge" ? { mode: "merge" as const, mergedAt: pr.mergedAt ?? "" } : { mode: "check" as const, now: opts.now };
   const approval = await evaluateApproval({
     requestPath: file.filename,
     headSha: pr.headSha,
@@ -212,6 +222,8 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
     beneficiaries: out.beneficiaries,
     commits,
     reviews,
+    pushers,
+    at,
     codeowners,
     requirement: evaluation.approvalRequirement,
     ctx,
@@ -232,7 +244,10 @@ export function classifyFiles(files: readonly ChangedFile[], pr: Pick<PullReques
   const requests: ChangedFile[] = [];
   let requestLike = 0;
   if (files.length !== pr.changedFilesCount) {
-    problems.push(problem("JIT_PR_TOUCHES_OTHER_FILES", `GitHub listed ${files.length} of the ${pr.changedFilesCount} files pull request #${pr.number} changes; a request PR changes one file`));
+    // GitHub stops listing a PR's files at 3 000 without saying so (I12).
+    problems.push(problem("JIT_LIST_INCOMPLETE", `GitHub listed ${files.length} of the ${pr.changedFilesCount} files pull request #${pr.number} changes; the unlisted ones cannot be checked, and a request PR changes one file`, {
+      hint: "open a pull request that changes only its request file",
+    }));
   }
   const sorted = [...files].sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
   for (const f of sorted) {

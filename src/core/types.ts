@@ -27,6 +27,8 @@ export interface RolePolicy {
   /** "@org/team" or "login" entries; absent means anyone with a mapped identity may request. */
   requesters?: string[];
   requireTicket: boolean;
+  /** max_approval_age: an approval older than this (at merge: than merged_at) does not count (I13). */
+  maxApprovalAgeMs?: number;
 }
 
 export interface DatabasePolicy {
@@ -57,7 +59,7 @@ export interface PolicyEvaluation {
   durationMs: number;
   /** Name of the environment variable with the connection string (never the value). */
   connectionEnv: string;
-  /** Distinct eligible approvals required, and the policy's approver entries (lowercase). */
-  approvalRequirement: { count: number; approvers: string[] };
+  /** Distinct eligible approvals required, the policy's approver entries (lowercase), and the optional max_approval_age. */
+  approvalRequirement: { count: number; approvers: string[]; maxApprovalAgeMs?: number };
   rolePolicy: RolePolicy;
 }

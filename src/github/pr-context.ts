@@ -3,7 +3,7 @@
 // fresh instance per evaluation so every decision uses fresh API reads.
 import type {
   ChangedFile, FileStatus, Permission, PullRequestCommit, PullRequestContext, PullRequestInfo,
-  RequestState, Review, TreeEntry,
+  Pusher, RequestState, Review, TreeEntry,
 } from "../core/context.ts";
 import { CODEOWNERS_LOCATIONS } from "../core/codeowners.ts";
 import { isPolicyPath } from "../core/policy.ts";
@@ -11,6 +11,7 @@ import { parseRequestPath } from "../core/request-path.ts";
 import { isNotFound, type Octokit, type RepoRef } from "./octokit.ts";
 
 export type RequestStateLookup = (database: string, requestId: string) => Promise<RequestState>;
+export type PushersLookup = () => Promise<Pusher[]>;
 
 function once<T>(fn: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
@@ -42,6 +43,7 @@ export class OctokitPullRequestContext implements PullRequestContext {
     private readonly ref: RepoRef,
     private readonly number: number,
     private readonly lookupRequestState: RequestStateLookup,
+    private readonly lookupPushers: PushersLookup,
   ) {}
 
   private pullData = once(async () => (await this.octokit.rest.pulls.get({ ...this.ref, pull_number: this.number })).data);
@@ -65,8 +67,9 @@ export class OctokitPullRequestContext implements PullRequestContext {
       baseSha: pr.base.sha,
       mergeCommitSha: pr.merged ? (pr.merge_commit_sha ?? null) : null,
       mergeParentSha,
-      mergedAt: pr.merged ? (pr.merged_at ?? null) : null,
       changedFilesCount: pr.changed_files,
+      commitsCount: pr.commits,
+      mergedAt: pr.merged ? (pr.merged_at ?? null) : null,
     };
   });
 
@@ -178,6 +181,10 @@ export class OctokitPullRequestContext implements PullRequestContext {
 
   requestState(database: string, requestId: string): Promise<RequestState> {
     return this.lookupRequestState(database, requestId);
+  }
+
+  pushers(): Promise<Pusher[]> {
+    return this.lookupPushers();
   }
 
   /**

@@ -4,6 +4,7 @@ import type { Decision } from "../core/problem.ts";
 import { evaluatePullRequest, type PullRequestEvaluation } from "../core/pull-request.ts";
 import { isRequestPullRequest, renderCheck, renderStickyComment, type PlanPreview } from "../core/report.ts";
 import { renderStatement } from "../core/sql.ts";
+import { pushersOf } from "../db/pushers.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import { OctokitPullRequestContext } from "../github/pr-context.ts";
 import { upsertStickyComment } from "../github/sticky-comment.ts";
@@ -14,7 +15,8 @@ export const CHECK_NAME = "jit-access";
 
 export function pullRequestContext(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number): OctokitPullRequestContext {
   const repository = repoKey(ref);
-  return new OctokitPullRequestContext(octokit, ref, number, (db, id) => requestStateOf(deps.state, repository, db, id, number));
+  return new OctokitPullRequestContext(octokit, ref, number, (db, id) => requestStateOf(deps.state, repository, db, id, number),
+    () => pushersOf(deps.state, repository, number));
 }
 
 async function planPreview(deps: AppDeps, e: PullRequestEvaluation): Promise<PlanPreview | null> {

@@ -1,9 +1,10 @@
 // A push to the default branch. Request files that arrive there are granted only through a
 // verified merged PR (the merge path, idempotent); anything else is alerted and never granted.
 // Deleting an active request file revokes it: revoking only ever reduces privilege.
-import { isUnderRequestsDir, parseRequestPath } from "../core/request-path.ts";
+import { parseRequestPath } from "../core/request-path.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import { policyAt } from "../github/policy-at.ts";
+import { requestChangesBetween, REQUESTS_DIR } from "../github/request-changes.ts";
 import { alertOnce } from "./alerting.ts";
 import type { AppDeps } from "./context.ts";
 import { handleMerged, type MergeOutcome } from "./merge.ts";
@@ -23,20 +24,35 @@ export interface PushOutcome {
 }
 
 const ZERO = /^0+$/;
+/** Request files alerted one by one per push; beyond that, one summary alert. */
+const MAX_FILE_ALERTS = 10;
 
 export async function handlePush(deps: AppDeps, octokit: Octokit, ref: RepoRef, push: PushInput): Promise<PushOutcome> {
   const out: PushOutcome = { merged: [], unverified: [], revoked: [] };
   if (push.ref !== `refs/heads/${push.defaultBranch}` || ZERO.test(push.after) || ZERO.test(push.before)) return out;
 
-  // Fresh reads: what the push changed, and which merged PRs produced its head commit.
-  const { data: cmp } = await octokit.rest.repos.compareCommitsWithBasehead({ ...ref, basehead: `${push.before}...${push.after}` });
-  const files = (cmp.files ?? []).filter((f) => isUnderRequestsDir(f.filename) || (f.previous_filename && isUnderRequestsDir(f.previous_filename)));
-  if (files.length === 0) return out;
+  // Fresh reads: what the push changed under access-requests/ (complete, I12), and which merged
+  // PRs produced its head commit.
+  const listed = await requestChangesBetween(octokit, ref, push.before, push.after);
+  const files = listed.complete ? listed.changes : [];
+  if (listed.complete && files.length === 0) return out;
 
   const { data: prs } = await octokit.rest.repos.listPullRequestsAssociatedWithCommit({ ...ref, commit_sha: push.after });
   const viaPr = prs.filter((p) => p.merged_at && p.merge_commit_sha === push.after && p.base.ref === push.defaultBranch);
   for (const pr of viaPr) out.merged.push({ pr: pr.number, outcome: await handleMerged(deps, octokit, ref, pr.number) });
   if (viaPr.length > 0) return out;
+
+  if (!listed.complete) {
+    // Which request files arrived is unknown: nothing is granted from here anyway, so say so loudly.
+    out.unverified.push(REQUESTS_DIR);
+    deps.log.warn({ commit: push.after, code: "JIT_LIST_INCOMPLETE" }, "could not list the request files a push changed: nothing granted");
+    await alertOnce(deps.state, octokit, ref, {
+      code: "JIT_LIST_INCOMPLETE", key: `push:${push.after}:incomplete`,
+      title: `A push to ${push.defaultBranch} changed ${REQUESTS_DIR}/ in ways the app could not list`,
+      body: `Commit ${push.after} reached the default branch without a merged pull request the app could verify, and ${listed.reason}, so the app cannot tell which request files it added or deleted. Nothing was granted from this commit. Check who pushed it and what it changed under \`${REQUESTS_DIR}/\`.`,
+    }, deps.appId);
+    return out;
+  }
 
   for (const f of files) {
     if (f.status === "removed") {
@@ -54,10 +70,19 @@ export async function handlePush(deps: AppDeps, octokit: Octokit, ref: RepoRef, 
     }
     out.unverified.push(f.filename);
     deps.log.warn({ path: f.filename, commit: push.after, code: "JIT_UNVERIFIED_PUSH" }, "request file pushed without a merged pull request: nothing granted");
+    if (out.unverified.length > MAX_FILE_ALERTS) continue; // one summary alert below, not thousands of issues
     await alertOnce(deps.state, octokit, ref, {
       code: "JIT_UNVERIFIED_PUSH", key: `push:${push.after}:${f.filename}`,
       title: `${f.filename} reached ${push.defaultBranch} without a verified pull request`,
       body: `Commit ${push.after} changed \`${f.filename}\` on the default branch without a merged pull request the app could verify. Nothing was granted, and this request id will not be granted from this commit. Check who pushed it and why branch protection allowed it.`,
+    }, deps.appId);
+  }
+  if (out.unverified.length > MAX_FILE_ALERTS) {
+    const more = out.unverified.length - MAX_FILE_ALERTS;
+    await alertOnce(deps.state, octokit, ref, {
+      code: "JIT_UNVERIFIED_PUSH", key: `push:${push.after}:more`,
+      title: `${more} more request files reached ${push.defaultBranch} without a verified pull request`,
+      body: `Commit ${push.after} changed ${out.unverified.length} request files on the default branch without a merged pull request the app could verify; ${MAX_FILE_ALERTS} have their own alert, the other ${more} are in the app's log (code JIT_UNVERIFIED_PUSH). Nothing was granted from this commit.`,
     }, deps.appId);
   }
   return out;

@@ -4,7 +4,7 @@
 // follow from the files themselves, as they would on GitHub.
 import { createHash } from "node:crypto";
 import type {
-  ChangedFile, Permission, PullRequestCommit, PullRequestContext, PullRequestInfo, RequestState, Review, TreeEntry,
+  ChangedFile, Permission, PullRequestCommit, PullRequestContext, PullRequestInfo, Pusher, RequestState, Review, TreeEntry,
 } from "../../src/core/context.ts";
 import { GITHUB_READS } from "../../src/core/context.ts";
 
@@ -27,6 +27,8 @@ export interface FakeContextData {
   trees: Record<string, FakeTree>;
   /** "database/requestId" -> ledger state; anything else is "none". */
   requestStates: Record<string, RequestState>;
+  /** Recorded senders of head/base changes (the state database's pushers table). */
+  pushers: Pusher[];
   /** An error to throw from a method, always or for some arguments. */
   errors: Partial<Record<ContextMethod, Error | ((...args: unknown[]) => Error | undefined)>>;
 }
@@ -90,6 +92,9 @@ export class FakeContext implements PullRequestContext {
   }
   requestState(database: string, requestId: string) {
     return this.call("requestState", [database, requestId], () => this.data.requestStates[`${database}/${requestId}`] ?? { status: "none" as const });
+  }
+  pushers() {
+    return this.call("pushers", [], () => this.data.pushers);
   }
 
   private tree(sha: string): FakeTree {
@@ -249,11 +254,18 @@ export interface ScenarioOptions {
   errors?: FakeContextData["errors"];
   /** GitHub's changed_files count, when it should differ from the listed files. */
   changedFilesCount?: number;
-  /** `merged_at` of a merged PR (default a fixed instant). */
-  mergedAt?: string;
   /** Files of the PR listing, when it should differ from the tree diff. */
   files?: ChangedFile[];
+  /** GitHub's `commits` count, when it should differ from the listed commits. */
+  commitsCount?: number;
+  /** For merge mode: `merged_at` (default MERGED_AT). */
+  mergedAt?: string;
+  /** Recorded pushers (login, or a full record). */
+  pushers?: (string | Pusher)[];
 }
+
+/** Default `merged_at` of a merged scenario: after every review the helpers create by default. */
+export const MERGED_AT = "2026-03-09T00:00:00Z";
 
 export function requestScenario(o: ScenarioOptions = {}): FakeContext {
   const author = o.author ?? "alice";
@@ -263,6 +275,7 @@ export function requestScenario(o: ScenarioOptions = {}): FakeContext {
   const mergeParent = applyChanges(base, o.mergeParent ?? {});
   const merged = o.merged ?? false;
   const files = o.files ?? diffTrees(base, head);
+  const commits = o.commits ?? [commit(author, "c1")];
   const trees: Record<string, FakeTree> = { [SHA.base]: base, [SHA.head]: head, [SHA.old]: base };
   if (merged) {
     trees[SHA.mergeParent] = mergeParent;
@@ -281,16 +294,18 @@ export function requestScenario(o: ScenarioOptions = {}): FakeContext {
       baseSha: SHA.base,
       mergeCommitSha: merged ? SHA.merge : null,
       mergeParentSha: merged ? SHA.mergeParent : null,
-      mergedAt: merged ? (o.mergedAt ?? "2026-11-29T10:00:00Z") : null,
       changedFilesCount: o.changedFilesCount ?? files.length,
+      commitsCount: o.commitsCount ?? commits.length,
+      mergedAt: merged ? (o.mergedAt ?? MERGED_AT) : null,
     },
     files,
-    commits: o.commits ?? [commit(author, "c1")],
+    commits,
     reviews: o.reviews ?? [],
     teams: o.teams ?? TEAMS,
     permissions: o.permissions ?? PERMISSIONS,
     trees,
     requestStates: o.requestStates ?? {},
+    pushers: (o.pushers ?? []).map((p) => (typeof p === "string" ? { login: p, action: "synchronize", headSha: SHA.head } : p)),
     errors: o.errors ?? {},
   });
 }
@@ -308,18 +323,21 @@ export function commit(login: string, label: string, extra: Partial<PullRequestC
 
 let reviewSeq = 0;
 
+/** `minute` minutes after 2026-03-01T10:00:00Z, as GitHub writes `submitted_at`. */
+export function reviewTime(minute: number): string {
+  return new Date(Date.UTC(2026, 2, 1, 10, 0) + minute * 60_000).toISOString().replace(".000Z", "Z");
+}
+
 /** A submitted review; `minute` orders reviews in time (default: creation order). */
 export function review(login: string, state: Review["state"], commitId: string = SHA.head, opts: { minute?: number; type?: string } = {}): Review {
   reviewSeq++;
   const minute = opts.minute ?? reviewSeq;
-  const hh = String(10 + Math.floor(minute / 60)).padStart(2, "0");
-  const mm = String(minute % 60).padStart(2, "0");
   return {
     id: 1000 + reviewSeq,
     user: { login, type: opts.type ?? "User" },
     state,
     commitId,
-    ...(state === "PENDING" ? {} : { submittedAt: `2026-03-01T${hh}:${mm}:00Z` }),
+    ...(state === "PENDING" ? {} : { submittedAt: reviewTime(minute) }),
   };
 }
 

@@ -244,11 +244,17 @@ export class GitStore {
       if (baseTree) await this.git(["read-tree", baseTree], { env });
       else await this.git(["read-tree", "--empty"], { env });
       const lines: string[] = [];
+      const blobs = new Map<string, string>(); // one hash-object per distinct text (large fixtures)
       for (const [path, change] of Object.entries(changes)) {
         if (change === null) { lines.push(`0 ${ZERO_SHA}\t${path}`); continue; }
         const content = typeof change === "string" || Buffer.isBuffer(change) ? change : change.content;
         const mode = typeof change === "object" && !Buffer.isBuffer(change) && change.mode ? change.mode : "100644";
-        lines.push(`${mode} ${await this.writeBlob(content)}\t${path}`);
+        let blob = typeof content === "string" ? blobs.get(content) : undefined;
+        if (!blob) {
+          blob = await this.writeBlob(content);
+          if (typeof content === "string") blobs.set(content, blob);
+        }
+        lines.push(`${mode} ${blob}\t${path}`);
       }
       if (lines.length) await this.git(["update-index", "--index-info"], { env, input: lines.join("\n") + "\n" });
       for (const t of treeEntries) {
@@ -347,6 +353,24 @@ export class GitStore {
   async patch(from: string, to: string, entry: DiffEntry): Promise<string | null> {
     const key = isSha(from) && isSha(to) ? `patch ${JSON.stringify([from, to, entry.filename, entry.previousFilename ?? null, entry.binary])}` : null;
     return this.#cached(key, () => this.#patch(from, to, entry), (x) => x);
+  }
+
+  /** Patches of many entries with one git call (a page of a large PR); same text as patch(). */
+  async patches(from: string, to: string, entries: DiffEntry[]): Promise<(string | null)[]> {
+    const plain = entries.filter((e) => !e.binary && !e.previousFilename).map((e) => e.filename);
+    const sections = new Map<string, string>();
+    if (plain.length > 1) {
+      const out = (await this.git(["diff-tree", "-p", "-M", "--no-color", "--no-commit-id", from, to, "--", ...plain])).stdout.toString("utf8");
+      for (const section of out.split(/^(?=diff --git )/m)) {
+        const header = section.slice(0, section.indexOf("\n") + 1);
+        const at = section.indexOf("\n@@");
+        sections.set(header, at === -1 ? "" : section.slice(at + 1).replace(/\n$/, ""));
+      }
+    }
+    return Promise.all(entries.map((e) => {
+      const found = sections.get(`diff --git a/${e.filename} b/${e.filename}\n`);
+      return found !== undefined ? (found === "" ? null : found) : this.patch(from, to, e);
+    }));
   }
 
   async #patch(from: string, to: string, entry: DiffEntry): Promise<string | null> {

@@ -96,6 +96,12 @@ export function paginate<T>(req: RouteRequest, ctx: SimContext, items: T[], wrap
   return { status: 200, body: wrap ? wrap(slice) : slice, headers: rels.length ? { link: rels.join(", ") } : {} };
 }
 
+/** As paginate, but shapes only the requested page (items costly to shape: patches, commits). */
+export async function paginateShaped<T>(req: RouteRequest, ctx: SimContext, items: T[], shape: (page: T[]) => Promise<unknown[]>): Promise<RouteResponse> {
+  const r = paginate(req, ctx, items);
+  return { ...r, body: await shape(r.body as T[]) };
+}
+
 export function bodyOf<T extends object>(req: RouteRequest): Partial<T> {
   return (req.body && typeof req.body === "object" ? req.body : {}) as Partial<T>;
 }

@@ -298,11 +298,15 @@ export function installationShape(w: SimWorld, id: number): J {
 }
 
 /** Tree entries in GitHub's `git/trees` shape. */
+export const TREE_ENTRIES_CAP = 100_000;
+
 export async function treeShape(w: SimWorld, r: Repo, git: GitStore, sha: string, recursive: boolean): Promise<J> {
   const api = `${w.baseUrl}/repos/${fullName(r)}`;
-  const entries = await git.lsTree(sha, { recursive });
+  const all = await git.lsTree(sha, { recursive });
+  // GitHub cuts a tree at 100 000 entries and says so with `truncated`.
+  const entries = all.slice(0, TREE_ENTRIES_CAP);
   return {
-    sha, url: `${api}/git/trees/${sha}`, truncated: false,
+    sha, url: `${api}/git/trees/${sha}`, truncated: all.length > TREE_ENTRIES_CAP,
     tree: entries.map((e) => ({
       path: e.path, mode: e.mode, type: e.type, sha: e.sha,
       ...(e.type === "blob" ? { size: e.size ?? 0, url: `${api}/git/blobs/${e.sha}` } : e.type === "tree" ? { url: `${api}/git/trees/${e.sha}` } : {}),

@@ -18,6 +18,8 @@ function input(o: Partial<Omit<ApprovalInput, "codeowners">> & { codeowners?: st
     commits: [commit("alice", "c1")],
     reviews: [],
     requirement: { count: 1, approvers: ["@acme/dba"] },
+    pushers: [],
+    at: { mode: "check", now: Date.parse("2026-03-02T00:00:00Z") },
     ctx,
     ...o,
     codeowners: text === null ? null : { path: ".github/CODEOWNERS", parsed: parseCodeowners(text) },

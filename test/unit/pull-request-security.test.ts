@@ -122,9 +122,9 @@ describe("pull-request shape", () => {
     expect(d.details.approval?.excluded).toEqual([expect.objectContaining({ login: "bob", code: "JIT_APPROVER_NOT_OWNER" })]);
   });
 
-  it("case 13: a listing GitHub truncated (changed_files > listed files) fails closed", async () => {
+  it("I12: a listing GitHub truncated (changed_files > listed files) fails closed", async () => {
     const { d } = await evaluate({ changedFilesCount: 3001, reviews: [approve("dave")] });
-    refused(d, "JIT_PR_TOUCHES_OTHER_FILES");
+    refused(d, "JIT_LIST_INCOMPLETE");
   });
 
   it("case 14: two request files in one PR -> JIT_PR_MULTIPLE_REQUESTS", async () => {
@@ -401,7 +401,7 @@ describe("approvals", () => {
     expect(d.details.approval?.excluded.map((x) => x.code)).toEqual(["JIT_APPROVER_IS_BOT", "JIT_APPROVER_IS_BOT"]);
     // The context offers no comments, reactions or statuses, and nothing else was read.
     const methods = new Set(ctx.calls.map((c) => c.method));
-    for (const m of methods) expect(["pull", "changedFiles", "commits", "reviews", "isTeamMember", "permission", "fileAt", "listDir", "requestState"]).toContain(m);
+    for (const m of methods) expect(["pull", "changedFiles", "commits", "reviews", "isTeamMember", "permission", "fileAt", "listDir", "requestState", "pushers"]).toContain(m);
     for (const m of ["comments", "listComments", "reactions", "statuses", "checkRuns"]) expect(m in ctx).toBe(false);
   });
 

@@ -1,7 +1,7 @@
 // Pull requests and reviews.
 import type { SimContext } from "../context.ts";
 import { commitShape, diffEntryShape, pullShape, pullSimpleShape, reviewShape } from "../shapes.ts";
-import { actorLogin, bodyOf, intParam, paginate, repoFor, type Handler, type RouteRequest } from "../router.ts";
+import { actorLogin, bodyOf, intParam, paginate, paginateShaped, repoFor, type Handler, type RouteRequest } from "../router.ts";
 import { isPull, type PullRequest, type Repo } from "../state.ts";
 import { HttpError } from "../world.ts";
 import { baseShaOf, closePull, comparisonBase, computePull, dismissReview, editPull, mergePull, openPull, reopenPull, reviewPull, type MergeMethod, type ReviewEvent } from "../pulls.ts";
@@ -11,6 +11,10 @@ function pullOf(repo: Repo, req: RouteRequest): PullRequest {
   if (!issue || !isPull(issue)) throw new HttpError(404, "Not Found");
   return issue;
 }
+
+/** GitHub's silent caps on a pull request's lists. */
+export const PULL_FILES_CAP = 3000;
+export const PULL_COMMITS_CAP = 250;
 
 export async function pullBody(ctx: SimContext, repo: Repo, p: PullRequest) {
   return pullShape(ctx.w, repo, p, await computePull(repo, p));
@@ -55,18 +59,23 @@ export const pullRoutes: Record<string, Handler> = {
     const repo = repoFor(req, ctx);
     const p = pullOf(repo, req);
     const from = await comparisonBase(repo, p);
-    const diff = (await repo.git.diff(from, p.pull.headSha)).slice(0, 3000);
-    const files = [];
-    for (const d of diff) files.push(diffEntryShape(ctx.w, repo, p.pull.headSha, d, await repo.git.patch(from, p.pull.headSha, d)));
-    return paginate(req, ctx, files);
+    // GitHub lists at most 3 000 files (changed_files still counts them all), 100 per page at most.
+    const diff = (await repo.git.diff(from, p.pull.headSha)).slice(0, PULL_FILES_CAP);
+    return paginateShaped(req, ctx, diff, async (page) => {
+      const patches = await repo.git.patches(from, p.pull.headSha, page);
+      return page.map((d, i) => diffEntryShape(ctx.w, repo, p.pull.headSha, d, patches[i]!));
+    });
   },
   "pulls/list-commits": async (req, ctx) => {
     const repo = repoFor(req, ctx);
     const p = pullOf(repo, req);
-    const shas = (await repo.git.commitsBetween(await baseShaOf(repo, p), p.pull.headSha)).slice(0, 250);
-    const commits = [];
-    for (const sha of shas) commits.push(commitShape(ctx.w, repo, await repo.git.readCommit(sha)));
-    return paginate(req, ctx, commits);
+    // GitHub lists at most 250 commits of a PR (the pull's `commits` still counts them all).
+    const shas = (await repo.git.commitsBetween(await baseShaOf(repo, p), p.pull.headSha)).slice(0, PULL_COMMITS_CAP);
+    return paginateShaped(req, ctx, shas, async (page) => {
+      const commits = [];
+      for (const sha of page) commits.push(commitShape(ctx.w, repo, await repo.git.readCommit(sha)));
+      return commits;
+    });
   },
   "pulls/check-if-merged": async (req, ctx) => {
     const repo = repoFor(req, ctx);
