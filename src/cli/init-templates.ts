@@ -68,7 +68,7 @@ function setupSteps(o: ScaffoldOptions): string {
         with:
           node-version: ${NODE_VERSION}
           package-manager-cache: false
-      # Only what jit needs at run time: no dev tools, no embedded PostgreSQL binaries (about 6 s).
+      # Only what jit needs at run time: no dev tools, no embedded PostgreSQL binaries (about 15 s from an empty npm cache).
       - run: npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund
         working-directory: .jit`;
 }

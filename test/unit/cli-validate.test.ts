@@ -20,11 +20,14 @@ afterAll(() => {
   for (const t of temps) rmSync(t, { recursive: true, force: true });
 });
 
-/** A checkout with the test policy plus the given files (path -> content). */
+/** Request folders owned by the team the test policy names as every role's approvers. */
+const CODEOWNERS = "/access-requests/ @acme/dba\n";
+
+/** A checkout with the test policy and CODEOWNERS plus the given files (path -> content). */
 function repo(files: Record<string, string | Uint8Array> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), "jit-validate-"));
   temps.push(dir);
-  const all = { "policies/orders.yaml": POLICY, ...files };
+  const all = { "policies/orders.yaml": POLICY, ".github/CODEOWNERS": CODEOWNERS, ...files };
   for (const [p, content] of Object.entries(all)) {
     mkdirSync(dirname(join(dir, p)), { recursive: true });
     writeFileSync(join(dir, p), content);
