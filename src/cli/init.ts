@@ -23,7 +23,7 @@ Refuses to overwrite: if any of these files exists, nothing is written.
 Exit status: 0 written, 1 a file exists, 2 usage error.`;
 
 const ORG = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$/;
-const SOURCE = /^([A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100})@([0-9a-f]{40}|v?[0-9]+(?:\.[0-9]+){0,2})$/;
+const SOURCE = /^([A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100})@([0-9a-f]{40}|v[0-9]+(?:\.[0-9]+){0,2}|[0-9]+\.[0-9]+\.[0-9]+)$/;
 const PACKAGE_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
