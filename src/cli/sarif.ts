@@ -2,6 +2,7 @@
 // meaning from src/core/codes.ts), one result per problem at its file, line and column.
 import { CODES, type JitCode } from "../core/codes.ts";
 import type { Problem } from "../core/problem.ts";
+import type { Log, ReportingDescriptor } from "sarif";
 import { VERSION } from "./version.ts";
 
 export const SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -9,7 +10,10 @@ export const SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
 const RULE_IDS = (Object.keys(CODES) as JitCode[]).filter((c) => c !== "JIT_OK");
 const RULE_INDEX: ReadonlyMap<string, number> = new Map(RULE_IDS.map((id, i) => [id, i]));
 
-export function renderSarif(files: readonly { path: string; problems: readonly Problem[] }[]): object {
+const RULES: ReportingDescriptor[] = RULE_IDS.map((id) => ({ id, name: id, shortDescription: { text: CODES[id] }, defaultConfiguration: { level: "error" } }));
+
+/** Typed against the SARIF 2.1.0 definitions (@types/sarif), so the shape is the standard's. */
+export function renderSarif(files: readonly { path: string; problems: readonly Problem[] }[]): Log {
   return {
     $schema: SARIF_SCHEMA,
     version: "2.1.0",
@@ -18,7 +22,7 @@ export function renderSarif(files: readonly { path: string; problems: readonly P
         driver: {
           name: "jit",
           version: VERSION,
-          rules: RULE_IDS.map((id) => ({ id, name: id, shortDescription: { text: CODES[id] }, defaultConfiguration: { level: "error" } })),
+          rules: RULES,
         },
       },
       // Columns are UTF-16 code units, which is also SARIF's default columnKind.

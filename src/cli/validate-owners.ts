@@ -41,7 +41,9 @@ export async function ownershipProblems(policy: Policy, codeowners: SelectedCode
           out.push({ ...p, column: 1 });
         } else if (p.code === "JIT_NO_ELIGIBLE_OWNER") {
           const where = locate(db.source)?.(["databases", database, "roles", role, "approvers"]) ?? { line: 1, column: 1 };
-          out.push(problem("JIT_NO_ELIGIBLE_OWNER", `no request for ${role} on ${database} can ever be approved: ${p.message}`, {
+          // The app speaks of "the base"; here it is this checkout.
+          const why = codeowners ? p.message : "there is no CODEOWNERS file (.github/CODEOWNERS, CODEOWNERS or docs/CODEOWNERS)";
+          out.push(problem("JIT_NO_ELIGIBLE_OWNER", `no request for ${role} on ${database} can ever be approved: ${why}`, {
             path: db.source, ...where,
             hint: codeowners
               ? `make a code owner of access-requests/${database}/ one of this role's approvers (${rolePolicy.approvers.join(", ")}), or list such an owner here`
