@@ -14,11 +14,16 @@ const UNSAFE = /[\u0000-\u0008\u000A-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u20
 /** Longer lines are cut to a window around the column. */
 const WIDTH = 120;
 
+/** `s` with every character that could act on a terminal or hide text shown as U+FFFD. */
+export function printable(s: string): string {
+  return s.replace(UNSAFE, "\uFFFD");
+}
+
 /** The lines to print under a finding, or [] when the line is not in the text. */
 export function sourceExcerpt(text: string, line: number, column: number): string[] {
   const lines = text.split("\n");
   if (!Number.isInteger(line) || line < 1 || line > lines.length) return [];
-  let src = (lines[line - 1] as string).replace(/\r$/, "").replace(UNSAFE, "\uFFFD");
+  let src = printable((lines[line - 1] as string).replace(/\r$/, ""));
   let col = Math.min(Math.max(Number.isInteger(column) ? column : 1, 1), src.length + 1);
   if (src.length > WIDTH) {
     const start = Math.max(0, Math.min(col - 1 - WIDTH / 2, src.length - WIDTH));

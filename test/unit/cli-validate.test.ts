@@ -258,6 +258,14 @@ describe("jit validate: what a new user sees", () => {
     expect(r.out).toContain("      2 | duration: [2h\n        |           ^");
   });
 
+  it("file names cannot write escape sequences to the terminal", async () => {
+    const dir = repo({ [GOOD_PATH]: GOOD, "access-requests/orders-prod/x\u001b]0;pwned\u0007\u202e.yaml": GOOD });
+    const r = await validate(["--repo", dir]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("error access-requests/orders-prod/x\uFFFD]0;pwned\uFFFD\uFFFD.yaml:1:1 JIT_PATH_INVALID: ");
+    expect([...r.out].some((c) => (c < " " && c !== "\n") || c === "\u202e")).toBe(false);
+  });
+
   it("json keeps the fix of every error", async () => {
     const dir = repo({ [GOOD_PATH]: "role: orders_readonly\nduration: 2h\nreason: x\nticket: INC-1\ntciket: y\n" });
     const { code, report } = await json(dir);
