@@ -137,7 +137,7 @@ try {
 
   // What the scheduler's timer tick costs on top: leader re-check, sweep, record, re-arm.
   const leader = LeaderLock.forPool(f.state, 77);
-  const sched = startScheduler({ state: f.state, engines: { engine: () => f.engine }, policies: new StaticPolicySource(f.policy, null), log: quiet, leader, config: { cron: "0 0 0 1 1 *" } });
+  const sched = startScheduler({ state: f.state, engines: { engine: () => f.engine }, policies: new StaticPolicySource(f.policy, null), log: quiet, leader, config: { sweepIntervalMs: 0 } });
   await sched.ready;
   const ticks: number[] = [];
   for (let i = 0; i < 200; i++) {

@@ -29,8 +29,6 @@ export interface DemoOptions {
   out?: (line: string) => void;
 }
 
-const NEVER = "0 0 0 1 1 *"; // the demo drives the scheduler's ticks itself
-
 /** The story must really happen: a step that did not is an error (exit 1), never a shrug. */
 function ensure(ok: boolean, what: string): void {
   if (!ok) throw new Error(`the demo expected ${what}`);
@@ -65,7 +63,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     scheduler = startScheduler({
       state: deps.state, engines: deps.engines, github, log: { info() {}, warn() {}, error() {} }, leader: LeaderLock.forPool(deps.state),
       policies: new GitHubPolicySource({ github, state: deps.state, ttlMs: 0 }),
-      config: { cron: NEVER, remindBeforeMs: 0 }, outboxBackoff: () => 0,
+      // the demo drives the scheduler's ticks itself
+      config: { sweepIntervalMs: 0, remindBeforeMs: 0 }, outboxBackoff: () => 0,
     });
     await scheduler.ready;
 

@@ -9,7 +9,8 @@ import { evaluatePolicy, evaluateRequestAgainstPolicy } from "../core/evaluate-p
 import { isPolicyPath, parsePolicies, POLICY_MAX_BYTES } from "../core/policy.ts";
 import { problem, type Problem } from "../core/problem.ts";
 import { parseRequest, REQUEST_MAX_BYTES } from "../core/request.ts";
-import { printable, sourceExcerpt } from "../core/source-excerpt.ts";
+import { sourceExcerpt } from "../core/source-excerpt.ts";
+import { showSafe } from "../core/text.ts";
 import type { Policy } from "../core/types.ts";
 import { parseStrictYaml, type Locate } from "../core/yaml-strict.ts";
 import { parseCommand, unknownFormat, type OptionValues } from "./args.ts";
@@ -204,17 +205,17 @@ function print(reports: FileReport[], ok: boolean, policyOk: boolean, opts: Opti
   }
   for (const r of reports) {
     if (r.problems.length === 0) {
-      io.out(`ok    ${printable(r.path)}`);
+      io.out(`ok    ${showSafe(r.path)}`);
       continue;
     }
     const bytes = sources.get(r.path);
     const text = bytes ? lenient.decode(bytes) : null;
     for (const p of r.problems) {
       // File names come from the checkout: never let one write escape sequences to the terminal.
-      io.out(`error ${printable(r.path)}:${p.line ?? 1}:${p.column ?? 1} ${p.code}: ${printable(p.message)}`);
+      io.out(`error ${showSafe(r.path)}:${p.line ?? 1}:${p.column ?? 1} ${p.code}: ${showSafe(p.message)}`);
       // The line itself, with a caret under the column (not for files too large to have been parsed).
       if (text !== null && p.code !== "JIT_FILE_TOO_LARGE") for (const l of sourceExcerpt(text, p.line ?? 1, p.column ?? 1)) io.out(`      ${l}`);
-      io.out(`      fix: ${printable(p.hint ?? CODES[p.code])}`);
+      io.out(`      fix: ${showSafe(p.hint ?? CODES[p.code])}`);
     }
   }
   io.out("");

@@ -5,7 +5,7 @@ export const CODES = {
   // Reading files (src/core/yaml-strict.ts, request.ts, policy.ts)
   JIT_FILE_TOO_LARGE: "the file is larger than the size cap and was not parsed",
   JIT_UTF8_INVALID: "the file is not valid UTF-8",
-  JIT_TEXT_FORBIDDEN_CHAR: "the file holds a control, bidirectional-override or other invisible formatting character",
+  JIT_TEXT_FORBIDDEN_CHAR: "the file, a decoded value or key (YAML escapes included) or the path holds a control, bidirectional, zero-width or other invisible character",
   JIT_YAML_SYNTAX: "the file is not well-formed YAML",
   JIT_YAML_ALIAS: "YAML anchors, aliases and merge keys are not allowed",
   JIT_YAML_TAG: "explicit YAML tags are not allowed",
@@ -63,6 +63,8 @@ export const CODES = {
   JIT_ALREADY_HAS_ACCESS: "the user already has the role by some path; pre-existing access is never touched",
   JIT_SQL_REFUSED: "the executor refused a statement (multi-statement or not allowlisted)",
   JIT_GRANT_FAILED: "the GRANT did not take effect",
+  JIT_WINDOW_PASSED: "the grant window, which opens at the PR's merge time (merged_at), had passed when the merge was handled: nothing granted, the request id is used up (I17)",
+  JIT_MERGE_TIME_UNKNOWN: "the API reported no usable merged_at for a merged PR, so the grant window cannot be anchored: nothing granted",
   JIT_REVOKE_FAILED: "the REVOKE or session termination could not be verified",
   JIT_DRIFT_ORPHAN_GRANT: "an app-granted membership has no active ledger row",
   JIT_STANDING_ACCESS: "a member of a grantable role that the app did not grant",

@@ -26,6 +26,8 @@ export interface PullRequestInfo {
   mergeCommitSha: string | null;
   /** First parent of the merge commit: the base as it was at merge time (invariant I1). Null until merged. */
   mergeParentSha: string | null;
+  /** `merged_at` as the API reports it (ISO 8601, UTC); null until merged. The grant window starts here (I17). */
+  mergedAt: string | null;
   /** `changed_files` of the PR: lets the core notice a file list the API truncated. */
   changedFilesCount: number;
 }

@@ -27,6 +27,7 @@ import { isPolicyPath, parsePolicies, type PolicyFile } from "./policy.ts";
 import { decide, problem, type Decision, type Problem } from "./problem.ts";
 import { parseRequestPath, isUnderRequestsDir } from "./request-path.ts";
 import { parseRequest } from "./request.ts";
+import { safeProblems } from "./text.ts";
 import type { AccessRequest, Policy, PolicyEvaluation } from "./types.ts";
 
 /** More policy files than this is refused rather than read (keeps the read count bounded). */
@@ -45,7 +46,7 @@ export type EvaluationKind = "grant" | "extension" | "revoke" | "none";
 export interface PullRequestEvaluation {
   kind: EvaluationKind;
   mode: "check" | "merge";
-  pullRequest: Pick<PullRequestInfo, "number" | "author" | "draft" | "state" | "merged" | "headSha" | "mergeCommitSha"> & {
+  pullRequest: Pick<PullRequestInfo, "number" | "author" | "draft" | "state" | "merged" | "headSha" | "mergeCommitSha" | "mergedAt"> & {
     /** Where policies and CODEOWNERS were read: base.sha, or the merge commit's first parent. */
     baseSha: string | null;
   };
@@ -78,13 +79,14 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
     mode: opts.mode,
     pullRequest: {
       number: pr.number, author: pr.author, draft: pr.draft, state: pr.state, merged: pr.merged,
-      headSha: pr.headSha, baseSha, mergeCommitSha: pr.mergeCommitSha,
+      headSha: pr.headSha, baseSha, mergeCommitSha: pr.mergeCommitSha, mergedAt: pr.mergedAt,
     },
     requestPath: null, database: null, requestId: null, requestState: null, request: null,
     policy: null, approval: null, requester: pr.author, dbUser: null, beneficiaries: [], expiresAtIfMergedNow: null, basePolicy: null,
   };
   const problems: Problem[] = [];
-  const done = () => decide(out, problems, summary(out));
+  // I18: file names from the PR are quoted in messages; never let them carry invisible characters.
+  const done = () => decide(out, safeProblems(problems), summary(out));
 
   // Lifecycle: only a merged PR is granted; a closed or draft one never is.
   if (opts.mode === "merge" && (!pr.merged || !pr.mergeCommitSha || !pr.mergeParentSha)) {

@@ -2,6 +2,7 @@
 // stem is the request id. Only this exact shape counts; anything else under access-requests/
 // is reported rather than ignored, so a misplaced file never looks like a quiet no-op.
 import { problem, type Problem } from "./problem.ts";
+import { showSafe } from "./text.ts";
 
 export const REQUESTS_DIR = "access-requests";
 export const DATABASE_KEY_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -15,7 +16,7 @@ export function parseRequestPath(path: string): RequestPathResult {
   if (m) return { ok: true, database: m[1] as string, requestId: m[2] as string };
   return {
     ok: false,
-    problem: problem("JIT_PATH_INVALID", `${JSON.stringify(path)} is not at access-requests/<database>/<request-id>.yaml`, {
+    problem: problem("JIT_PATH_INVALID", `${showSafe(JSON.stringify(path))} is not at access-requests/<database>/<request-id>.yaml`, {
       path,
       line: 1,
       column: 1,

@@ -5,10 +5,11 @@ import requestSchema from "../../schemas/access-request.schema.json" with { type
 import { parseDuration } from "./duration.ts";
 import { checkIdentifier } from "./identifier.ts";
 import { compileSchema, pointerOf, schemaProblem } from "./json-schema.ts";
-import { decide, type Decision, type Problem } from "./problem.ts";
+import { decide, problem, type Decision, type Problem } from "./problem.ts";
 import { byPosition } from "./problem-order.ts";
 import { parseRequestPath } from "./request-path.ts";
 import type { AccessRequest } from "./types.ts";
+import { findForbidden, safeProblems, showSafe } from "./text.ts";
 import { parseStrictYaml, type Position } from "./yaml-strict.ts";
 
 export const REQUEST_MAX_BYTES = 16 * 1024;
@@ -30,9 +31,22 @@ const FIELD_CHECKS: Record<string, (v: string) => Problem | null> = {
 const FIELDS = ["role", "duration", "reason", "ticket", "user"] as const;
 
 export function parseRequest(path: string, bytes: Uint8Array): Decision<AccessRequest | null> {
+  const d = parse(path, bytes);
+  // I18: every message (schema errors quote keys, identifier checks quote values) is shown safely.
+  return d.ok ? d : { ...d, message: showSafe(d.message), problems: safeProblems(d.problems) };
+}
+
+function parse(path: string, bytes: Uint8Array): Decision<AccessRequest | null> {
   const problems: Problem[] = [];
   const where = parseRequestPath(path);
   if (!where.ok) problems.push(where.problem);
+  // The path comes from the PR: its database and request id are text like any other (I18).
+  const badPath = findForbidden(path);
+  if (badPath) {
+    problems.push(problem("JIT_TEXT_FORBIDDEN_CHAR", `the file path contains the invisible or control character ${badPath.label}`, {
+      path, line: 1, column: 1, hint: "rename the file: lowercase letters, digits and hyphens only",
+    }));
+  }
 
   const parsed = parseStrictYaml(bytes, { maxBytes: REQUEST_MAX_BYTES, maxDepth: REQUEST_MAX_DEPTH });
   if (!parsed.ok) {

@@ -9,6 +9,7 @@ import { Composer, LineCounter, Parser, isAlias, isMap, isPair, isScalar, isSeq 
 import type { CST, Document, Node, ParsedNode, ScalarTag, Tags } from "yaml";
 import { problem, type Problem } from "./problem.ts";
 import { byPosition } from "./problem-order.ts";
+import { FORBIDDEN_RAW, findForbidden, safeProblems } from "./text.ts";
 import { syntaxErrorOffset } from "./yaml-error-position.ts";
 
 export const DEFAULT_MAX_BYTES = 16 * 1024;
@@ -69,11 +70,6 @@ export const STRICT_YAML_OPTIONS = {
   logLevel: "silent",
 } as const;
 
-// Characters that make text read differently from what it is: C0/C1 controls other than tab and
-// line breaks, bidirectional overrides (Trojan Source), line/paragraph separators, stray BOMs.
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const FORBIDDEN_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u200E\u200F\u2028-\u202E\u2066-\u2069\uFEFF]/;
-
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const utf8Lenient = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
@@ -104,11 +100,12 @@ export function parseStrictYaml(bytes: Uint8Array, opts: StrictYamlOptions = {})
   };
   const problems: Problem[] = [];
 
-  const bad = FORBIDDEN_CHAR.exec(text);
+  const bad = findForbidden(text, FORBIDDEN_RAW);
   if (bad) {
-    const code = bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
-    problems.push(problem("JIT_TEXT_FORBIDDEN_CHAR", `the file contains the invisible or control character U+${code}`, { ...at(bad.index), hint: "remove it; request files are plain text" }));
+    problems.push(problem("JIT_TEXT_FORBIDDEN_CHAR", `the file contains the invisible or control character ${bad.label}`, { ...at(bad.index), hint: "remove it; request files are plain text" }));
   }
+  // The raw text is clean: anything forbidden in a value or key now came from a YAML escape (I18).
+  const checkDecoded = !bad;
   if (!scanCst(tokens, maxDepth, problems, at)) return fail(byPosition(problems));
 
   const docs = Array.from(new Composer(STRICT_YAML_OPTIONS).compose(tokens, true));
@@ -120,13 +117,23 @@ export function parseStrictYaml(bytes: Uint8Array, opts: StrictYamlOptions = {})
       problems.push(problem("JIT_YAML_SYNTAX", firstLine(e.message), { ...at(syntaxErrorOffset(e, text, tokens)), hint: "fix the YAML syntax; quote values that contain ':' or '#'" }));
     }
   }
-  const value = buildValue(doc.contents, 1, problems, at);
+  const value = buildValue(doc.contents, 1, problems, at, checkDecoded);
   if (problems.length > 0) return fail(byPosition(problems));
   return { ok: true, value, locate: makeLocate(doc, at) };
 }
 
 function fail(problems: Problem[]): StrictYamlResult {
-  return { ok: false, problems: problems.slice(0, MAX_PROBLEMS) };
+  // Keys and syntax errors are quoted in messages: never let them carry what they report.
+  return { ok: false, problems: safeProblems(problems.slice(0, MAX_PROBLEMS)) };
+}
+
+/** I18: a decoded scalar (value or key) holding a forbidden character, reported by code point only. */
+function decodedProblem(s: string, node: Node, at: (o: number) => Position, what: "value" | "key"): Problem | null {
+  const bad = findForbidden(s);
+  if (!bad) return null;
+  return problem("JIT_TEXT_FORBIDDEN_CHAR", `a ${what} decodes to the invisible or control character ${bad.label} (written as an escape)`, {
+    ...startOf(node, at), hint: "remove the escape sequence; request files are plain text",
+  });
 }
 
 function firstLine(s: string): string {
@@ -212,14 +219,18 @@ function startOf(node: Node | null | undefined, at: (o: number) => Position): Po
  * AST -> plain data in null-prototype objects, checking keys. Recursion is bounded: scanCst has
  * already proven the nesting is at most maxDepth (<= MAX_DEPTH_CEILING).
  */
-function buildValue(node: unknown, depth: number, problems: Problem[], at: (o: number) => Position): unknown {
+function buildValue(node: unknown, depth: number, problems: Problem[], at: (o: number) => Position, checkDecoded: boolean): unknown {
   if (node === null || node === undefined) return null;
   if (isScalar(node)) {
     const v = node.value;
+    if (checkDecoded && typeof v === "string") {
+      const p = decodedProblem(v, node, at, "value");
+      if (p) problems.push(p);
+    }
     return typeof v === "string" || typeof v === "number" || typeof v === "boolean" || v === null ? v : null;
   }
   if (isAlias(node)) return null; // already reported by scanCst
-  if (isSeq(node)) return node.items.map((item) => buildValue(item, depth + 1, problems, at));
+  if (isSeq(node)) return node.items.map((item) => buildValue(item, depth + 1, problems, at, checkDecoded));
   if (isMap(node)) {
     const out = Object.create(null) as Record<string, unknown>;
     const seen = new Map<string, Position>();
@@ -232,6 +243,11 @@ function buildValue(node: unknown, depth: number, problems: Problem[], at: (o: n
         continue;
       }
       const k = key.value;
+      const decoded = checkDecoded ? decodedProblem(k, key, at, "key") : null;
+      if (decoded) {
+        problems.push(decoded);
+        continue;
+      }
       if (k === "<<") {
         problems.push(problem("JIT_YAML_ALIAS", "YAML merge keys (<<) are not allowed", { ...where, hint: "write every value out in full" }));
         continue;
@@ -246,7 +262,7 @@ function buildValue(node: unknown, depth: number, problems: Problem[], at: (o: n
         continue;
       }
       seen.set(k, where);
-      out[k] = buildValue(pair.value, depth + 1, problems, at);
+      out[k] = buildValue(pair.value, depth + 1, problems, at, checkDecoded);
     }
     return out;
   }

@@ -1,6 +1,9 @@
 // Extension: a merged, freshly approved PR that edits `duration` of an active request moves its
-// expiry. The membership stays; only the ledger changes, counted from the original grant, by the
-// database clock. The policy maximum and the approvals were checked by the core for the role and
+// expiry. The membership stays; only the ledger changes, by the database clock. The duration in the
+// file is the whole window, so the extension keeps the original anchor (I17): the window still opens
+// at the first merge (expires_at - duration_ms, which is merged_at for grants anchored there), and
+// the extension's own merge only has to land while the grant is active (a late or replayed extension
+// of a grant that has ended is refused). The policy maximum and the approvals were checked by the core for the role and
 // user the request names; the ledger row must be that very grant, or the check was about another
 // role (say, a file rewritten in a rebased commit or a direct push) and nothing is extended.
 import type pg from "pg";
@@ -8,6 +11,9 @@ import { decide, problem, type Decision } from "../core/problem.ts";
 import { appendEvent } from "./events.ts";
 import type { LedgerKey } from "./ledger.ts";
 import { inTransaction } from "./state.ts";
+
+/** The window's start (where the grant was anchored) plus the new duration ($4). */
+const NEW_END = "expires_at - duration_ms * interval '1 millisecond' + $4 * interval '1 millisecond'";
 
 export interface ExtendDetails {
   expiresAt: Date;
@@ -25,8 +31,7 @@ export async function extendGrant(
   return inTransaction(state, async (client) => {
     const { rows } = await client.query(
       `SELECT id::int8 AS id, status, role, db_user, duration_ms::int8 AS duration_ms, expires_at, expires_at <= now() AS overdue,
-              granted_at + $4 * interval '1 millisecond' AS new_expires_at,
-              granted_at + $4 * interval '1 millisecond' <= now() AS new_overdue
+              ${NEW_END} AS new_expires_at
          FROM ledger WHERE repository = $1 AND database = $2 AND request_id = $3 FOR UPDATE`,
       [key.repository, key.database, key.requestId, opts.durationMs]);
     const row = rows[0];
@@ -43,7 +48,7 @@ export async function extendGrant(
       return decide(none, [problem("JIT_EXTENSION_NOT_ALLOWED", `${key.database}/${key.requestId} already expired; request a new grant`)], "");
     }
     const { rows: updated } = await client.query(
-      "UPDATE ledger SET duration_ms = $2::bigint, expires_at = granted_at + $2::bigint * interval '1 millisecond' WHERE id = $1 RETURNING expires_at",
+      "UPDATE ledger SET duration_ms = $2::bigint, expires_at = expires_at - duration_ms * interval '1 millisecond' + $2::bigint * interval '1 millisecond' WHERE id = $1 RETURNING expires_at",
       [row.id, opts.durationMs]);
     const expiresAt = updated[0]!.expires_at as Date;
     await appendEvent(client, {

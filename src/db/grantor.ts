@@ -23,6 +23,7 @@ import {
 import { preflight } from "./preflight.ts";
 import { appRoleScope } from "./scope.ts";
 import { TargetError, type TargetInfo, type Targets } from "./targets.ts";
+import { isWindowStart, windowState } from "./window.ts";
 
 export interface GrantInput extends LedgerKey {
   path: string;
@@ -33,6 +34,11 @@ export interface GrantInput extends LedgerKey {
   role: string;
   dbUser: string;
   durationMs: number;
+  /**
+   * `merged_at` of the PR from the API (I17): the window runs from it, so a late or replayed merge
+   * grants only what is left and nothing once it has passed. Absent: the window opens at the grant.
+   */
+  mergedAt?: string | null;
   /** Who caused this (e.g. "github:merge:owner/repo#12", "cli:alice"). */
   actor: string;
 }
@@ -178,6 +184,9 @@ export class GrantEngine {
         return fail({ row, existing: true, findings: [] }, (row.failureCode as JitCode | null) ?? "JIT_GRANT_FAILED", "this request was already refused or failed; request ids are single-use");
       }
 
+      const closed = await this.refuseOutsideWindow(client, row, input, ev);
+      if (closed) return closed;
+
       // Scope first: it needs a connection of its own, and holding one while waiting for another
       // could exhaust the pool under concurrent grants.
       const scope = await this.scopeFor(input.database);
@@ -208,7 +217,7 @@ export class GrantEngine {
         const applied = await applyGrant(target, info, input.role, input.dbUser);
         sql = applied.sql;
         await this.hooks.afterGrant?.(row);
-        const active = await markActive(client, row.id, { sql, verification: applied.verification });
+        const active = await markActive(client, row.id, { sql, verification: applied.verification, windowStart: input.mergedAt ?? null });
         await appendEvent(client, { ...ev, kind: "granted", details: { role: input.role, dbUser: input.dbUser, expiresAt: active.expiresAt, sql } });
         await client.query("COMMIT");
         return decide({ row: active, existing: false, findings: [] }, [], `granted "${input.role}" to "${input.dbUser}" until ${active.expiresAt?.toISOString()}`);
@@ -228,6 +237,36 @@ export class GrantEngine {
       client.release();
       target?.release(targetBroken);
     }
+  }
+
+  /**
+   * I17: before any GRANT, a merge whose window has passed (by the database clock) is refused and
+   * its request id used up; a merge without a usable `merged_at` fails closed. Commits and returns
+   * the refusal, or null when the grant may go on.
+   */
+  private async refuseOutsideWindow(
+    client: pg.PoolClient, row: LedgerRow, input: GrantInput, ev: Omit<Parameters<typeof appendEvent>[1], "kind">,
+  ): Promise<Decision<GrantDetails> | null> {
+    if (input.mergedAt === undefined) return null;
+    let code: JitCode;
+    let message: string;
+    let details: Record<string, unknown>;
+    if (!isWindowStart(input.mergedAt)) {
+      code = "JIT_MERGE_TIME_UNKNOWN";
+      message = "the API reports no usable merge time for this pull request, so the grant window cannot be anchored; nothing granted";
+      details = { mergedAt: typeof input.mergedAt === "string" ? input.mergedAt.slice(0, 40) : null };
+    } else {
+      const mergedAt = input.mergedAt as string;
+      const w = await windowState(client, mergedAt, input.durationMs);
+      if (w.remainingMs > 0) return null;
+      code = "JIT_WINDOW_PASSED";
+      message = `the ${Math.round(input.durationMs / 60_000)}-minute window that opened at the merge (${new Date(mergedAt).toISOString()}) ended at ${w.expiresAt.toISOString()}; nothing granted, and request id "${input.requestId}" is used up`;
+      details = { mergedAt, windowEnd: w.expiresAt.toISOString(), durationMs: input.durationMs };
+    }
+    const failed = await markFailed(client, row.id, { code, sql: [], verification: { window: details } });
+    await appendEvent(client, { ...ev, kind: "grant_refused", code, details: { window: details } });
+    await client.query("COMMIT");
+    return fail({ row: failed ?? row, existing: false, findings: [] }, code, message);
   }
 
   /**

@@ -3,6 +3,7 @@
 // state database's clock (clock_timestamp()), never the app's.
 import type pg from "pg";
 import type { Queryable } from "./state.ts";
+import { windowEndSql } from "./window.ts";
 
 export type LedgerStatus = "intent" | "active" | "revoked" | "failed";
 
@@ -99,13 +100,14 @@ export async function findByRequest(q: Queryable, database: string, requestId: s
   return rows.map(toRow);
 }
 
-export async function markActive(q: Queryable, id: number, u: { sql: ExecutedSql[]; verification: Record<string, unknown> }): Promise<LedgerRow> {
+/** `windowStart`: the merge time the window opened at (I17, src/db/window.ts); absent: the grant time. */
+export async function markActive(q: Queryable, id: number, u: { sql: ExecutedSql[]; verification: Record<string, unknown>; windowStart?: string | null }): Promise<LedgerRow> {
   const { rows } = await q.query(
-    `UPDATE ledger SET status = 'active', granted_at = clock_timestamp(),
-            expires_at = clock_timestamp() + duration_ms * interval '1 millisecond',
+    `UPDATE ledger SET status = 'active', granted_at = c.at, expires_at = ${windowEndSql("c.at", "$4")},
             sql_executed = sql_executed || $2::jsonb, verification = verification || $3::jsonb
+       FROM (SELECT clock_timestamp() AS at) c
       WHERE id = $1 AND status = 'intent' RETURNING ${COLUMNS}`,
-    [id, JSON.stringify(u.sql), JSON.stringify(u.verification)]);
+    [id, JSON.stringify(u.sql), JSON.stringify(u.verification), u.windowStart ?? null]);
   if (!rows[0]) throw new Error(`ledger row ${id} is no longer an intent`);
   return toRow(rows[0]);
 }

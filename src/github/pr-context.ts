@@ -65,6 +65,7 @@ export class OctokitPullRequestContext implements PullRequestContext {
       baseSha: pr.base.sha,
       mergeCommitSha: pr.merged ? (pr.merge_commit_sha ?? null) : null,
       mergeParentSha,
+      mergedAt: pr.merged ? (pr.merged_at ?? null) : null,
       changedFilesCount: pr.changed_files,
     };
   });

@@ -3,8 +3,11 @@
 import { problem, type Problem } from "../core/problem.ts";
 
 export interface SchedulerConfig {
-  /** node-cron expression (six fields: with seconds), evaluated in UTC. */
-  cron: string;
+  /**
+   * Period of the full tick (sweep with reconciliation, outbox, reminders, health), on slots of the
+   * epoch so no time zone or DST change can touch it; 0 turns it off (tests driving runOnce).
+   */
+  sweepIntervalMs: number;
   /** Merge revert PRs the app opens (JIT_MERGE_REVERT_PRS, default true); false leaves them to owners. */
   mergeRevertPrs: boolean;
   revertMergeMethod: "merge" | "squash" | "rebase";
@@ -18,12 +21,12 @@ export interface SchedulerConfig {
   /** Due grants claimed per round, and revoked concurrently within a round. */
   batchSize: number;
   parallel: number;
-  /** Longest wait of the next-expiry timer; the cron schedule covers anything later. */
+  /** Longest wait of the next-expiry timer; the periodic tick covers anything later. */
   maxTimerMs: number;
 }
 
 export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
-  cron: "*/30 * * * * *",
+  sweepIntervalMs: 30_000,
   mergeRevertPrs: true,
   revertMergeMethod: "squash",
   revertLabel: "jit-expired",

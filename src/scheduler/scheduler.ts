@@ -1,16 +1,16 @@
-// The in-app scheduler: a node-cron schedule in UTC (every 30 s by default) plus a timer armed for
-// the next expiry, so a grant ends within a second or two of expires_at. Every replica runs one;
-// only the holder of the leader lock sweeps, drains the outbox and posts reminders. Sweeps are
-// level-triggered, so a missed cron slot or a restart costs nothing but time: the first sweep after
-// start catches up. The timer's delay is computed by the state database (expires_at - now()), so
+// The in-app scheduler: a full tick every 30 s on slots of the epoch (cadence.ts: no cron library,
+// no local time, so no DST change can skip ticks) plus a timer armed for the next expiry, so a grant
+// ends within a second or two of expires_at. Every replica runs one; only the holder of the leader
+// lock sweeps, drains the outbox and posts reminders. Sweeps are level-triggered, so a missed slot
+// or a restart costs nothing but time: the first sweep after start catches up. The timer's delay is computed by the state database (expires_at - now()), so
 // the app's clock is never consulted: it only shows up in /health as a skew.
 import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
-import cron from "node-cron";
 import type pg from "pg";
 import type { Policy } from "../core/types.ts";
 import type { GitHubAccess } from "../github/installations.ts";
 import { createAlerter, type Alerter, type SchedulerLogger } from "./alerter.ts";
+import { startCadence, type CadenceClock } from "./cadence.ts";
 import { DEFAULT_SCHEDULER_CONFIG, timerDelay, type SchedulerConfig } from "./config.ts";
 import { alertOnHealth, healthHandler, readHealth, type Health } from "./health.ts";
 import { LeaderLock } from "./leader.ts";
@@ -38,9 +38,12 @@ export interface SchedulerDeps {
   outboxBackoff?: (attempts: number) => number;
   /** Extra outbox handlers by kind. */
   outboxHandlers?: Record<string, OutboxHandler>;
+  /** Timers and wall clock of the periodic tick (tests: a fake clock). */
+  cadenceClock?: CadenceClock;
 }
 
-export type TickKind = "start" | "cron" | "timer" | "manual";
+/** "interval": the periodic full tick; "timer": the next-expiry sweep only. */
+export type TickKind = "start" | "interval" | "timer" | "manual";
 
 export interface TickReport {
   kind: TickKind;
@@ -56,7 +59,7 @@ export interface Scheduler {
   poke(): void;
   /** Runs a full tick now and resolves with its report (startup, tests, operators). */
   runOnce(kind?: TickKind): Promise<TickReport>;
-  /** Drains the outbox now (tests; the scheduler does it after sweeps and on every cron tick). */
+  /** Drains the outbox now (tests; the scheduler does it after sweeps and on every periodic tick). */
   drainNow(): Promise<DrainReport | null>;
   health(): Promise<Health>;
   /** GET /health for the app's HTTP server. */
@@ -99,8 +102,8 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
 
   async function armTimer(): Promise<void> {
     if (stopped || !leader.isLeader) return;
-    // Only future expiries: an overdue grant whose revoke keeps failing is retried by the cron
-    // schedule, not in a tight timer loop.
+    // Only future expiries: an overdue grant whose revoke keeps failing is retried by the periodic
+    // tick, not in a tight timer loop.
     const { rows } = await deps.state.query<{ ms: number | null }>(
       "SELECT (extract(epoch FROM min(expires_at) - now()) * 1000)::float8 AS ms FROM ledger WHERE status = 'active' AND expires_at > now()");
     const delay = timerDelay(rows[0]?.ms ?? null, config.maxTimerMs);
@@ -148,7 +151,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
       }
       if (kind !== "timer" || (out.sweep?.revertsQueued ?? 0) > 0) kickGitHubWork(kind !== "timer");
     }
-    if (kind === "cron" || kind === "start") {
+    if (kind === "interval" || kind === "start") {
       try {
         await alertOnHealth(await readHealth(deps.state, healthOpts), deps.state, alerter);
       } catch (e) {
@@ -158,7 +161,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     try {
       await armTimer();
     } catch (e) {
-      log.warn({ error: (e as Error).message }, "could not arm the next-expiry timer; the cron schedule covers it");
+      log.warn({ error: (e as Error).message }, "could not arm the next-expiry timer; the periodic tick covers it");
     }
     return out;
   }
@@ -216,8 +219,8 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   function tick(kind: TickKind): Promise<TickReport> {
     if (stopped) return Promise.resolve({ kind, leader: false, error: "stopped" });
     if (running) {
-      // One sweep at a time in this process; run once more afterwards (a cron tick outranks a timer).
-      pending = pending === "timer" || pending === null ? kind : pending === "start" ? "cron" : pending;
+      // One sweep at a time in this process; run once more afterwards (a periodic tick outranks a timer).
+      pending = pending === "timer" || pending === null ? kind : pending === "start" ? "interval" : pending;
       return running;
     }
     running = doTick(kind).finally(() => {
@@ -239,7 +242,8 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     void armTimer().catch((e: unknown) => log.warn({ error: (e as Error).message }, "could not arm the next-expiry timer"));
   }
 
-  const task = cron.schedule(config.cron, () => { void tick("cron"); }, { timezone: "UTC", name: "jit-expiry-sweep", noOverlap: true, unref: true });
+  // 0 turns the periodic tick off (tests that drive every tick through runOnce).
+  const cadence = config.sweepIntervalMs > 0 ? startCadence(config.sweepIntervalMs, () => { void tick("interval"); }, deps.cadenceClock) : null;
   const ready = tick("start");
 
   return {
@@ -269,7 +273,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     async stop() {
       if (stopped) return;
       stopped = true;
-      await task.destroy();
+      cadence?.stop();
       if (timer) clearTimeout(timer);
       timer = null;
       await running?.catch(() => {});

@@ -21,6 +21,9 @@ export type MergeOutcome =
 /** Refusals that may pass when retried (a target down or not configured yet): not recorded as final. */
 const TRANSIENT: ReadonlySet<string> = new Set<JitCode>(["JIT_DB_UNREACHABLE", "JIT_CONFIG_MISSING_ENV"]);
 
+/** Refusals that are no incident (I17: a merge handled after its window, e.g. a late replay): commented, not alerted. */
+const NOT_INCIDENTS: ReadonlySet<string> = new Set<JitCode>(["JIT_WINDOW_PASSED"]);
+
 const NOT_MERGED = "the API does not show the pull request as merged";
 
 const list = (problems: readonly Problem[]) => problems.map((p) => `- **${p.code}**: ${p.message}`).join("\n");
@@ -41,6 +44,7 @@ async function refuse(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number,
   deps.log.warn({ pr, code, codes: problems.map((p) => p.code) }, "merge refused: nothing granted");
   await commentOnce(deps, octokit, ref, pr, `refused:${key}`,
     `❌ **jit-access**: nothing was granted (**${code}**). Merging does not grant access unless the app itself re-verifies the request at the merge commit.\n\n${list(problems)}`);
+  if (NOT_INCIDENTS.has(code)) return { kind: "refused", code, problems };
   await alertOnce(deps.state, octokit, ref, {
     code: "JIT_MERGE_REFUSED", key: `merge:${pr}`, title: `Merged request PR #${pr} was refused (${code})`,
     body: `Pull request #${pr} was merged but failed re-verification, so nothing was granted.\n\n${list(problems)}\n\nReview how it could be merged (branch protection, bypass actors).`,
@@ -112,6 +116,8 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
     repository, database: e.policy.database, requestId: e.request.requestId, path: e.request.path,
     prNumber: number, headSha: e.pullRequest.headSha, mergeSha: e.pullRequest.mergeCommitSha, approvers,
     role: e.policy.role, dbUser: e.policy.dbUser, durationMs: e.policy.durationMs, actor,
+    // I17: the window opens at GitHub's merge time, whenever this delivery is handled.
+    mergedAt: e.pullRequest.mergedAt,
   });
   if (!granted.ok) return refuse(deps, octokit, ref, number, granted.code, granted.problems);
   deps.onGrant?.();

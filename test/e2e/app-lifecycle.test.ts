@@ -59,7 +59,8 @@ describe("happy path", () => {
       status: "active", role: "orders_readonly", db_user: "alice", pr_number: number, head_sha: headSha, merge_sha: mergeSha,
       approvers: ["dora"], duration_ms: "7200000",
     });
-    expect(row!.expires_at!.getTime() - row!.granted_at!.getTime()).toBe(7_200_000);
+    // I17: the window opens at merged_at as the API reports it, not when the app handled the merge
+    expect(row!.expires_at!.toISOString()).toBe(new Date(Date.parse(w.repo.mergedAt(number)!) + 7_200_000).toISOString());
     expect(row!.sql_executed.map((s) => `${s.text};`)).toEqual([grantSql("orders_readonly", "alice")]);
     const granted = w.comments(number).filter((c) => c.body.includes("granted `orders_readonly`"));
     expect(granted.map((c) => c.body)).toEqual([
@@ -128,7 +129,8 @@ describe("extension", () => {
     const [after] = await w.ledger("bob-ext");
     expect(after!.status).toBe("active");
     expect(after!.granted_at).toEqual(before!.granted_at);
-    expect(after!.expires_at!.getTime() - before!.granted_at!.getTime()).toBe(4 * 3_600_000);
+    // 1h -> 4h, still counted from the original anchor (I17)
+    expect(after!.expires_at!.getTime() - before!.expires_at!.getTime()).toBe(3 * 3_600_000);
     const ext = w.comments(number).filter((c) => c.body.startsWith("⏱️"));
     expect(ext.map((c) => c.body)).toEqual([
       `⏱️ **jit-access**: extended \`orders_readonly\` for \`bob\` on \`orders-prod\` until ${iso(after!.expires_at!)} (in 4h). Approved by @dan.`,

@@ -35,8 +35,6 @@ identities:
   alice: alice
 `;
 const request = (ticket: string) => `role: orders_readonly\nduration: 2h\nreason: Investigate ${ticket} duplicate orders\nticket: ${ticket}\n`;
-// Never fires during a test: ticks here are driven by runOnce() so each step is deterministic.
-const NEVER = "0 0 0 1 1 *";
 
 let e2e: E2E;
 let probot: Probot;
@@ -80,7 +78,8 @@ beforeAll(async () => {
   scheduler = startScheduler({
     state, engines: deps.engines, github, log, leader: LeaderLock.forPool(state),
     policies: new GitHubPolicySource({ github, state, ttlMs: 0 }),
-    config: { cron: NEVER, remindBeforeMs: 15 * 60_000 }, outboxBackoff: () => 0,
+    // no periodic tick: ticks here are driven by runOnce() so each step is deterministic
+    config: { sweepIntervalMs: 0, remindBeforeMs: 15 * 60_000 }, outboxBackoff: () => 0,
   });
   await scheduler.ready;
 

@@ -249,6 +249,8 @@ export interface ScenarioOptions {
   errors?: FakeContextData["errors"];
   /** GitHub's changed_files count, when it should differ from the listed files. */
   changedFilesCount?: number;
+  /** `merged_at` of a merged PR (default a fixed instant). */
+  mergedAt?: string;
   /** Files of the PR listing, when it should differ from the tree diff. */
   files?: ChangedFile[];
 }
@@ -279,6 +281,7 @@ export function requestScenario(o: ScenarioOptions = {}): FakeContext {
       baseSha: SHA.base,
       mergeCommitSha: merged ? SHA.merge : null,
       mergeParentSha: merged ? SHA.mergeParent : null,
+      mergedAt: merged ? (o.mergedAt ?? "2026-11-29T10:00:00Z") : null,
       changedFilesCount: o.changedFilesCount ?? files.length,
     },
     files,

@@ -166,8 +166,8 @@ describe("case 44: the leader's lock connection dies mid-sweep", () => {
 
   it("case 44 with two schedulers: after the leader's lock connection dies, the other replica becomes leader on its next tick and sweeps", async () => {
     await dueGrants(0, "c44b");
-    // A yearly cron: the ticks in this test are the ones it runs, so the old leader cannot win the lock back first.
-    const mk = () => startScheduler({ state: f.state, engines: { engine: () => f.engine }, policies: new StaticPolicySource(f.policy, null), log: quiet, leader: LeaderLock.forPool(f.state, 4402), config: { cron: "0 0 0 1 1 *" } });
+    // No periodic tick: the ticks in this test are the ones it runs, so the old leader cannot win the lock back first.
+    const mk = () => startScheduler({ state: f.state, engines: { engine: () => f.engine }, policies: new StaticPolicySource(f.policy, null), log: quiet, leader: LeaderLock.forPool(f.state, 4402), config: { sweepIntervalMs: 0 } });
     const a = mk();
     const b = mk();
     try {

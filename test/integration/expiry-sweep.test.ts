@@ -150,7 +150,7 @@ describe("case 42: downtime across expiries", () => {
       // One revert PR queued per expired request, after its revoke.
       expect((await revertItems(overdue.map((g) => g.id))).map((r) => r.payload.requestId).sort()).toEqual(overdue.map((g) => g.id).sort());
       expect(await revertItems([future.id])).toEqual([]);
-      // The scheduler armed its timer for the one grant still ahead (capped by the cron period).
+      // The scheduler armed its timer for the one grant still ahead (capped by the tick period).
       expect(scheduler.timerArmedFor).toBe(30_000);
 
       // The next sweep finds nothing left: level-triggered, nothing revoked twice.
@@ -243,8 +243,8 @@ describe("case 45: the app clock is irrelevant", () => {
       expect((await status(g!.id)).status).toBe("active");
 
       const scheduler = startScheduler({ state: f.state, engines: { engine: () => f.engine }, policies: new StaticPolicySource(f.policy, null), log: quiet, leader: LeaderLock.forPool(f.state, 4500 + offsetMin), now: appNow,
-        // Yearly cron: the revoke must come from the timer armed by the database clock, and no cron tick may replace lastSweep.
-        config: { cron: "0 0 0 1 1 *" } });
+        // No periodic tick: the revoke must come from the timer armed by the database clock, and no other tick may replace lastSweep.
+        config: { sweepIntervalMs: 0 } });
       try {
         await scheduler.ready;
         const h = await scheduler.health();
@@ -360,7 +360,7 @@ describe("jit expire and jit reconcile", () => {
       expect(errors.filter((e) => e.code === "JIT_DRIFT_ORPHAN_GRANT")).toHaveLength(1);
       const { rows } = await f.stateSu.query("SELECT code FROM events WHERE kind = 'drift_orphan_revoked' AND details->>'member' = $1", [USERS[6]]);
       expect(rows).toEqual([{ code: "JIT_DRIFT_ORPHAN_GRANT" }]);
-      // The timer-driven sweeps between cron ticks do not reconcile; the next full one finds nothing.
+      // The timer-driven sweeps between periodic ticks do not reconcile; the next full one finds nothing.
       expect((await scheduler.runOnce()).sweep!.reconcile!.orphans).toEqual([]);
     } finally {
       await scheduler.stop();

@@ -5,7 +5,7 @@ import type { FileChange, GitStore } from "./git-store.ts";
 import { makeCommit, pushBranch, type CommitOptions } from "./repos.ts";
 import { closePull, computePull, dismissReview, mergePull, openPull, reopenPull, reviewPull, type MergeMethod, type ReviewEvent } from "./pulls.ts";
 import { pullsForSha, requestCheckSuite, rerequestCheckRun } from "./checks.ts";
-import { checkRunShape, commentShape, pullShape, reviewShape } from "./shapes.ts";
+import { checkRunShape, commentShape, iso, pullShape, reviewShape } from "./shapes.ts";
 import { fullName, isPull, type BranchProtection, type Permission, type PullRequest, type Repo, type Review } from "./state.ts";
 
 export type Files = Record<string, FileChange>;
@@ -102,6 +102,23 @@ export class RepoScenario {
   async merge(prNumber: number, o: { method?: MergeMethod; asAdminBypass?: boolean; asUser?: string; sha?: string; commitTitle?: string } = {}): Promise<string> {
     const { sha } = await mergePull(this.ctx, this.repo, this.#pull(prNumber), { actor: o.asUser ?? this.owner, method: o.method, bypassProtection: o.asAdminBypass, sha: o.sha, commitTitle: o.commitTitle });
     return sha;
+  }
+
+  /**
+   * Moves a merged PR's `merged_at` (and `closed_at`) to `at`, as if GitHub had merged it then and
+   * its deliveries were late: what the API reports afterwards, not a new event.
+   */
+  backdateMerge(prNumber: number, at: Date): void {
+    const p = this.#pull(prNumber);
+    if (!p.pull?.merged) throw new Error(`pull request #${prNumber} is not merged`);
+    p.pull.mergedAt = at;
+    p.closedAt = at;
+  }
+
+  /** `merged_at` exactly as the REST API reports it (whole seconds), or null. */
+  mergedAt(prNumber: number): string | null {
+    const at = this.#pull(prNumber).pull?.mergedAt;
+    return at ? iso(at) : null;
   }
 
   async close(prNumber: number, o: { asUser?: string } = {}): Promise<void> { await closePull(this.ctx, this.repo, this.#pull(prNumber), o.asUser ?? this.owner); }

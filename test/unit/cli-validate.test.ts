@@ -262,7 +262,7 @@ describe("jit validate: what a new user sees", () => {
     const dir = repo({ [GOOD_PATH]: GOOD, "access-requests/orders-prod/x\u001b]0;pwned\u0007\u202e.yaml": GOOD });
     const r = await validate(["--repo", dir]);
     expect(r.code).toBe(1);
-    expect(r.out).toContain("error access-requests/orders-prod/x\uFFFD]0;pwned\uFFFD\uFFFD.yaml:1:1 JIT_PATH_INVALID: ");
+    expect(r.out).toContain("error access-requests/orders-prod/x<U+001B>]0;pwned<U+0007><U+202E>.yaml:1:1 JIT_PATH_INVALID: ");
     expect([...r.out].some((c) => (c < " " && c !== "\n") || c === "\u202e")).toBe(false);
   });
 

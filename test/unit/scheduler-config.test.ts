@@ -11,7 +11,7 @@ describe("loadSchedulerConfig", () => {
     const { config, problems } = loadSchedulerConfig({});
     expect(problems).toEqual([]);
     expect(config).toEqual(DEFAULT_SCHEDULER_CONFIG);
-    expect(config).toMatchObject({ cron: "*/30 * * * * *", mergeRevertPrs: true, remindBeforeMs: 900_000, staleAfterMs: 300_000, overdueAfterMs: 60_000 });
+    expect(config).toMatchObject({ sweepIntervalMs: 30_000, mergeRevertPrs: true, remindBeforeMs: 900_000, staleAfterMs: 300_000, overdueAfterMs: 60_000 });
   });
 
   it("reads every variable", () => {
