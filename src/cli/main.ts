@@ -1,12 +1,14 @@
 // `jit` entry: dispatches to one module per subcommand. Exit codes: 0 ok, 1 findings, 2 usage/config.
 import type { CliIo } from "./io.ts";
 import { defaultIo } from "./io.ts";
+import { VERSION } from "./version.ts";
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 // Each subcommand lives in its own module and is loaded on demand, so `jit validate`
 // never loads pg or Probot.
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  init: { summary: "scaffold an access repository: [DIR]", load: async () => (await import("./init.ts")).run },
   validate: { summary: "check policies and access requests", load: async () => (await import("./validate.ts")).run },
   owners: { summary: "show the code owners of paths per CODEOWNERS", load: async () => (await import("./owners.ts")).run },
   doctor: { summary: "check the app's database role and the grantable roles", load: async () => (await import("./doctor.ts")).run },
@@ -17,7 +19,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
 };
 
 function usage(io: CliIo): void {
-  io.err("usage: jit <command> [options]\n\ncommands:");
+  io.err("usage: jit <command> [options]   (jit --version prints the version)\n\ncommands:");
   for (const [name, c] of Object.entries(COMMANDS)) io.err(`  ${name.padEnd(10)} ${c.summary}`);
 }
 
@@ -27,7 +29,11 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     usage(io);
     return name ? 0 : 2;
   }
-  const command = COMMANDS[name];
+  if (name === "--version" || name === "-V") {
+    io.out(VERSION);
+    return 0;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
     io.err(`jit: unknown command "${name}"`);
     usage(io);

@@ -64,7 +64,7 @@ function toRepoPath(repo: string, p: string): string {
 }
 
 /** The working tree's CODEOWNERS by GitHub's precedence; a symlink or non-file is reported, not followed. */
-async function readCodeowners(repo: string): Promise<SelectedCodeowners | null> {
+export async function readCodeowners(repo: string): Promise<SelectedCodeowners | null> {
   const files = new Map<string, Uint8Array | undefined>();
   for (const path of CODEOWNERS_LOCATIONS) {
     const abs = join(repo, path);

@@ -3,7 +3,7 @@
 // huge file costs at most cap + 1 bytes: the parser then reports it as too large.
 import { constants } from "node:fs";
 import { lstat, open, readdir, realpath } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 
 export type EntryKind = "file" | "symlink" | "other";
 
@@ -89,5 +89,23 @@ export async function readCapped(abs: string, cap: number): Promise<Uint8Array> 
     return buf.subarray(0, filled);
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * The repository root for a command run in `start` or below it: the nearest folder, walking up,
+ * that holds `policies/` or `.git`. Null when no ancestor does.
+ */
+export async function findRepoRoot(start: string): Promise<string | null> {
+  for (let dir = resolve(start); ; dir = dirname(dir)) {
+    for (const marker of ["policies", ".git"]) {
+      try {
+        await lstat(join(dir, marker));
+        return dir;
+      } catch {
+        // not here
+      }
+    }
+    if (dirname(dir) === dir) return null;
   }
 }

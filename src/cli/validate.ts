@@ -1,5 +1,6 @@
 // `jit validate`: checks policies/*.yaml and the request files of a checkout with the same core
-// code the app runs, for authors (text), CI annotations (github) and tools (json).
+// code the app runs, for authors (text, with the offending line), CI annotations (github), tools
+// (json) and code scanning (sarif). It also checks that every grantable role can be approved at all.
 // Exit 0: everything valid; 1: something is invalid; 2: usage or configuration error.
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve } from "node:path";
@@ -8,21 +9,28 @@ import { evaluatePolicy, evaluateRequestAgainstPolicy } from "../core/evaluate-p
 import { isPolicyPath, parsePolicies, POLICY_MAX_BYTES } from "../core/policy.ts";
 import { problem, type Problem } from "../core/problem.ts";
 import { parseRequest, REQUEST_MAX_BYTES } from "../core/request.ts";
+import { sourceExcerpt } from "../core/source-excerpt.ts";
+import { showSafe } from "../core/text.ts";
 import type { Policy } from "../core/types.ts";
+import { parseStrictYaml, type Locate } from "../core/yaml-strict.ts";
 import { parseCommand, unknownFormat, type OptionValues } from "./args.ts";
 import type { CliIo } from "./io.ts";
-import { entriesFor, listPolicyEntries, readCapped, walk, type RepoEntry } from "./repo-files.ts";
+import { readCodeowners } from "./owners.ts";
+import { entriesFor, findRepoRoot, listPolicyEntries, readCapped, walk, type RepoEntry } from "./repo-files.ts";
+import { renderSarif } from "./sarif.ts";
+import { ownershipProblems } from "./validate-owners.ts";
 
-const USAGE = `usage: jit validate [--repo DIR] [--requester LOGIN [--team @org/team]...] [--format text|json|github] [PATH...]
+const USAGE = `usage: jit validate [--repo DIR] [--requester LOGIN [--team @org/team]...] [--format text|json|github|sarif] [PATH...]
 
-Validates policies/*.yaml and the request files under access-requests/ (or only the given PATHs).
-  --repo DIR          repository root (default: current directory)
+Validates policies/*.yaml and the request files under access-requests/ (or only the given PATHs),
+and that a CODEOWNERS owner of each database's request folder can satisfy each role's approvers.
+  --repo DIR          repository root (default: the nearest folder up from here with policies/ or .git)
   --requester LOGIN   also check that this GitHub user may make the requests
   --team @org/team    a team the requester belongs to (repeatable; without it, team membership is unknown)
-  --format FMT        text (default), json, or github (workflow annotations)
+  --format FMT        text (default), json, github (workflow annotations) or sarif (SARIF 2.1.0)
 Exit status: 0 all valid, 1 something invalid, 2 usage or configuration error.`;
 
-const FORMATS = ["text", "json", "github"] as const;
+const FORMATS = ["text", "json", "github", "sarif"] as const;
 type Format = (typeof FORMATS)[number];
 
 const OPTIONS = {
@@ -38,7 +46,8 @@ interface FileReport {
 
 interface Options {
   cwd: string;
-  repo: string;
+  /** Null: find it from the working directory. */
+  repo: string | null;
   format: Format;
   requester?: string;
   teams?: ReadonlySet<string>;
@@ -65,7 +74,7 @@ function toOptions(values: OptionValues<typeof OPTIONS>, positionals: string[], 
   }
   return {
     cwd: io.cwd,
-    repo: resolve(io.cwd, values.repo ?? "."),
+    repo: values.repo === undefined ? null : resolve(io.cwd, values.repo),
     format,
     ...(values.requester !== undefined ? { requester: values.requester } : {}),
     ...(values.team ? { teams: new Set(values.team.map((t) => t.toLowerCase())) } : {}),
@@ -73,14 +82,17 @@ function toOptions(values: OptionValues<typeof OPTIONS>, positionals: string[], 
   };
 }
 
-async function validate(opts: Options, io: CliIo): Promise<number> {
-  const { repo } = opts;
+async function validate(given: Options, io: CliIo): Promise<number> {
+  const repo = given.repo ?? (await findRepoRoot(given.cwd)) ?? given.cwd;
+  const opts = { ...given, repo };
   const repoStat = await stat(repo).catch(() => null);
   if (!repoStat?.isDirectory()) throw new UsageError(`${repo} is not a directory`);
 
   const policyEntries = await listPolicyEntries(repo);
   if (policyEntries === null) throw new UsageError(`${repo} has no policies/ directory`);
   const reports: FileReport[] = [];
+  /** What each reported file holds, for the source lines in text output. */
+  const sources = new Map<string, Uint8Array>();
   const policyFiles: { path: string; bytes: Uint8Array }[] = [];
   for (const e of policyEntries) {
     if (e.kind === "file" && isPolicyPath(e.path)) policyFiles.push({ path: e.path, bytes: await readCapped(e.abs, POLICY_MAX_BYTES) });
@@ -91,19 +103,44 @@ async function validate(opts: Options, io: CliIo): Promise<number> {
   const policies = parsePolicies(policyFiles);
   for (const f of policyFiles) reports.push({ path: f.path, problems: policies.problems.filter((p) => p.path === f.path) });
   const policy = policies.ok ? policies.details : null;
+  for (const f of policyFiles) sources.set(f.path, f.bytes);
+  if (policy) await addOwnershipProblems(repo, policy, policyFiles, reports, sources);
 
   for (const entry of await requestEntries(opts)) {
     if (isPolicyPath(entry.path)) continue; // validated above with the others
-    reports.push({ path: entry.path, problems: await checkRequest(entry, policy, opts) });
+    reports.push({ path: entry.path, problems: await checkRequest(entry, policy, opts, sources) });
   }
   reports.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
   const ok = reports.every((r) => r.problems.length === 0);
-  print(reports, ok, policy !== null, opts, io);
+  print(reports, ok, policy !== null, opts, io, sources);
   return ok ? 0 : 1;
 }
 
-async function requestEntries(opts: Options): Promise<RepoEntry[]> {
+/** JIT_NO_ELIGIBLE_OWNER on policy files, JIT_CODEOWNERS_ERROR on the CODEOWNERS file. */
+async function addOwnershipProblems(repo: string, policy: Policy, policyFiles: readonly { path: string; bytes: Uint8Array }[], reports: FileReport[], sources: Map<string, Uint8Array>): Promise<void> {
+  const codeowners = await readCodeowners(repo);
+  const locators = new Map<string, Locate | null>();
+  const locate = (path: string): Locate | null => {
+    if (!locators.has(path)) {
+      const bytes = policyFiles.find((f) => f.path === path)?.bytes;
+      const parsed = bytes ? parseStrictYaml(bytes, { maxBytes: POLICY_MAX_BYTES }) : null;
+      locators.set(path, parsed?.ok ? parsed.locate : null);
+    }
+    return locators.get(path) ?? null;
+  };
+  for (const p of await ownershipProblems(policy, codeowners, locate)) {
+    const path = p.path ?? codeowners?.path ?? "";
+    let report = reports.find((r) => r.path === path);
+    if (!report) reports.push((report = { path, problems: [] }));
+    report.problems.push(p);
+  }
+  if (codeowners && !sources.has(codeowners.path)) {
+    sources.set(codeowners.path, await readCapped(join(repo, codeowners.path), 64 * 1024).catch(() => new Uint8Array()));
+  }
+}
+
+async function requestEntries(opts: Options & { repo: string }): Promise<RepoEntry[]> {
   if (opts.paths.length === 0) return walk(opts.repo, join(opts.repo, "access-requests"));
   const seen = new Map<string, RepoEntry>();
   for (const p of opts.paths) {
@@ -117,13 +154,15 @@ async function requestEntries(opts: Options): Promise<RepoEntry[]> {
   return [...seen.values()];
 }
 
-async function checkRequest(entry: RepoEntry, policy: Policy | null, opts: Options): Promise<Problem[]> {
+async function checkRequest(entry: RepoEntry, policy: Policy | null, opts: Options, sources: Map<string, Uint8Array>): Promise<Problem[]> {
   if (entry.kind !== "file") {
     return [problem("JIT_PATH_INVALID", `${entry.path} is ${entry.kind === "symlink" ? "a symbolic link" : "not a regular file"}; only regular files count as requests`, {
       path: entry.path, line: 1, column: 1, hint: "replace it with a regular file",
     })];
   }
-  const parsed = parseRequest(entry.path, await readCapped(entry.abs, REQUEST_MAX_BYTES));
+  const bytes = await readCapped(entry.abs, REQUEST_MAX_BYTES);
+  sources.set(entry.path, bytes);
+  const parsed = parseRequest(entry.path, bytes);
   if (!parsed.ok || !parsed.details || !policy) return parsed.problems;
   const request = parsed.details;
   const decision = opts.requester === undefined
@@ -132,16 +171,22 @@ async function checkRequest(entry: RepoEntry, policy: Policy | null, opts: Optio
   return decision.problems;
 }
 
-function print(reports: FileReport[], ok: boolean, policyOk: boolean, opts: Options, io: CliIo): void {
+const lenient = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+
+function print(reports: FileReport[], ok: boolean, policyOk: boolean, opts: Options, io: CliIo, sources: ReadonlyMap<string, Uint8Array>): void {
   if (opts.format === "json") {
     io.out(JSON.stringify({
       ok,
       files: reports.map((r) => ({
         path: r.path,
         ok: r.problems.length === 0,
-        errors: r.problems.map((p) => ({ code: p.code, message: p.message, line: p.line ?? 1, column: p.column ?? 1 })),
+        errors: r.problems.map((p) => ({ code: p.code, message: p.message, line: p.line ?? 1, column: p.column ?? 1, fix: p.hint ?? CODES[p.code] })),
       })),
     }));
+    return;
+  }
+  if (opts.format === "sarif") {
+    io.out(JSON.stringify(renderSarif(reports)));
     return;
   }
   const invalid = reports.filter((r) => r.problems.length > 0);
@@ -160,12 +205,17 @@ function print(reports: FileReport[], ok: boolean, policyOk: boolean, opts: Opti
   }
   for (const r of reports) {
     if (r.problems.length === 0) {
-      io.out(`ok    ${r.path}`);
+      io.out(`ok    ${showSafe(r.path)}`);
       continue;
     }
+    const bytes = sources.get(r.path);
+    const text = bytes ? lenient.decode(bytes) : null;
     for (const p of r.problems) {
-      io.out(`error ${r.path}:${p.line ?? 1}:${p.column ?? 1} ${p.code}: ${p.message}`);
-      io.out(`      fix: ${p.hint ?? CODES[p.code]}`);
+      // File names come from the checkout: never let one write escape sequences to the terminal.
+      io.out(`error ${showSafe(r.path)}:${p.line ?? 1}:${p.column ?? 1} ${p.code}: ${showSafe(p.message)}`);
+      // The line itself, with a caret under the column (not for files too large to have been parsed).
+      if (text !== null && p.code !== "JIT_FILE_TOO_LARGE") for (const l of sourceExcerpt(text, p.line ?? 1, p.column ?? 1)) io.out(`      ${l}`);
+      io.out(`      fix: ${showSafe(p.hint ?? CODES[p.code])}`);
     }
   }
   io.out("");

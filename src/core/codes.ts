@@ -85,6 +85,8 @@ export const CODES = {
   JIT_CONFIG_INVALID: "a configuration variable has a value of the wrong form",
   JIT_POLICY_UNAVAILABLE: "no policy that defines the grant's database could be read (default branch, merge commit or local copy)",
   JIT_REVERT_PR_FAILED: "the revert pull request could not be opened yet; it is retried from the outbox",
+  // CLI (src/cli/init.ts)
+  JIT_INIT_FILE_EXISTS: "jit init would overwrite an existing file (or write through a link); nothing was written",
 } as const;
 
 export type JitCode = keyof typeof CODES;

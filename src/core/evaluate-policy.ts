@@ -3,6 +3,7 @@
 // never counts as membership. Every failing check is reported, not just the first.
 import { formatDuration } from "./duration.ts";
 import { decide, problem, type Decision, type Problem } from "./problem.ts";
+import { didYouMean } from "./suggest.ts";
 import type { AccessRequest, DatabasePolicy, Policy, PolicyEvaluation, RolePolicy } from "./types.ts";
 
 export type { PolicyEvaluation } from "./types.ts";
@@ -88,7 +89,7 @@ function resolve(request: AccessRequest, policy: Policy, problems: Problem[]): R
   if (!db) {
     problems.push(problem("JIT_DATABASE_UNKNOWN", `no policy defines the database "${request.database}"`, {
       path: request.path, line: 1, column: 1,
-      hint: `put the file under access-requests/<database>/ for one of: ${Object.keys(policy.databases).sort().join(", ") || "(none)"}`,
+      hint: `${didYouMean(request.database, Object.keys(policy.databases))}put the file under access-requests/<database>/ for one of: ${Object.keys(policy.databases).sort().join(", ") || "(none)"}`,
     }));
     return {};
   }
@@ -97,7 +98,7 @@ function resolve(request: AccessRequest, policy: Policy, problems: Problem[]): R
     const elsewhere = Object.keys(policy.databases).filter((k) => k !== request.database && Object.hasOwn(policy.databases[k]?.roles ?? {}, request.role));
     const note = elsewhere.length > 0 ? ` (it is a role of ${elsewhere.sort().join(", ")}, not of ${request.database})` : "";
     problems.push(problem("JIT_ROLE_NOT_ALLOWED", `role ${request.role} is not grantable on ${request.database}${note}`, {
-      ...at("role"), hint: `grantable roles on ${request.database}: ${Object.keys(db.roles).sort().join(", ")}`,
+      ...at("role"), hint: `${didYouMean(request.role, Object.keys(db.roles))}grantable roles on ${request.database}: ${Object.keys(db.roles).sort().join(", ")}`,
     }));
     return { db };
   }

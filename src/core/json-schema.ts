@@ -4,6 +4,7 @@
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { AnySchema, ErrorObject } from "ajv/dist/2020.js";
 import { problem, type Problem } from "./problem.ts";
+import { didYouMean } from "./suggest.ts";
 import type { Locate } from "./yaml-strict.ts";
 
 const ajv = new Ajv2020({
@@ -63,7 +64,7 @@ export function schemaProblem(err: ErrorObject, locate: Locate, path?: string): 
       const key = String((err.params as { additionalProperty: string }).additionalProperty);
       const known = parent.properties ? Object.keys(parent.properties) : [];
       const hint = known.length > 0
-        ? `remove it; the allowed fields are ${known.join(", ")}. Unknown fields are rejected, never ignored`
+        ? `${didYouMean(key, known)}remove it; the allowed fields are ${known.join(", ")}. Unknown fields are rejected, never ignored`
         : parent.description ?? "remove it";
       const where = pointer.length > 0 ? ` in ${name}` : "";
       return problem("JIT_SCHEMA", `unknown field ${JSON.stringify(key)}${where}`, extra(locate([...pointer, key], { key: true }), hint));

@@ -8,6 +8,7 @@ import { checkIdentifier } from "./identifier.ts";
 import { compileSchema, schemaProblem } from "./json-schema.ts";
 import { decide, problem, type Decision, type Problem } from "./problem.ts";
 import { byPosition } from "./problem-order.ts";
+import { didYouMean } from "./suggest.ts";
 import type { DatabasePolicy, Policy, RolePolicy } from "./types.ts";
 import { parseStrictYaml, type Locate } from "./yaml-strict.ts";
 
@@ -177,7 +178,7 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
     for (const [role, logins] of Object.entries(raw.standing_access)) {
       if (!Object.hasOwn(raw.roles, role)) {
         problems.push(problem("JIT_POLICY_INVALID", `standing_access names ${role}, which is not a role of ${dbKey}`, {
-          ...at(["standing_access", role], true), hint: `list only roles defined under databases.${dbKey}.roles`,
+          ...at(["standing_access", role], true), hint: `${didYouMean(role, Object.keys(raw.roles))}list only roles defined under databases.${dbKey}.roles`,
         }));
         continue;
       }

@@ -10,6 +10,7 @@ import type { CST, Document, Node, ParsedNode, ScalarTag, Tags } from "yaml";
 import { problem, type Problem } from "./problem.ts";
 import { byPosition } from "./problem-order.ts";
 import { FORBIDDEN_RAW, findForbidden, safeProblems } from "./text.ts";
+import { syntaxErrorOffset } from "./yaml-error-position.ts";
 
 export const DEFAULT_MAX_BYTES = 16 * 1024;
 export const DEFAULT_MAX_DEPTH = 32;
@@ -113,7 +114,7 @@ export function parseStrictYaml(bytes: Uint8Array, opts: StrictYamlOptions = {})
     for (const e of d.errors) {
       // Reported by our own walks with a sharper code.
       if (e.code === "DUPLICATE_KEY" || e.code === "NON_STRING_KEY" || e.code === "TAG_RESOLVE_FAILED" || e.code === "BAD_ALIAS" || e.code === "ALIAS_PROPS") continue;
-      problems.push(problem("JIT_YAML_SYNTAX", firstLine(e.message), { ...at(e.pos[0]), hint: "fix the YAML syntax; quote values that contain ':' or '#'" }));
+      problems.push(problem("JIT_YAML_SYNTAX", firstLine(e.message), { ...at(syntaxErrorOffset(e, text, tokens)), hint: "fix the YAML syntax; quote values that contain ':' or '#'" }));
     }
   }
   const value = buildValue(doc.contents, 1, problems, at, checkDecoded);

@@ -20,11 +20,14 @@ afterAll(() => {
   for (const t of temps) rmSync(t, { recursive: true, force: true });
 });
 
-/** A checkout with the test policy plus the given files (path -> content). */
+/** Request folders owned by the team the test policy names as every role's approvers. */
+const CODEOWNERS = "/access-requests/ @acme/dba\n";
+
+/** A checkout with the test policy and CODEOWNERS plus the given files (path -> content). */
 function repo(files: Record<string, string | Uint8Array> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), "jit-validate-"));
   temps.push(dir);
-  const all = { "policies/orders.yaml": POLICY, ...files };
+  const all = { "policies/orders.yaml": POLICY, ".github/CODEOWNERS": CODEOWNERS, ...files };
   for (const [p, content] of Object.entries(all)) {
     mkdirSync(dirname(join(dir, p)), { recursive: true });
     writeFileSync(join(dir, p), content);
@@ -40,7 +43,7 @@ async function validate(args: string[], cwd = ROOT) {
 
 interface JsonReport {
   ok: boolean;
-  files: { path: string; ok: boolean; errors: { code: string; message: string; line: number; column: number }[] }[];
+  files: { path: string; ok: boolean; errors: { code: string; message: string; line: number; column: number; fix: string }[] }[];
 }
 
 async function json(dir: string, extra: string[] = []): Promise<{ code: number; report: JsonReport }> {
@@ -230,4 +233,189 @@ describe("jit validate", () => {
     expect("code" in err && err.code).toBe(1);
     expect(err.stdout).toMatch(/^::error file=access-requests\/orders-prod\/alice-inc-1234\.yaml,line=5,col=1,title=JIT_SCHEMA::/m);
   }, 30_000);
+});
+
+describe("jit validate: what a new user sees", () => {
+  it("text output prints the offending line with a caret under the column, and the fix", async () => {
+    const dir = repo({ [GOOD_PATH]: "role: orders_readonyl\nduration: 2h\nreason: x\nticket: INC-1\n" });
+    const r = await validate(["--repo", dir]);
+    expect(r.code).toBe(1);
+    const lines = r.out.split("\n");
+    const at = lines.indexOf(`error ${GOOD_PATH}:1:7 JIT_ROLE_NOT_ALLOWED: role orders_readonyl is not grantable on orders-prod`);
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(lines.slice(at + 1, at + 5)).toEqual([
+      "        |",
+      "      1 | role: orders_readonyl",
+      "        |       ^",
+      expect.stringMatching(/^ {6}fix: did you mean `orders_readonly`\? grantable roles on orders-prod: /),
+    ]);
+  });
+
+  it("a YAML syntax error is shown at the bracket that is never closed", async () => {
+    const dir = repo({ [GOOD_PATH]: "role: orders_readonly\nduration: [2h\nreason: x\n" });
+    const r = await validate(["--repo", dir]);
+    expect(r.out).toContain(`error ${GOOD_PATH}:2:11 JIT_YAML_SYNTAX: `);
+    expect(r.out).toContain("      2 | duration: [2h\n        |           ^");
+  });
+
+  it("file names cannot write escape sequences to the terminal", async () => {
+    const dir = repo({ [GOOD_PATH]: GOOD, "access-requests/orders-prod/x\u001b]0;pwned\u0007\u202e.yaml": GOOD });
+    const r = await validate(["--repo", dir]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("error access-requests/orders-prod/x<U+001B>]0;pwned<U+0007><U+202E>.yaml:1:1 JIT_PATH_INVALID: ");
+    expect([...r.out].some((c) => (c < " " && c !== "\n") || c === "\u202e")).toBe(false);
+  });
+
+  it("json keeps the fix of every error", async () => {
+    const dir = repo({ [GOOD_PATH]: "role: orders_readonly\nduration: 2h\nreason: x\nticket: INC-1\ntciket: y\n" });
+    const { code, report } = await json(dir);
+    expect(code).toBe(1);
+    expect(report.files.find((f) => f.path === GOOD_PATH)?.errors).toEqual([{
+      code: "JIT_SCHEMA", message: 'unknown field "tciket"', line: 5, column: 1,
+      fix: "did you mean `ticket`? remove it; the allowed fields are role, duration, reason, ticket, user. Unknown fields are rejected, never ignored",
+    }]);
+    // A problem without a hint of its own gets the code's meaning as its fix.
+    const dup = await json(repo({ [GOOD_PATH]: "role: a\nrole: b\n" }));
+    expect(dup.report.files[0]?.errors[0]?.fix).toBe("keep exactly one of them");
+  });
+
+  it("an unknown database directory suggests the policy's database", async () => {
+    const path = "access-requests/orders-prd/alice-1.yaml";
+    const { report } = await json(repo({ [path]: GOOD }));
+    expect(report.files.find((f) => f.path === path)?.errors[0]).toMatchObject({ code: "JIT_DATABASE_UNKNOWN", fix: expect.stringMatching(/^did you mean `orders-prod`\?/) });
+  });
+
+  it("finds the repository root from a subfolder, and PATHs stay relative to the working directory", async () => {
+    const dir = repo({ [GOOD_PATH]: GOOD, "access-requests/orders-prod/bob-1.yaml": "role: nope\n" });
+    const io = captureIo({}, join(dir, "access-requests/orders-prod"));
+    expect(await run(["--format", "json", "alice-inc-1234.yaml"], io)).toBe(0);
+    const report = JSON.parse(io.stdout.join("")) as JsonReport;
+    expect(report.files.map((f) => f.path)).toEqual([GOOD_PATH, "policies/orders.yaml"]);
+    // Everything, from a subfolder: bob-1.yaml is found and invalid.
+    const all = captureIo({}, join(dir, "policies"));
+    expect(await run(["--format", "json"], all)).toBe(1);
+    expect((JSON.parse(all.stdout.join("")) as JsonReport).files.filter((f) => !f.ok).map((f) => f.path)).toEqual(["access-requests/orders-prod/bob-1.yaml"]);
+  });
+
+  it("a folder with .git and no policies/ is the root: it does not climb past a repository", async () => {
+    const outer = repo();
+    const inner = join(outer, "nested");
+    mkdirSync(join(inner, ".git"), { recursive: true });
+    mkdirSync(join(inner, "deep"));
+    const r = await validate([], join(inner, "deep"));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${inner} has no policies/ directory`);
+  });
+});
+
+describe("jit validate: every role can be approved (JIT_NO_ELIGIBLE_OWNER)", () => {
+  async function ownerErrors(files: Record<string, string>) {
+    const { code, report } = await json(repo({ [GOOD_PATH]: GOOD, ...files }));
+    return { code, errors: report.files.flatMap((f) => f.errors.map((e) => ({ path: f.path, ...e }))) };
+  }
+  it("passes when a team owns the request folder (membership is decided per review)", async () => {
+    expect((await ownerErrors({})).code).toBe(0);
+    expect((await ownerErrors({ ".github/CODEOWNERS": "/access-requests/orders-prod/ @acme/other-team\n/access-requests/billing-prod/ @acme/dba\n" })).code).toBe(0);
+  });
+
+  it("without a CODEOWNERS file, every role of every database is reported at its approvers", async () => {
+    const dir = repo({ [GOOD_PATH]: GOOD });
+    rmSync(join(dir, ".github/CODEOWNERS"));
+    const { code, report } = await json(dir);
+    expect(code).toBe(1);
+    const policy = report.files.find((f) => f.path === "policies/orders.yaml");
+    expect(policy?.errors.every((e) => e.code === "JIT_NO_ELIGIBLE_OWNER")).toBe(true);
+    expect(policy?.errors[0]).toMatchObject({ line: 28, column: 20, fix: 'add .github/CODEOWNERS with a rule such as "/access-requests/billing-prod/ @acme/dba"' });
+    // One per role: three of orders-prod and one of billing-prod.
+    expect(policy?.errors).toHaveLength(4);
+    expect(policy?.errors.map((e) => e.message)).toContainEqual("no request for orders_readonly on orders-prod can ever be approved: there is no CODEOWNERS file (.github/CODEOWNERS, CODEOWNERS or docs/CODEOWNERS)");
+  });
+
+  it("a rule that matches but names no owner leaves the folder unowned", async () => {
+    const { code, errors } = await ownerErrors({ ".github/CODEOWNERS": "* @acme/dba\n/access-requests/orders-prod/\n" });
+    expect(code).toBe(1);
+    const mine = errors.filter((e) => e.code === "JIT_NO_ELIGIBLE_OWNER");
+    expect(mine.length).toBeGreaterThan(0);
+    for (const e of mine) expect(e.message).toMatch(/on orders-prod can ever be approved: .*line 2 leaves it without owners/);
+  });
+
+  it("a user owner who is not among a role's approvers cannot satisfy it", async () => {
+    const dir = repo({ [GOOD_PATH]: GOOD, ".github/CODEOWNERS": "/access-requests/ @mallory\n" });
+    // A policy whose approvers are logins only: an owner outside them can never approve.
+    writeFileSync(join(dir, "policies/orders.yaml"), "databases:\n  orders-prod:\n    connection_env: ORDERS_PROD_DATABASE_URL\n    roles:\n      orders_readonly: { max_duration: 8h, approvals: 1, approvers: [alice, bob] }\nidentities: {}\n");
+    const { code, report } = await json(dir);
+    expect(code).toBe(1);
+    expect(report.files.find((f) => f.path === "policies/orders.yaml")?.errors).toEqual([expect.objectContaining({
+      code: "JIT_NO_ELIGIBLE_OWNER", line: 5, column: 69,
+      message: expect.stringContaining("cannot satisfy the policy's approvers (alice, bob)"),
+    })]);
+  });
+
+  it("an email owner or an owner only of other paths does not count either", async () => {
+    for (const co of ["/access-requests/ dba@example.com\n", "/access-requests/billing-prod/ @acme/dba\n/policies/ @acme/dba\n", "/Access-Requests/ @acme/dba\n"]) {
+      const { code, errors } = await ownerErrors({ ".github/CODEOWNERS": co });
+      expect(code, co).toBe(1);
+      expect(errors.some((e) => e.code === "JIT_NO_ELIGIBLE_OWNER" && /on orders-prod/.test(e.message)), co).toBe(true);
+    }
+  });
+
+  it("a CODEOWNERS line GitHub would skip, after the rule that owns the folder, is reported on CODEOWNERS", async () => {
+    const { code, errors } = await ownerErrors({ ".github/CODEOWNERS": "/access-requests/ @acme/dba\n!/access-requests/orders-prod/ @acme/dba\n" });
+    expect(code).toBe(1);
+    expect(errors.filter((e) => e.code === "JIT_CODEOWNERS_ERROR")).toEqual([expect.objectContaining({ path: ".github/CODEOWNERS", line: 2, column: 1 })]);
+  });
+});
+
+describe("jit validate --format sarif", () => {
+  it("is SARIF 2.1.0: tool jit, one rule per JIT code with its meaning, results with a region", async () => {
+    const { CODES } = await import("../../src/core/codes.ts");
+    const dir = repo({ [GOOD_PATH]: "role: orders_readonyl\nduration: 2h\nreason: x\nticket: INC-1\n", "access-requests/orders-prod/a b%.yaml": GOOD });
+    const r = await validate(["--repo", dir, "--format", "sarif"]);
+    expect(r.code).toBe(1);
+    const sarif = JSON.parse(r.out) as {
+      version: string; $schema: string;
+      runs: { tool: { driver: { name: string; version: string; rules: { id: string; shortDescription: { text: string } }[] } }; results: { ruleId: string; ruleIndex: number; level: string; message: { text: string }; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number; startColumn: number } } }[] }[] }[];
+    };
+    expect(sarif.version).toBe("2.1.0");
+    expect(sarif.$schema).toMatch(/sarif-2\.1\.0/);
+    expect(sarif.runs).toHaveLength(1);
+    const run0 = sarif.runs[0]!;
+    expect(run0.tool.driver.name).toBe("jit");
+    expect(run0.tool.driver.version).toMatch(/^\d+\.\d+\.\d+/);
+    const rules = run0.tool.driver.rules;
+    expect(rules.map((x) => x.id)).toEqual(Object.keys(CODES).filter((c) => c !== "JIT_OK"));
+    for (const rule of rules) expect(rule.shortDescription.text).toBe(CODES[rule.id as keyof typeof CODES]);
+    const byUri = new Map(run0.results.map((x) => [x.locations[0]!.physicalLocation.artifactLocation.uri, x]));
+    const role = byUri.get(GOOD_PATH)!;
+    expect(role).toMatchObject({ ruleId: "JIT_ROLE_NOT_ALLOWED", level: "error", locations: [{ physicalLocation: { region: { startLine: 1, startColumn: 7 } } }] });
+    expect(rules[role.ruleIndex]?.id).toBe("JIT_ROLE_NOT_ALLOWED");
+    expect(role.message.text).toMatch(/not grantable[\s\S]*Fix: did you mean `orders_readonly`/);
+    // Paths are URIs: a space or percent sign in a misplaced file's name is encoded.
+    expect(byUri.get("access-requests/orders-prod/a%20b%25.yaml")?.ruleId).toBe("JIT_PATH_INVALID");
+    expect(run0.results).toHaveLength(2);
+  });
+
+  it("a valid repository has no results", async () => {
+    const r = await validate(["--repo", repo({ [GOOD_PATH]: GOOD }), "--format", "sarif"]);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.out) as { runs: { results: unknown[] }[] }).runs[0]?.results).toEqual([]);
+  });
+});
+
+describe("jit --version", () => {
+  it("prints the package version and exits 0", async () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+    for (const flag of ["--version", "-V"]) {
+      const io = captureIo();
+      expect(await main([flag], io)).toBe(0);
+      expect(io.stdout).toEqual([pkg.version]);
+    }
+  });
+  it("unknown commands, even Object's own property names, are usage errors", async () => {
+    for (const name of ["constructor", "toString", "__proto__", "bogus"]) {
+      const io = captureIo();
+      expect(await main([name], io)).toBe(2);
+      expect(io.stderr[0]).toBe(`jit: unknown command "${name}"`);
+    }
+  });
 });

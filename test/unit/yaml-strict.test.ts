@@ -67,7 +67,7 @@ describe("parseStrictYaml", () => {
   });
 
   it("reports syntax errors with a position", () => {
-    expect(problems("a: [1, 2\n")).toEqual([{ code: "JIT_YAML_SYNTAX", line: 2, column: 1 }]);
+    expect(problems("a: [1, 2\n")).toEqual([{ code: "JIT_YAML_SYNTAX", line: 1, column: 4 }]); // at the bracket never closed
     expect(problems("a: b: c\n")[0]?.code).toBe("JIT_YAML_SYNTAX");
     expect(problems('a: "unterminated\n')[0]?.code).toBe("JIT_YAML_SYNTAX");
   });
