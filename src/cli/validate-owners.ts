@@ -32,7 +32,7 @@ export async function ownershipProblems(policy: Policy, codeowners: SelectedCode
       const rolePolicy = db.roles[role];
       if (!rolePolicy) continue;
       const decision = await evaluateApproval({
-        requestPath: probePath(database), headSha: "0".repeat(40), author: "", beneficiaries: [], commits: [], reviews: [],
+        requestPath: probePath(database), headSha: "0".repeat(40), author: "", beneficiaries: [], commits: [], reviews: [], pushers: [], at: { mode: "check", now: 0 },
         codeowners, requirement: { count: rolePolicy.approvals, approvers: rolePolicy.approvers }, ctx: NO_READS,
       });
       for (const p of decision.problems) {
