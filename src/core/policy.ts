@@ -8,7 +8,8 @@ import { checkIdentifier } from "./identifier.ts";
 import { compileSchema, schemaProblem } from "./json-schema.ts";
 import { decide, problem, type Decision, type Problem } from "./problem.ts";
 import { byPosition } from "./problem-order.ts";
-import type { DatabasePolicy, Policy, RolePolicy } from "./types.ts";
+import { DEFAULT_REVOKE_BY } from "./revoke-authority.ts";
+import type { DatabasePolicy, Policy, RevokeBy, RolePolicy } from "./types.ts";
 import { parseStrictYaml, type Locate } from "./yaml-strict.ts";
 
 export const POLICY_MAX_BYTES = 256 * 1024;
@@ -36,6 +37,7 @@ interface RawRole {
   approvers: string[];
   requesters?: string[];
   require_ticket?: boolean;
+  revoke_by?: RevokeBy[];
 }
 interface RawDatabase {
   connection_env: string;
@@ -158,6 +160,7 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
       approvers,
       ...(r.requesters ? { requesters: unique(r.requesters.map((q) => q.toLowerCase())) } : {}),
       requireTicket: r.require_ticket === true,
+      revokeBy: r.revoke_by ? [...r.revoke_by] : [...DEFAULT_REVOKE_BY],
     };
   }
   let standingAccess: Record<string, string[]> | undefined;

@@ -27,7 +27,11 @@ export interface RolePolicy {
   /** "@org/team" or "login" entries; absent means anyone with a mapped identity may request. */
   requesters?: string[];
   requireTicket: boolean;
+  /** Who may end someone's active grant early by deleting its file (revoke_by); default requester and approvers. */
+  revokeBy?: RevokeBy[];
 }
+
+export type RevokeBy = "requester" | "approvers" | "anyone";
 
 export interface DatabasePolicy {
   /** Name of the environment variable holding the connection string (never the value). */
