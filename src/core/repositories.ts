@@ -92,3 +92,11 @@ export function keyAuthority(config: AccessRepositories, repository: string, dat
     hint: "open the request in the repository that owns this database key",
   });
 }
+
+/** The access repository that owns `database` (null in "all" mode or when no entry owns it). */
+export function keyOwner(config: AccessRepositories, database: string): string | null {
+  if (config.mode === "all") return null;
+  const listed = config.entries.find((e) => e.keys?.includes(database));
+  if (listed) return listed.name;
+  return config.entries.length === 1 && config.entries[0]!.keys === null ? config.entries[0]!.name : null;
+}
