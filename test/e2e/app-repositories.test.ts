@@ -4,10 +4,12 @@
 // anything: its request PRs get a neutral check, and its merges, deletions and pushes never grant or
 // revoke. Deleting someone else's active request revokes it only as revoke_by allows.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parsePolicies } from "../../src/core/policy.ts";
 import { parseRepositories } from "../../src/core/repositories.ts";
 import { listEvents } from "../../src/db/events.ts";
 import { createPool } from "../../src/db/state.ts";
 import { probotGitHub } from "../../src/github/installations.ts";
+import { GitHubPolicySource } from "../../src/scheduler/policy-source.ts";
 import { revertPrHandler } from "../../src/scheduler/revert-job.ts";
 import { sendReminders } from "../../src/scheduler/reminders.ts";
 import { APP_ROLE, codesIn, requestPath, requestYaml, startJitE2E, type JitE2E } from "./app-fixture.ts";
@@ -35,12 +37,13 @@ identities:
   bob: bob
   carol: carol
   dora: dora
-  mallory: alice
 `;
 
 beforeAll(async () => {
   w = await startJitE2E({ repositories: "ACME/Access" }); // owner/name compare case-insensitively
   shadow = await w.newRepo("shadow", { files: { "policies/orders.yaml": SHADOW_POLICY, ".github/CODEOWNERS": "* @mallory @dora\n" } });
+  // control: the shadow repository's policies are valid; only the operator's list makes them powerless
+  expect(parsePolicies([{ path: "policies/orders.yaml", bytes: new TextEncoder().encode(SHADOW_POLICY) }]).problems).toEqual([]);
 });
 afterAll(async () => { await w?.stop(); });
 
@@ -130,6 +133,26 @@ describe("I10: one repository, one authority", () => {
     } finally {
       await w.stateSu.query("DELETE FROM ledger WHERE repository = 'acme/shadow'");
       await state.end();
+    }
+  });
+
+  it("I10: the sweep never takes a connection from another repository's policies: a grant recorded for it uses the owner's; reconcile reads only access repositories", async () => {
+    await shadow.pushToDefaultBranch({ "policies/orders.yaml": SHADOW_POLICY.replace("ORDERS_PROD_DATABASE_URL", "SHADOW_TARGET_URL") }, { asUser: "mallory" });
+    await w.stateSu.query(
+      `INSERT INTO ledger (repository, path, request_id, pr_number, approvers, database, cluster_id, role, db_user, duration_ms, status, actor, granted_at, expires_at)
+       VALUES ('acme/shadow', $1, 'legacy-3', 1, '{}', 'orders-prod', 'x', 'orders_readonly', 'dora', 60000, 'active', 'test', now(), now() + interval '1 hour')`, [requestPath("legacy-3")]);
+    try {
+      const github = probotGitHub(w.e2e.app.probot, w.e2e.sim.app.id, w.deps[0]!.repositories);
+      const policies = new GitHubPolicySource({ github, state: w.deps[0]!.state, ttlMs: 0, repositories: () => ["acme/access", "acme/shadow"] });
+      const d = await policies.policyFor({ repository: "acme/shadow", database: "orders-prod", mergeSha: null });
+      expect(d.ok).toBe(true);
+      expect(d.details!.databases["orders-prod"]!.connectionEnv).toBe("ORDERS_PROD_DATABASE_URL");
+      expect((await policies.policiesToReconcile()).map((r) => r.repository)).toEqual(["acme/access"]);
+      // control: without the list (development), the shadow repository's own policy would be read
+      const open = new GitHubPolicySource({ github: probotGitHub(w.e2e.app.probot, w.e2e.sim.app.id), state: w.deps[0]!.state, ttlMs: 0 });
+      expect((await open.policyFor({ repository: "acme/shadow", database: "orders-prod", mergeSha: null })).details!.databases["orders-prod"]!.connectionEnv).toBe("SHADOW_TARGET_URL");
+    } finally {
+      await w.stateSu.query("DELETE FROM ledger WHERE repository = 'acme/shadow'");
     }
   });
 
