@@ -2,12 +2,13 @@
 // commit to look at; every decision is made from fresh API reads (src/usecases/*).
 import type { Context, Probot } from "probot";
 import type { Octokit } from "./github/octokit.ts";
-import { CHECK_NAME, recheckClosed, runCheck } from "./usecases/check.ts";
+import { CHECK_NAME, notAccessCheck, recheckClosed, runCheck } from "./usecases/check.ts";
 import type { AppDeps } from "./usecases/context.ts";
 import { alreadyProcessed, markProcessed } from "./usecases/deliveries.ts";
 import { handleMerged } from "./usecases/merge.ts";
 import { handlePush } from "./usecases/push.ts";
 import { recordPusherOf } from "./usecases/record-pusher.ts";
+import { gateRepository, type Gate } from "./usecases/repository-gate.ts";
 
 type AnyContext = Context<"pull_request" | "pull_request_review" | "push" | "check_run" | "check_suite" | "installation">;
 
@@ -22,24 +23,42 @@ async function once(deps: AppDeps, context: AnyContext, fn: () => Promise<string
   await markProcessed(deps.state, context.id, outcome);
 }
 
+/** I10: only the operator's access repositories (by name and pinned id) reach the use cases. */
+function gate(deps: AppDeps, context: AnyContext): Promise<Gate> {
+  const { owner, repo } = context.repo();
+  const id = (context.payload as { repository?: { id?: number } }).repository?.id;
+  return gateRepository(deps, `${owner}/${repo}`, id);
+}
+
 export function createApp(deps: AppDeps) {
   return (app: Probot): void => {
     const octo = (c: AnyContext) => c.octokit as unknown as Octokit;
+    // Any other repository of the installation gets a neutral check that says so, and nothing else.
+    const check = async (c: AnyContext, n: number, checkRunId?: number, g?: Gate): Promise<string> => {
+      const access = g ?? await gate(deps, c);
+      if (!access.ok) return notAccessCheck(deps, octo(c), c.repo(), n, access.problem, checkRunId);
+      return (await runCheck(deps, octo(c), c.repo(), n, checkRunId)).conclusion;
+    };
 
     app.on(["pull_request.opened", "pull_request.reopened", "pull_request.synchronize", "pull_request.ready_for_review",
       "pull_request.converted_to_draft", "pull_request.edited"], async (context) => {
       await recordPusherOf(deps, context.repo(), { ...context.payload, id: context.id }); // I13: before any evaluation
-      await once(deps, context, async () => (await runCheck(deps, octo(context), context.repo(), context.payload.pull_request.number)).conclusion);
+      await once(deps, context, async () => check(context, context.payload.pull_request.number));
     });
 
     app.on(["pull_request_review.submitted", "pull_request_review.dismissed", "pull_request_review.edited"], async (context) => {
       if (context.payload.pull_request.state !== "open") return;
-      await once(deps, context, async () => (await runCheck(deps, octo(context), context.repo(), context.payload.pull_request.number)).conclusion);
+      await once(deps, context, async () => check(context, context.payload.pull_request.number));
     });
 
     app.on("pull_request.closed", async (context) => {
       const number = context.payload.pull_request.number;
       await once(deps, context, async () => {
+        const g = await gate(deps, context);
+        if (!g.ok) {
+          deps.log.warn({ pr: number, code: g.problem.code }, "pull request closed in a repository that is not an access repository: nothing granted or revoked");
+          return notAccessCheck(deps, octo(context), context.repo(), number, g.problem);
+        }
         // The payload only routes: the merge path re-reads everything and refuses a PR the API does
         // not show as merged. Closed unmerged: the check says so (JIT_PR_NOT_MERGED), nothing is
         // ever granted (case 16).
@@ -53,6 +72,8 @@ export function createApp(deps: AppDeps) {
     app.on("push", async (context) => {
       const p = context.payload;
       await once(deps, context, async () => {
+        const g = await gate(deps, context);
+        if (!g.ok) return g.problem.code;
         const r = await handlePush(deps, octo(context), context.repo(), {
           ref: p.ref, before: p.before, after: p.after, defaultBranch: p.repository.default_branch,
         });
@@ -67,10 +88,9 @@ export function createApp(deps: AppDeps) {
       if (context.payload.action === "created" && run.status !== "queued") return;
       const prs = run.pull_requests.length ? run.pull_requests.map((p) => p.number) : await prsForSha(octo(context), context.repo(), run.head_sha);
       await once(deps, context, async () => {
+        const g = await gate(deps, context);
         const results: string[] = [];
-        for (const n of prs) {
-          results.push((await runCheck(deps, octo(context), context.repo(), n, context.payload.action === "created" ? run.id : undefined)).conclusion);
-        }
+        for (const n of prs) results.push(await check(context, n, context.payload.action === "created" ? run.id : undefined, g));
         return results.join(",") || "no pull request";
       });
     });
@@ -80,7 +100,8 @@ export function createApp(deps: AppDeps) {
       const prs = suite.pull_requests.length ? suite.pull_requests.map((p) => p.number) : [];
       if (context.payload.action === "requested") return; // PR events already create the check
       await once(deps, context, async () => {
-        for (const n of prs) await runCheck(deps, octo(context), context.repo(), n);
+        const g = await gate(deps, context);
+        for (const n of prs) await check(context, n, undefined, g);
         return `${prs.length} re-evaluated`;
       });
     });

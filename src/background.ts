@@ -24,7 +24,7 @@ export async function startBackground(opts: {
 }): Promise<Background> {
   const { config, problems } = loadSchedulerConfig(process.env);
   if (problems.length) throw new ConfigError(problems);
-  const github = opts.probot ? probotGitHub(opts.probot, opts.deps.appId) : undefined;
+  const github = opts.probot ? probotGitHub(opts.probot, opts.deps.appId, opts.deps.repositories) : undefined;
   const policies = github
     ? new GitHubPolicySource({ github, state: opts.services.state.pool, fallback: opts.services.policy })
     : new StaticPolicySource(opts.services.policy, null);

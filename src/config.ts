@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import type { Problem } from "./core/problem.ts";
 import { problem } from "./core/problem.ts";
+import { parseRepositories, type AccessRepositories } from "./core/repositories.ts";
 
 export interface AppConfig {
   production: boolean;
@@ -14,6 +15,8 @@ export interface AppConfig {
   port: number;
   logLevel: string;
   databaseUrl?: string;
+  /** I10: the access repositories (JIT_REPOSITORIES); "all" only outside production. */
+  repositories: AccessRepositories;
 }
 
 export class ConfigError extends Error {
@@ -41,8 +44,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     port: env.PORT ? Number(env.PORT) : 3000,
     logLevel: env.LOG_LEVEL || "info",
     databaseUrl: env.DATABASE_URL || undefined,
+    repositories: { mode: "all", entries: [] },
   };
-  const problems = production ? productionProblems(config) : [];
+  const repos = parseRepositories(env.JIT_REPOSITORIES);
+  config.repositories = repos.details;
+  const problems = [...(production ? productionProblems(config) : []), ...repos.problems];
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
     problems.push(problem("JIT_PRODUCTION_CONFIG", "PORT must be an integer from 0 to 65535"));
   }
@@ -58,6 +64,16 @@ export function productionProblems(c: AppConfig): Problem[] {
   else if (c.webhookSecret === "development") {
     out.push(problem("JIT_PRODUCTION_CONFIG", 'WEBHOOK_SECRET must not be Probot\'s fallback "development" in production'));
   }
+  if (c.repositories.mode === "all") {
+    out.push(problem("JIT_PRODUCTION_CONFIG", "JIT_REPOSITORIES must name the access repositories when NODE_ENV=production (e.g. acme/access)"));
+  }
   if (c.webhookProxyUrl) out.push(problem("JIT_PRODUCTION_CONFIG", "WEBHOOK_PROXY_URL is for development only"));
   return out;
+}
+
+/** JIT_REPOSITORIES alone (buildDeps, the CLI); throws ConfigError when it is malformed. */
+export function repositoriesFrom(env: NodeJS.ProcessEnv): AccessRepositories {
+  const d = parseRepositories(env.JIT_REPOSITORIES);
+  if (!d.ok) throw new ConfigError(d.problems);
+  return d.details;
 }

@@ -116,6 +116,9 @@ async function main(): Promise<void> {
     return;
   }
   const { root, log } = createLogger(config.logLevel);
+  if (config.repositories.mode === "all") {
+    log.warn("JIT_REPOSITORIES is unset: EVERY repository of the installation may grant and revoke (I10). Development only; production refuses to start without it.");
+  }
   let services: Services;
   try {
     services = await startServices({ log });

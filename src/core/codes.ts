@@ -87,6 +87,12 @@ export const CODES = {
   JIT_REVERT_PR_FAILED: "the revert pull request could not be opened yet; it is retried from the outbox",
   // CLI (src/cli/init.ts)
   JIT_INIT_FILE_EXISTS: "jit init would overwrite an existing file (or write through a link); nothing was written",
+  // Repository authority and what the app writes (src/core/repositories.ts, src/github/revert-pr.ts)
+  JIT_REPO_NOT_ACCESS: "the repository is not one of the access repositories the operator named (JIT_REPOSITORIES); it never grants or revokes",
+  JIT_REPO_KEY_NOT_BOUND: "the database key belongs to another access repository (JIT_REPOSITORIES)",
+  JIT_REPO_ID_CHANGED: "the named repository now has another id than when the app first saw it (deleted and re-created, or transferred)",
+  JIT_REVERT_BRANCH_TAKEN: "a branch or pull request the app did not write uses its revert naming, or its revert PR was changed by someone else; never merged",
+  JIT_REVOKE_NOT_AUTHORIZED: "the deletion of an active request was not made or approved by someone its role's revoke_by allows; the grant ends at expiry",
 } as const;
 
 export type JitCode = keyof typeof CODES;

@@ -9,7 +9,8 @@ import { compileSchema, schemaProblem } from "./json-schema.ts";
 import { decide, problem, type Decision, type Problem } from "./problem.ts";
 import { byPosition } from "./problem-order.ts";
 import { didYouMean } from "./suggest.ts";
-import type { DatabasePolicy, Policy, RolePolicy } from "./types.ts";
+import { DEFAULT_REVOKE_BY } from "./revoke-authority.ts";
+import type { DatabasePolicy, Policy, RevokeBy, RolePolicy } from "./types.ts";
 import { parseStrictYaml, type Locate } from "./yaml-strict.ts";
 
 export const POLICY_MAX_BYTES = 256 * 1024;
@@ -38,6 +39,7 @@ interface RawRole {
   requesters?: string[];
   require_ticket?: boolean;
   max_approval_age?: string;
+  revoke_by?: RevokeBy[];
 }
 interface RawDatabase {
   connection_env: string;
@@ -170,6 +172,7 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
       ...(r.requesters ? { requesters: unique(r.requesters.map((q) => q.toLowerCase())) } : {}),
       requireTicket: r.require_ticket === true,
       ...(maxApprovalAgeMs !== undefined ? { maxApprovalAgeMs } : {}),
+      revokeBy: r.revoke_by ? [...r.revoke_by] : [...DEFAULT_REVOKE_BY],
     };
   }
   let standingAccess: Record<string, string[]> | undefined;

@@ -29,7 +29,11 @@ export interface RolePolicy {
   requireTicket: boolean;
   /** max_approval_age: an approval older than this (at merge: than merged_at) does not count (I13). */
   maxApprovalAgeMs?: number;
+  /** Who may end someone's active grant early by deleting its file (revoke_by); default requester and approvers. */
+  revokeBy?: RevokeBy[];
 }
+
+export type RevokeBy = "requester" | "approvers" | "anyone";
 
 export interface DatabasePolicy {
   /** Name of the environment variable holding the connection string (never the value). */

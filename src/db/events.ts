@@ -8,7 +8,7 @@ export type EventKind =
   | "revoked" | "revoke_noop" | "revoke_failed"
   | "drift_orphan_revoked" | "intent_abandoned"
   | "extended"
-  | "revert_pr_opened" | "revert_pr_merged" | "revert_pr_skipped";
+  | "revert_pr_opened" | "revert_pr_merged" | "revert_pr_skipped" | "revert_pr_attempt";
 
 export interface EventInput {
   ledgerId?: number | null;

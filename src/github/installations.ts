@@ -1,6 +1,7 @@
 // GitHub clients for work that no webhook started (the sweeper, the outbox): the App finds the
 // installation of a repository with its JWT, then acts with that installation's token.
 import type { Probot } from "probot";
+import type { AccessRepositories } from "../core/repositories.ts";
 import type { Octokit, RepoRef } from "./octokit.ts";
 
 export interface GitHubAccess {
@@ -8,6 +9,8 @@ export interface GitHubAccess {
   octokitFor(repository: string): Promise<Octokit>;
   /** This App's id: issues and comments it finds by marker must be its own. */
   appId?: number;
+  /** I10: background work (revert PRs, reminders, reconcile) touches only these; absent means all (development). */
+  repositories?: AccessRepositories;
 }
 
 export function repoRefOf(repository: string): RepoRef {
@@ -17,10 +20,11 @@ export function repoRefOf(repository: string): RepoRef {
 }
 
 /** Backed by a Probot instance (the app's own, or the one Probot passes to the app function). */
-export function probotGitHub(probot: Pick<Probot, "auth">, appId?: number): GitHubAccess {
+export function probotGitHub(probot: Pick<Probot, "auth">, appId?: number, repositories?: AccessRepositories): GitHubAccess {
   const installations = new Map<string, number>();
   return {
     ...(appId !== undefined ? { appId } : {}),
+    ...(repositories ? { repositories } : {}),
     async octokitFor(repository) {
       const ref = repoRefOf(repository);
       let id = installations.get(repository);

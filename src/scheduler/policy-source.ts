@@ -5,6 +5,7 @@
 // must never block a revoke, so the app falls back to the last policy it read, then to the policy
 // at the grant's merge commit, then to its local copy.
 import { decide, problem, type Decision } from "../core/problem.ts";
+import { accessEntry, ALL_REPOSITORIES, keyAuthority, keyOwner } from "../core/repositories.ts";
 import type { Policy } from "../core/types.ts";
 import type { GitHubAccess } from "../github/installations.ts";
 import { repoRefOf } from "../github/installations.ts";
@@ -92,8 +93,18 @@ export class GitHubPolicySource implements PolicySource {
     }
   }
 
-  async policyFor(g: GrantRef): Promise<Decision<Policy | null>> {
+  async policyFor(grant: GrantRef): Promise<Decision<Policy | null>> {
     const errors: string[] = [];
+    // I10: a database's connection comes from the access repository that owns the key, never from
+    // whatever another repository's policies/ say (a row recorded before the repository list changed).
+    const repositories = this.o.github.repositories ?? ALL_REPOSITORIES;
+    let g = grant;
+    if (keyAuthority(repositories, grant.repository, grant.database)) {
+      const owner = keyOwner(repositories, grant.database);
+      if (!owner) return this.o.fallback && defines(this.o.fallback, grant.database) ? decide(this.o.fallback, [], "the app's local policy") : unavailable(grant, "no access repository owns this database key");
+      g = { repository: owner, database: grant.database, mergeSha: null };
+      errors.push(`${grant.repository} is not the access repository of ${grant.database}; read ${owner}`);
+    }
     try {
       const head = await this.atDefaultBranch(g.repository);
       if (defines(head, g.database)) return decide(head, [], "policy at the default branch");
@@ -116,7 +127,8 @@ export class GitHubPolicySource implements PolicySource {
   }
 
   async policiesToReconcile(): Promise<{ repository: string; policy: Policy }[]> {
-    const repos = new Set([...(await ledgerRepositories(this.o.state)), ...(this.o.repositories?.() ?? [])]);
+    const access = this.o.github.repositories ?? ALL_REPOSITORIES;
+    const repos = new Set([...(await ledgerRepositories(this.o.state)), ...(this.o.repositories?.() ?? [])].filter((r) => accessEntry(access, r)));
     const out: { repository: string; policy: Policy }[] = [];
     const seen = new Set<string>();
     for (const repository of [...repos].sort()) {

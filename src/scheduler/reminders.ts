@@ -2,6 +2,7 @@
 // once per grant: claimOnce decides who posts across replicas and repeated sweeps.
 import type pg from "pg";
 import { relative, utc } from "../core/report.ts";
+import { ALL_REPOSITORIES, keyAuthority } from "../core/repositories.ts";
 import type { GitHubAccess } from "../github/installations.ts";
 import { repoRefOf } from "../github/installations.ts";
 import { postComment } from "../github/sticky-comment.ts";
@@ -22,6 +23,7 @@ export async function sendReminders(deps: { state: pg.Pool; github: GitHubAccess
   let sent = 0;
   for (const r of rows) {
     const g = { repository: r.repository, database: r.database, requestId: r.request_id };
+    if (keyAuthority(deps.github.repositories ?? ALL_REPOSITORIES, g.repository, g.database)) continue; // I10: never written to a foreign repository
     const key = reminderKey(g);
     if (!(await claimOnce(deps.state, "comment", key, { pr: r.pr_number }))) continue;
     const expires = r.expires_at.getTime();

@@ -1,12 +1,17 @@
 // The outbox handler for revert_pr items: reads the ledger row (the audit record), opens the revert
 // PR and records what happened. Runs only for rows already revoked: the sweep queues after the revoke.
+// Only in an access repository that owns the row's database key, the very repository (pinned id)
+// the grant came from (I10); what the app wrote is remembered as events, so it merges only that (I11).
 import type pg from "pg";
-import { appendEvent } from "../db/events.ts";
+import { keyAuthority, ALL_REPOSITORIES } from "../core/repositories.ts";
+import { appendEvent, listEvents } from "../db/events.ts";
 import { getByKey } from "../db/ledger.ts";
 import type { GitHubAccess } from "../github/installations.ts";
 import { repoRefOf } from "../github/installations.ts";
 import { isNotFound } from "../github/octokit.ts";
-import { openRevertPr, type RevertOptions, type RevertRecord } from "../github/revert-pr.ts";
+import { openRevertPr, type RevertAttempt, type RevertMemory, type RevertOptions, type RevertRecord } from "../github/revert-pr.ts";
+import { alertOnce } from "../usecases/alerting.ts";
+import { gateRepository } from "../usecases/repository-gate.ts";
 import type { OutboxHandler } from "./outbox.ts";
 
 export interface RevertPayload {
@@ -31,8 +36,13 @@ export function revertPrHandler(deps: { state: pg.Pool; github: GitHubAccess; op
     if (!row) return "skipped: no ledger row";
     if (row.status !== "revoked") throw new Error(`ledger row ${row.id} is ${row.status}, not revoked: no revert PR before the revoke`);
 
+    const repositories = deps.github.repositories ?? ALL_REPOSITORIES;
+    const unbound = keyAuthority(repositories, p.repository, p.database);
+    if (unbound) return `skipped: ${unbound.code}`;
     const octokit = await deps.github.octokitFor(p.repository);
     const ref = repoRefOf(p.repository);
+    const gate = await gateRepository({ state: deps.state, repositories }, p.repository, (await octokit.rest.repos.get({ ...ref })).data.id);
+    if (!gate.ok) return `skipped: ${gate.problem.code}`;
     let requester: string | null = null;
     if (row.prNumber) {
       try {
@@ -47,7 +57,20 @@ export function revertPrHandler(deps: { state: pg.Pool; github: GitHubAccess; op
       prNumber: row.prNumber, role: row.role, dbUser: row.dbUser, approvers: row.approvers, grantedAt: row.grantedAt, expiresAt: row.expiresAt,
       revokedAt: row.revokedAt, revokedBy: row.revokedBy, sessionsEnded: row.sessionsEnded, verification: revoke,
     };
-    const out = await openRevertPr(octokit, ref, record, deps.options);
+    const memory: RevertMemory = {
+      last: async () => (await listEvents(deps.state, { ledgerId: row.id, kind: "revert_pr_attempt" })).at(-1)?.details as RevertAttempt | undefined,
+      record: (a) => appendEvent(deps.state, {
+        ledgerId: row.id, kind: "revert_pr_attempt", repository: row.repository, database: row.database, requestId: row.requestId, actor: "outbox", details: { ...a },
+      }),
+    };
+    const out = await openRevertPr(octokit, ref, record, deps.options, memory);
+    if (out.hostile.length) {
+      await alertOnce(deps.state, octokit, ref, {
+        code: "JIT_REVERT_BRANCH_TAKEN", key: `revert:${row.database}/${row.requestId}`,
+        title: `Something the app did not write poses as the revert of ${row.database}/${row.requestId}`,
+        body: `The app never merges these:\n\n${out.hostile.map((h) => `- ${h}`).join("\n")}\n\nThe grant itself is revoked. Check who created them.`,
+      }, deps.github.appId);
+    }
     const kind = out.state === "merged" ? "revert_pr_merged" : out.state === "open" ? "revert_pr_opened" : "revert_pr_skipped";
     await appendEvent(deps.state, {
       ledgerId: row.id, kind, repository: row.repository, database: row.database, requestId: row.requestId, actor: "outbox",

@@ -1,14 +1,18 @@
 // The jit-access check run on a request PR: evaluate (the same decision the merge path uses),
 // preview the exact SQL, report on the head SHA the decision was made for, update the sticky comment.
-import type { Decision } from "../core/problem.ts";
+import { isPolicyPath } from "../core/policy.ts";
+import { decide, type Decision, type Problem } from "../core/problem.ts";
 import { evaluatePullRequest, type PullRequestEvaluation } from "../core/pull-request.ts";
 import { isRequestPullRequest, renderCheck, renderStickyComment, type PlanPreview } from "../core/report.ts";
+import { isUnderRequestsDir } from "../core/request-path.ts";
 import { renderStatement } from "../core/sql.ts";
 import { pushersOf } from "../db/pushers.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import { OctokitPullRequestContext } from "../github/pr-context.ts";
 import { upsertStickyComment } from "../github/sticky-comment.ts";
 import type { AppDeps } from "./context.ts";
+import { withKeyAuthority } from "./repository-gate.ts";
+import { earlyRevokeAuthority } from "./revoke-authority.ts";
 import { requestStateOf } from "./request-state.ts";
 
 export const CHECK_NAME = "jit-access";
@@ -52,7 +56,14 @@ export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, nu
   created?.catch(() => {}); // awaited below; a failure must not be an unhandled rejection meanwhile
   void ctx.prefetch("check").catch(() => {});
   const now = deps.now();
-  const decision = await evaluatePullRequest(ctx, { now, mode: "check" });
+  let decision = withKeyAuthority(deps, repoKey(ref), await evaluatePullRequest(ctx, { now, mode: "check" }));
+  const e = decision.details;
+  if (e.kind === "revoke" && e.basePolicy && e.database && e.requestId) {
+    // Says before the merge whether merging would end the grant now (revoke_by).
+    const authority = await earlyRevokeAuthority(deps, octokit, ref, { repository: repoKey(ref), database: e.database, requestId: e.requestId }, e.basePolicy,
+      { ctx, author: e.pullRequest.author, headSha: e.pullRequest.headSha });
+    if (!authority.ok) decision = decide(e, [...decision.problems, ...authority.problems], "");
+  }
   const id = checkRunId ?? (await created!).data.id;
   const report = renderCheck(decision, await planPreview(deps, decision.details), now);
   await octokit.rest.checks.update({
@@ -75,4 +86,22 @@ export async function recheckClosed(deps: AppDeps, octokit: Octokit, ref: RepoRe
   const ours = data.check_runs.filter((r) => deps.appId === undefined || r.app?.id === deps.appId);
   if (!ours.some((r) => r.conclusion !== "neutral")) return "not a request pull request";
   return (await runCheck(deps, octokit, ref, number)).conclusion;
+}
+
+/**
+ * I10: a pull request in a repository that is not an access repository. When it touches requests or
+ * policies (or GitHub asked for this check run), a neutral check says why nothing will happen.
+ */
+export async function notAccessCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number, why: Problem, checkRunId?: number): Promise<string> {
+  const { data: pr } = await octokit.rest.pulls.get({ ...ref, pull_number: number });
+  const files = await octokit.paginate(octokit.rest.pulls.listFiles, { ...ref, pull_number: number, per_page: 100 });
+  const relevant = files.some((f) => isUnderRequestsDir(f.filename) || isUnderRequestsDir(f.previous_filename ?? "") || isPolicyPath(f.filename));
+  deps.log.info({ pr: number, code: why.code, relevant }, "not an access repository: nothing is evaluated");
+  if (!relevant && checkRunId === undefined) return "not an access repository";
+  const now = new Date(deps.now()).toISOString();
+  const output = { title: `${why.code}: not an access repository`, summary: `${why.message}.${why.hint ? `\n\n${why.hint}.` : ""}` };
+  const done = { status: "completed" as const, conclusion: "neutral" as const, completed_at: now, output };
+  if (checkRunId !== undefined) await octokit.rest.checks.update({ ...ref, check_run_id: checkRunId, ...done });
+  else await octokit.rest.checks.create({ ...ref, name: CHECK_NAME, head_sha: pr.head.sha, started_at: now, ...done });
+  return "neutral";
 }

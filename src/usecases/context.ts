@@ -1,5 +1,6 @@
 // What every use case needs: the state database, engines per policy, a clock and a logger.
 import type pg from "pg";
+import type { AccessRepositories } from "../core/repositories.ts";
 import type { EngineRegistry } from "./engines.ts";
 
 export interface UseCaseLogger {
@@ -14,6 +15,8 @@ export interface AppDeps {
   /** The app's clock, ms since the epoch; used only for display ("until, if merged now"). Expiry uses the database clock. */
   now: () => number;
   log: UseCaseLogger;
+  /** I10: the access repositories and the database keys each owns (JIT_REPOSITORIES). */
+  repositories: AccessRepositories;
   /** This GitHub App's id: check runs of other apps named "jit-access" are ignored. */
   appId?: number;
   /** Called after a grant or an extension commits, so the expiry timer can re-arm. */

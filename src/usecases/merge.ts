@@ -12,6 +12,8 @@ import { alertOnce, claimOnce, releaseClaim } from "./alerting.ts";
 import { pullRequestContext } from "./check.ts";
 import type { AppDeps } from "./context.ts";
 import { oncePerMerge } from "./merge-once.ts";
+import { withKeyAuthority } from "./repository-gate.ts";
+import { earlyRevokeAuthority } from "./revoke-authority.ts";
 
 export type MergeOutcome =
   | { kind: "granted" | "extended" | "revoked"; existing: boolean; expiresAt?: Date | string | null }
@@ -52,6 +54,19 @@ async function refuse(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number,
   return { kind: "refused", code, problems };
 }
 
+/** A deletion revoke_by does not allow: nothing revoked early, the PR says why, and owners are alerted. */
+async function refuseEarlyRevoke(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number, grant: string, problems: Problem[]): Promise<MergeOutcome> {
+  const code = "JIT_REVOKE_NOT_AUTHORIZED";
+  deps.log.warn({ pr, code, grant }, "early revoke refused: the grant ends at its expiry");
+  await commentOnce(deps, octokit, ref, pr, `revoke-refused:${repoKey(ref)}#${pr}`,
+    `⚠️ **jit-access**: nothing was revoked early (**${code}**); the grant \`${grant}\` ends at its expiry.\n\n${list(problems)}`);
+  await alertOnce(deps.state, octokit, ref, {
+    code, key: `revoke:${pr}`, title: `Pull request #${pr} deleted the active request ${grant} without revoke authority`,
+    body: `Pull request #${pr} deleted the request file of an active grant, but neither the requester opened it nor an eligible approver approved it. Nothing was revoked early; the grant ends at its expiry.\n\n${list(problems)}`,
+  }, deps.appId);
+  return { kind: "refused", code, problems };
+}
+
 export async function handleMerged(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number): Promise<MergeOutcome> {
   const { outcome, fresh } = await oncePerMerge<MergeOutcome>(deps.state, `merge:${repoKey(ref)}#${number}`, async () => {
     const outcome = await verifyAndApply(deps, octokit, ref, number);
@@ -66,7 +81,7 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
   const repository = repoKey(ref);
   const ctx = pullRequestContext(deps, octokit, ref, number);
   void ctx.prefetch("merge").catch(() => {});
-  const decision = await evaluatePullRequest(ctx, { now: deps.now(), mode: "merge" });
+  const decision = withKeyAuthority(deps, repository, await evaluatePullRequest(ctx, { now: deps.now(), mode: "merge" }));
   const e = decision.details;
   const actor = `github:merge:${repository}#${number}`;
 
@@ -76,8 +91,13 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
 
   // Deleting an active request only ever reduces privilege: revoke whatever else the PR did
   // (but only for a PR into the default branch: elsewhere the file is still there).
-  const wrongBase = decision.problems.some((p) => p.code === "JIT_PR_BASE_NOT_DEFAULT");
+  // A key another access repository owns is never revoked from here (I10).
+  const wrongBase = decision.problems.some((p) => p.code === "JIT_PR_BASE_NOT_DEFAULT" || p.code === "JIT_REPO_KEY_NOT_BOUND");
   if (e.kind === "revoke" && e.database && e.requestId && e.basePolicy && !wrongBase) {
+    // Only the requester, or an eligible approver's approval, may end someone's grant early (revoke_by).
+    const authority = await earlyRevokeAuthority(deps, octokit, ref, { repository, database: e.database, requestId: e.requestId }, e.basePolicy,
+      { ctx, author: e.pullRequest.author, headSha: e.pullRequest.headSha });
+    if (!authority.ok) return refuseEarlyRevoke(deps, octokit, ref, number, `${e.database}/${e.requestId}`, authority.problems);
     const r = await deps.engines.engine(e.basePolicy).revoke({ repository, database: e.database, requestId: e.requestId }, {
       reason: `early revoke: request file deleted by pull request #${number}`, actor,
     });

@@ -9,6 +9,8 @@ import { alertOnce } from "./alerting.ts";
 import type { AppDeps } from "./context.ts";
 import { handleMerged, type MergeOutcome } from "./merge.ts";
 import { requestStateOf } from "./request-state.ts";
+import { keyAuthority } from "../core/repositories.ts";
+import { earlyRevokeAuthority } from "./revoke-authority.ts";
 
 export interface PushInput {
   ref: string;
@@ -60,8 +62,20 @@ export async function handlePush(deps: AppDeps, octokit: Octokit, ref: RepoRef, 
       if (!where.ok) continue;
       const state = await requestStateOf(deps.state, repoKey(ref), where.database, where.requestId);
       if (state.status !== "active") continue;
+      if (keyAuthority(deps.repositories, repoKey(ref), where.database)) continue; // another repository's key (I10)
       const policy = await policyAt(octokit, ref, push.after);
       if (!policy.details) continue;
+      // A direct push has no verified author or review: it ends a grant early only under revoke_by: [anyone].
+      const authority = await earlyRevokeAuthority(deps, octokit, ref, { repository: repoKey(ref), ...where }, policy.details, null);
+      if (!authority.ok) {
+        deps.log.warn({ path: f.filename, commit: push.after, code: authority.code }, "request file deleted by a direct push: nothing revoked early");
+        await alertOnce(deps.state, octokit, ref, {
+          code: "JIT_REVOKE_NOT_AUTHORIZED", key: `push:${push.after}:${f.filename}`,
+          title: `${f.filename} was deleted by a direct push; the grant was not revoked early`,
+          body: `Commit ${push.after} deleted \`${f.filename}\` on ${push.defaultBranch} without a pull request. Its grant ends at its expiry; to end it now, the requester or an eligible approver uses a pull request.`,
+        }, deps.appId);
+        continue;
+      }
       const r = await deps.engines.engine(policy.details).revoke({ repository: repoKey(ref), ...where }, {
         reason: `early revoke: request file deleted by push ${push.after.slice(0, 12)}`, actor: `github:push:${repoKey(ref)}@${push.after}`,
       });

@@ -176,6 +176,8 @@ export interface JitE2EOptions {
   protection?: Parameters<RepoScenario["setProtection"]>[0];
   /** Password of the app role; random when omitted. */
   targetPassword?: string;
+  /** JIT_REPOSITORIES for the app (I10); unset: every repository counts, as in development. */
+  repositories?: string;
 }
 
 /** Creates the target database as an operator would (SECURITY.md §4) and returns the app's URL. */
@@ -201,6 +203,7 @@ async function prepareTarget(e2e: E2E, password: string): Promise<{ su: pg.Clien
 
 export async function startJitE2E(o: JitE2EOptions = {}): Promise<JitE2E> {
   const hooks = { appEnv: {} as Record<string, string>, deps: [] as (AppDeps & { close(): Promise<void> })[], pools: [] as pg.Pool[] };
+  if (o.repositories !== undefined) hooks.appEnv.JIT_REPOSITORIES = o.repositories;
   const e2e = await startE2E({ app: jitTestApp(hooks), replicas: o.replicas, logLevel: o.logLevel ?? "info", ...(o.sim ? { sim: o.sim } : {}) });
   const password = o.targetPassword ?? randomBytes(12).toString("hex");
   let su: pg.Client | undefined;

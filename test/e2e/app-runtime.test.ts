@@ -80,7 +80,7 @@ describe("case 26: webhook signatures", () => {
 });
 
 describe("case 27: production configuration", () => {
-  const base = { NODE_ENV: "production", APP_ID: "31337", PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----", WEBHOOK_SECRET: "s3cret-of-at-least-some-length" };
+  const base = { NODE_ENV: "production", JIT_REPOSITORIES: "acme/access", APP_ID: "31337", PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----", WEBHOOK_SECRET: "s3cret-of-at-least-some-length" };
   const refusal = (env: NodeJS.ProcessEnv): string[] => {
     try {
       loadConfig(env);
@@ -130,11 +130,12 @@ describe("case 27: the process refuses to start", () => {
     });
   }
 
-  const prod = { NODE_ENV: "production", APP_ID: "31337", PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\\nx\\n-----END RSA PRIVATE KEY-----" };
+  const prod = { NODE_ENV: "production", JIT_REPOSITORIES: "acme/access", APP_ID: "31337", PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\\nx\\n-----END RSA PRIVATE KEY-----" };
   for (const [what, env, message] of [
     ["WEBHOOK_SECRET unset", { ...prod }, "WEBHOOK_SECRET is required when NODE_ENV=production"],
     ["WEBHOOK_SECRET=development", { ...prod, WEBHOOK_SECRET: "development" }, `WEBHOOK_SECRET must not be Probot's fallback "development" in production`],
-    ["APP_ID missing", { NODE_ENV: "production", PRIVATE_KEY: prod.PRIVATE_KEY, WEBHOOK_SECRET: "a-real-secret-value" }, "APP_ID is required when NODE_ENV=production"],
+    ["APP_ID missing", { NODE_ENV: "production", JIT_REPOSITORIES: "acme/access", PRIVATE_KEY: prod.PRIVATE_KEY, WEBHOOK_SECRET: "a-real-secret-value" }, "APP_ID is required when NODE_ENV=production"],
+    ["JIT_REPOSITORIES unset (I10)", { ...prod, JIT_REPOSITORIES: "", WEBHOOK_SECRET: "a-real-secret-value" }, "JIT_REPOSITORIES must name the access repositories when NODE_ENV=production (e.g. acme/access)"],
   ] as const) {
     it(`case 27: node src/main.ts with NODE_ENV=production and ${what} exits non-zero with JIT_PRODUCTION_CONFIG`, async () => {
       const r = await start(env);

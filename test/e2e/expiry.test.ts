@@ -185,16 +185,17 @@ describe("expiry lifecycle", () => {
     expect(direct.code).toBe("JIT_REQUEST_ID_USED");
     expect(await appGranted()).toEqual([]);
 
-    // GitHub recovers: the retry reuses the branch of the failed attempt, opens and merges the PR.
+    // GitHub recovers: the retry drops the branch of the failed attempt (I11: a fresh, unguessable one), opens and merges the PR.
     fault.clear();
     e2e.sim.clearRequestLog();
     const drained = await scheduler.drainNow();
     expect(drained!.done).toEqual([expect.objectContaining({ kind: "revert_pr", result: expect.stringMatching(/^merged #\d+$/) })]);
     await e2e.sim.waitForIdle();
-    expect(e2e.sim.requests("git/create-ref").map((r) => r.status)).toEqual([422]);
-    expect(e2e.sim.requests("git/update-ref").map((r) => r.status)).toEqual([200]);
+    expect(e2e.sim.requests("git/create-ref").map((r) => r.status)).toEqual([201]);
+    expect(e2e.sim.requests("git/update-ref")).toEqual([]);
+    expect(e2e.sim.requests("git/delete-ref").map((r) => r.status)).toEqual([204, 204]); // the failed attempt's branch, then the merged one
 
-    const reverts = repo.pulls().filter((p) => p.headRef === "jit/expire/orders-prod/alice-inc-1");
+    const reverts = repo.pulls().filter((p) => p.headRef.startsWith("jit/expire/orders-prod/alice-inc-1-"));
     expect(reverts).toEqual([expect.objectContaining({ state: "closed", merged: true, user: e2e.sim.app.botLogin, baseRef: repo.defaultBranch })]);
     const body = String((await repo.pull(reverts[0]!.number)).body);
     for (const s of ["@alice", "`orders_readonly`", "`orders-prod`", "@dora", "Granted at", "Expired at", "Revoked at", "| Sessions ended | 1 |", "membership gone, 0 session(s) left (revoked)", `(#${pr})`]) {
@@ -202,7 +203,7 @@ describe("expiry lifecycle", () => {
     }
     expect(repo.issues().find((i) => i.number === reverts[0]!.number)!.labels).toEqual(["jit-expired"]);
     expect(await repo.fileAt(repo.defaultBranch, PATH_1)).toBeNull();
-    const { rows: events } = await state.query("SELECT kind FROM events WHERE request_id = 'alice-inc-1' AND kind LIKE 'revert_pr%'");
+    const { rows: events } = await state.query("SELECT kind FROM events WHERE request_id = 'alice-inc-1' AND kind LIKE 'revert_pr%' AND kind <> 'revert_pr_attempt'");
     expect(events).toEqual([{ kind: "revert_pr_merged" }]);
 
     // Merging the revert PR (its webhooks reach the app) grants nothing and opens nothing else.
@@ -239,7 +240,7 @@ describe("expiry lifecycle", () => {
       downToo.clear();
     }
     await scheduler.drainNow();
-    expect(e2e.sim.repo(REPO).pulls().filter((p) => p.headRef === "jit/expire/orders-prod/alice-inc-2")).toEqual([expect.objectContaining({ merged: true })]);
+    expect(e2e.sim.repo(REPO).pulls().filter((p) => p.headRef.startsWith("jit/expire/orders-prod/alice-inc-2-"))).toEqual([expect.objectContaining({ merged: true })]);
     await e2e.sim.waitForIdle();
   });
 

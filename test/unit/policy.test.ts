@@ -16,7 +16,7 @@ describe("parsePolicies", () => {
     const ro = p.databases["orders-prod"]?.roles.orders_readonly;
     expect(ro).toEqual({
       maxDuration: "8h", maxDurationMs: 28_800_000, approvals: 1, approvers: ["@acme/dba"],
-      requesters: ["@acme/engineering", "@acme/dba", "zed"], requireTicket: true,
+      requesters: ["@acme/engineering", "@acme/dba", "zed"], requireTicket: true, revokeBy: ["requester", "approvers"],
     });
     expect(p.databases["orders-prod"]?.roles.orders_admin?.requireTicket).toBe(false);
     expect(p.databases["orders-prod"]?.source).toBe("policies/orders.yaml");

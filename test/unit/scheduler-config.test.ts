@@ -83,8 +83,8 @@ describe("revert PR text", () => {
     revokedBy: "scheduler:host:1", sessionsEnded: 3, verification: { outcome: "revoked", membershipGone: true, sessionsLeft: 0 },
   };
 
-  it("branch jit/expire/<database>/<request-id>", () => {
-    expect(revertBranch("orders-prod", "alice-inc-1")).toBe("jit/expire/orders-prod/alice-inc-1");
+  it("branch jit/expire/<database>/<request-id>-<random suffix>", () => {
+    expect(revertBranch("orders-prod", "alice-inc-1", "0a1b2c3d4e5f6a7b")).toBe("jit/expire/orders-prod/alice-inc-1-0a1b2c3d4e5f6a7b");
     expect(revertTitle(r)).toBe("Expire orders-prod/alice-inc-1: orders_readonly for alice");
   });
 
