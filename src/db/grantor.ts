@@ -21,6 +21,7 @@ import {
   openRows, type ActiveGrant, type ExecutedSql, type LedgerKey, type LedgerRow,
 } from "./ledger.ts";
 import { preflight } from "./preflight.ts";
+import { cleanWindowResidue, type ResidueReport } from "./window-residue.ts";
 import { appRoleScope } from "./scope.ts";
 import { TargetError, type TargetInfo, type Targets } from "./targets.ts";
 
@@ -49,6 +50,8 @@ export interface RevokeDetails {
   /** True when the row was already closed: nothing was executed by this call. */
   alreadyClosed: boolean;
   applied?: AppliedRevoke;
+  /** I14: what the grantee left on the bundle, undone or still there (JIT_WINDOW_RESIDUE). */
+  residue?: ResidueReport;
 }
 
 export interface OrphanReport {
@@ -314,13 +317,20 @@ export class GrantEngine {
           return fail({ row, alreadyClosed: false, applied }, "JIT_REVOKE_FAILED",
             `revoke not verified: membership ${applied.verification.membershipGone ? "gone" : "still present"}, ${applied.verification.sessionsLeft} session(s) left`);
         }
+        // I14: after the verified revoke, undo or report what the grantee changed about the bundle.
+        const residue = await cleanWindowResidue(target, info, row.role, row.dbUser);
+        const residueDetails = { ...residue };
         const closed = await markRevoked(client, row.id, {
-          reason: opts.reason, actor: opts.actor, sql: applied.sql, sessionsEnded: applied.sessionsEnded, verification: { revoke: applied.verification },
+          reason: opts.reason, actor: opts.actor, sql: applied.sql, sessionsEnded: applied.sessionsEnded,
+          verification: { revoke: applied.verification, residue: residueDetails },
         });
         await appendEvent(client, { ...ev, kind: applied.outcome === "revoked" ? "revoked" : "revoke_noop", details: { reason: opts.reason, ...applied.verification } });
+        if (residue.undone.length || residue.remaining.length) {
+          await appendEvent(client, { ...ev, kind: "window_residue", code: residue.remaining.length ? "JIT_WINDOW_RESIDUE" : null, details: residueDetails });
+        }
         await client.query("COMMIT");
         const how = applied.outcome === "revoked" ? "revoked" : applied.outcome === "user_missing" ? "closed (the user no longer exists)" : "closed (membership was already gone)";
-        return decide({ row: closed, alreadyClosed: false, applied }, [], `${how}; ${applied.sessionsEnded} session(s) ended`);
+        return decide({ row: closed, alreadyClosed: false, applied, residue }, [], `${how}; ${applied.sessionsEnded} session(s) ended`);
       } catch (e) {
         targetBroken = true;
         const code = codeOf(e, "JIT_REVOKE_FAILED");
