@@ -69,8 +69,8 @@ export async function inspectGrantableRole(client: Client, role: string, pgMajor
         alternative: [`-- or cut the membership instead: ${cut(a)}`] });
     }
   }
-  const seenCreate = new Set<string>();
-  for (const h of clean) out.push(...await heldPowers(client, h, pgMajor, seenCreate));
+  for (const h of clean) out.push(...await heldPowers(client, h, pgMajor));
+  out.push(...await createRights(client, clean));
   return out;
 }
 
@@ -113,7 +113,7 @@ export async function roleClosure(client: Client, oid: string): Promise<Ancestor
 }
 
 /** What one holder owns or may pass on: objects, default ACLs, grant options, ADMIN, CREATE. */
-async function heldPowers(client: Client, h: Holder, pgMajor: number, seenCreate: Set<string>): Promise<Finding[]> {
+async function heldPowers(client: Client, h: Holder, pgMajor: number): Promise<Finding[]> {
   const out: Finding[] = [];
   const q = quoteIdent(h.name);
   // Owned objects in any database (pg_shdepend is cluster-wide); default ACLs are listed below.
@@ -160,31 +160,44 @@ async function heldPowers(client: Client, h: Holder, pgMajor: number, seenCreate
     }
   }
 
-  // CREATE on a schema (directly, through PUBLIC or a parent role) or on the database. An ancestor
-  // reached over an INHERIT FALSE edge still counts: on PG15 and with SET TRUE, SET ROLE reaches it.
-  const create = await query<{ object: string; kind: string; direct: boolean; public: boolean }>(client, `
-    SELECT 'SCHEMA' AS kind, quote_ident(n.nspname) AS object,
-           EXISTS (SELECT 1 FROM aclexplode(n.nspacl) a WHERE a.grantee = $1::oid AND a.privilege_type = 'CREATE') AS direct,
-           EXISTS (SELECT 1 FROM aclexplode(n.nspacl) a WHERE a.grantee = 0 AND a.privilege_type = 'CREATE') AS public
-      FROM pg_namespace n WHERE has_schema_privilege($1::oid, n.oid, 'CREATE')
-    UNION ALL
-    SELECT 'DATABASE', quote_ident(d.datname),
-           EXISTS (SELECT 1 FROM aclexplode(d.datacl) a WHERE a.grantee = $1::oid AND a.privilege_type = 'CREATE'),
-           EXISTS (SELECT 1 FROM aclexplode(d.datacl) a WHERE a.grantee = 0 AND a.privilege_type = 'CREATE')
-      FROM pg_database d WHERE d.datname = current_database() AND has_database_privilege($1::oid, d.oid, 'CREATE')
-    ORDER BY 1, 2`, [h.oid]);
-  for (const c of create.rows) {
-    const key = `${c.kind} ${c.object}`;
-    if (seenCreate.has(key)) continue;
-    seenCreate.add(key);
+  return out;
+}
+
+/**
+ * CREATE on a schema (directly, through PUBLIC or a parent role) or on the database, for the bundle
+ * and each ancestor. An ancestor reached over an INHERIT FALSE edge still counts: on PG15 and with
+ * SET TRUE, SET ROLE reaches it. Each object is reported once, by the holder that has the right
+ * directly (so the fix is a statement), else by the first holder that sees it.
+ */
+async function createRights(client: Client, holders: Holder[]): Promise<Finding[]> {
+  const found = new Map<string, { h: Holder; c: { object: string; kind: string; direct: boolean; public: boolean } }>();
+  for (const h of holders) {
+    const create = await query<{ object: string; kind: string; direct: boolean; public: boolean }>(client, `
+      SELECT 'SCHEMA' AS kind, quote_ident(n.nspname) AS object,
+             EXISTS (SELECT 1 FROM aclexplode(n.nspacl) a WHERE a.grantee = $1::oid AND a.privilege_type = 'CREATE') AS direct,
+             EXISTS (SELECT 1 FROM aclexplode(n.nspacl) a WHERE a.grantee = 0 AND a.privilege_type = 'CREATE') AS public
+        FROM pg_namespace n WHERE has_schema_privilege($1::oid, n.oid, 'CREATE')
+      UNION ALL
+      SELECT 'DATABASE', quote_ident(d.datname),
+             EXISTS (SELECT 1 FROM aclexplode(d.datacl) a WHERE a.grantee = $1::oid AND a.privilege_type = 'CREATE'),
+             EXISTS (SELECT 1 FROM aclexplode(d.datacl) a WHERE a.grantee = 0 AND a.privilege_type = 'CREATE')
+        FROM pg_database d WHERE d.datname = current_database() AND has_database_privilege($1::oid, d.oid, 'CREATE')
+      ORDER BY 1, 2`, [h.oid]);
+    for (const c of create.rows) {
+      const key = `${c.kind} ${c.object}`;
+      const seen = found.get(key);
+      if (!seen || (!(seen.c.direct || seen.c.public) && (c.direct || c.public))) found.set(key, { h, c });
+    }
+  }
+  return [...found.values()].map(({ h, c }) => {
+    const q = quoteIdent(h.name);
     const fix = [
       ...(c.direct ? [`REVOKE CREATE ON ${c.kind} ${c.object} FROM ${q};`] : []),
       ...(c.public ? [`REVOKE CREATE ON ${c.kind} ${c.object} FROM PUBLIC;`] : []),
     ];
     if (!fix.length) fix.push(`-- "${h.name}" gets CREATE on ${c.kind.toLowerCase()} ${c.object} through a parent role or ownership; revoke it there`);
-    out.push(finding("JIT_ROLE_NOT_PURE", `${h.label} can CREATE in ${c.kind.toLowerCase()} ${c.object}`, [...fix, ...h.alternative]));
-  }
-  return out;
+    return finding("JIT_ROLE_NOT_PURE", `${h.label} can CREATE in ${c.kind.toLowerCase()} ${c.object}`, [...fix, ...h.alternative]);
+  });
 }
 
 export interface DefaultAclEntry {

@@ -61,13 +61,13 @@ export async function inspectWindowResidue(client: Client, role: string, member?
 /** `role` settings (ALTER ROLE … SET role) that start a login's sessions as the bundle. */
 export async function inspectRoleSettings(client: Client, role: string, member?: string): Promise<Finding[]> {
   // Stored as `role=<name>`: unquoted for the identifiers the policies allow.
-  const settings = await query<{ who: string; db: string | null }>(client, `
-    SELECT quote_ident(r.rolname) AS who, quote_ident(d.datname) AS db
+  const settings = await query<{ name: string; who: string; db: string | null }>(client, `
+    SELECT r.rolname::text AS name, quote_ident(r.rolname) AS who, quote_ident(d.datname) AS db
       FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole LEFT JOIN pg_database d ON d.oid = s.setdatabase
      WHERE ('role=' || $1) = ANY (s.setconfig) AND ($2::text IS NULL OR r.rolname = $2)
      ORDER BY 1, 2 NULLS FIRST`, [role, member ?? null]);
   return settings.rows.map((s) => finding("JIT_WINDOW_RESIDUE",
-    `role ${s.who} has the setting role = "${role}"${s.db ? ` in database ${s.db}` : ""}: its sessions would start as the bundle`,
+    `role "${s.name}" has the setting role = "${role}"${s.db ? ` in database ${s.db}` : ""}: its sessions would start as the bundle`,
     [`ALTER ROLE ${s.who}${s.db ? ` IN DATABASE ${s.db}` : ""} RESET role;`], role));
 }
 
