@@ -8,6 +8,7 @@ import { evaluatePolicy, evaluateRequestAgainstPolicy } from "../core/evaluate-p
 import { isPolicyPath, parsePolicies, POLICY_MAX_BYTES } from "../core/policy.ts";
 import { problem, type Problem } from "../core/problem.ts";
 import { parseRequest, REQUEST_MAX_BYTES } from "../core/request.ts";
+import { sameConnection, sharedRoleProblems } from "../core/shared-roles.ts";
 import type { Policy } from "../core/types.ts";
 import { parseCommand, unknownFormat, type OptionValues } from "./args.ts";
 import type { CliIo } from "./io.ts";
@@ -91,6 +92,12 @@ async function validate(opts: Options, io: CliIo): Promise<number> {
   const policies = parsePolicies(policyFiles);
   for (const f of policyFiles) reports.push({ path: f.path, problems: policies.problems.filter((p) => p.path === f.path) });
   const policy = policies.ok ? policies.details : null;
+  // I16: one role on one cluster under two keys, told by the connection variables' names and values.
+  for (const p of policy ? sharedRoleProblems(policy, sameConnection(policy, io.env)) : []) {
+    const report = reports.find((r) => r.path === p.path);
+    if (report) report.problems.push(p);
+    else reports.push({ path: p.path ?? "policies", problems: [p] });
+  }
 
   for (const entry of await requestEntries(opts)) {
     if (isPolicyPath(entry.path)) continue; // validated above with the others

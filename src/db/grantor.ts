@@ -21,6 +21,8 @@ import {
   openRows, type ActiveGrant, type ExecutedSql, type LedgerKey, type LedgerRow,
 } from "./ledger.ts";
 import { preflight } from "./preflight.ts";
+import { roleOid } from "./inspect-role.ts";
+import { recordBinding, recordedBinding, type BindingKey, type TargetBinding } from "./target-binding.ts";
 import { cleanWindowResidue, type ResidueReport } from "./window-residue.ts";
 import { appRoleScope } from "./scope.ts";
 import { TargetError, type TargetInfo, type Targets } from "./targets.ts";
@@ -111,6 +113,22 @@ export class GrantEngine {
     return appRoleScope(this.targets, database);
   }
 
+  /**
+   * I16, at check time: reads (read-only) which role the login name denotes on the target and
+   * records it for this head SHA; returns the recorded binding (the first for this head) and now.
+   */
+  async bindTarget(key: BindingKey): Promise<{ recorded: TargetBinding; current: TargetBinding }> {
+    const info = await this.targets.info(key.database);
+    const client = await this.targets.connect(key.database);
+    let current: TargetBinding;
+    try {
+      current = { clusterId: info.clusterId, memberOid: (await roleOid(client, key.dbUser)) ?? null };
+    } finally {
+      client.release();
+    }
+    return { recorded: await recordBinding(this.state, key, current), current };
+  }
+
   /** The statements a grant would run on this target: what a check run shows. */
   async plan(database: string, role: string, dbUser: string): Promise<Statement[]> {
     const info = await this.targets.info(database);
@@ -140,6 +158,8 @@ export class GrantEngine {
     }
     if (input.dbUser === info.appRole) return fail(none, "JIT_USER_NOT_ELIGIBLE", `database user "${input.dbUser}" is the app's own role`);
     if (input.role === info.appRole || input.role === input.dbUser) return fail(none, "JIT_ROLE_NOT_ALLOWED", `role "${input.role}" cannot be granted to "${input.dbUser}"`);
+    const shared = await this.targets.sharedRole(input.database, input.role); // I16
+    if (shared.length) return decide(none, shared, "");
 
     let first: LedgerRow;
     let created: boolean;
@@ -195,7 +215,9 @@ export class GrantEngine {
         }
       }
 
-      const pre = await preflight(target, { role: input.role, dbUser: input.dbUser, info, scope });
+      // I16: the login the check showed for this head SHA (when one was recorded) must still be it.
+      const expected = input.headSha ? await recordedBinding(client, { ...input, headSha: input.headSha }) : undefined;
+      const pre = await preflight(target, { role: input.role, dbUser: input.dbUser, info, scope, ...(expected ? { expected } : {}) });
       if (!pre.ok) {
         const failed = await markFailed(client, row.id, { code: pre.code, sql: [], verification: { preflight: pre.problems } });
         await appendEvent(client, { ...ev, kind: "grant_refused", code: pre.code, details: { problems: pre.problems } });
