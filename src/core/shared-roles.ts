@@ -39,8 +39,13 @@ export function sharedRoleProblems(policy: Policy, same: SameCluster, only?: { k
   return out;
 }
 
-/** Host and port of a postgres:// URL (default port 5432), or null for anything else. */
+/** Host and port of a postgres:// URL or a libpq `key=value` string (default port 5432), or null. */
 function serverOf(value: string): string | null {
+  if (!/^[a-z]+:\/\//i.test(value)) {
+    const pick = (k: string) => new RegExp(`(?:^|\\s)${k}\\s*=\\s*'?([^'\\s]+)`).exec(value)?.[1];
+    const host = pick("host") ?? pick("hostaddr");
+    return host ? `${host.toLowerCase()}:${pick("port") ?? "5432"}` : null;
+  }
   try {
     const u = new URL(value);
     if (u.protocol !== "postgres:" && u.protocol !== "postgresql:") return null;
