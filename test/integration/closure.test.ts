@@ -148,6 +148,20 @@ describe("I14: purity covers the whole closure", () => {
   });
 });
 
+describe("doctor fix SQL is safe to paste", () => {
+  it("an app connected as the bootstrap superuser is told to use a dedicated role, never to strip the superuser", async () => {
+    const io = captureIo({ [ENV_NAME]: cluster.superuserUrl("orders") }, repo);
+    expect(await doctor(["--repo", repo], io)).toBe(1);
+    const out = io.stdout.join("\n");
+    expect(out).toContain('FAIL app role "postgres": JIT_DB_ROLE_TOO_POWERFUL: app role "postgres" has SUPERUSER');
+    expect(out).toContain('-- "postgres" is the bootstrap superuser: keep it, and give the app a dedicated role instead');
+    expect(out).toContain(f.major >= 16 ? "GRANT pg_signal_backend TO jit_app WITH INHERIT TRUE, SET FALSE;" : "GRANT pg_signal_backend TO jit_app;");
+    expect(out).not.toMatch(/ALTER ROLE "?postgres"? NO/);
+    const su = await f.su.query("SELECT rolsuper FROM pg_roles WHERE rolname = 'postgres'");
+    expect(su.rows[0]).toEqual({ rolsuper: true });
+  });
+});
+
 describe("I14: what a grantee changes during a window", () => {
   it("I14: default privileges FOR ROLE the bundle are undone at revoke and the next person is granted", async () => {
     expect((await engine.grant(f.input("win-1", { role: "w_bundle", dbUser: "alice" }))).ok).toBe(true);
