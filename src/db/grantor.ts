@@ -132,6 +132,8 @@ export class GrantEngine {
   /** The statements a grant would run on this target: what a check run shows. */
   async plan(database: string, role: string, dbUser: string): Promise<Statement[]> {
     const info = await this.targets.info(database);
+    const shared = (await this.targets.sharedRole(database, role))[0]; // I16, shown before the merge refuses it
+    if (shared) throw new TargetError(shared.code, shared.message);
     return buildGrantPlan({ role, dbUser, appRole: info.appRole, pgMajor: info.pgMajor });
   }
 
@@ -341,14 +343,13 @@ export class GrantEngine {
         }
         // I14: after the verified revoke, undo or report what the grantee changed about the bundle.
         const residue = await cleanWindowResidue(target, info, row.role, row.dbUser);
-        const residueDetails = { ...residue };
         const closed = await markRevoked(client, row.id, {
           reason: opts.reason, actor: opts.actor, sql: applied.sql, sessionsEnded: applied.sessionsEnded,
-          verification: { revoke: applied.verification, residue: residueDetails },
+          verification: { revoke: applied.verification, residue },
         });
         await appendEvent(client, { ...ev, kind: applied.outcome === "revoked" ? "revoked" : "revoke_noop", details: { reason: opts.reason, ...applied.verification } });
         if (residue.undone.length || residue.remaining.length) {
-          await appendEvent(client, { ...ev, kind: "window_residue", code: residue.remaining.length ? "JIT_WINDOW_RESIDUE" : null, details: residueDetails });
+          await appendEvent(client, { ...ev, kind: "window_residue", code: residue.remaining.length ? "JIT_WINDOW_RESIDUE" : null, details: { ...residue } });
         }
         await client.query("COMMIT");
         const how = applied.outcome === "revoked" ? "revoked" : applied.outcome === "user_missing" ? "closed (the user no longer exists)" : "closed (membership was already gone)";

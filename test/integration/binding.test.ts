@@ -58,6 +58,8 @@ describe("I16: one membership, one set of rules", () => {
       expect(await ledgerRow(f, id)).toBeUndefined();
     }
     expect(await f.appGranted()).toEqual([]);
+    // The check's SQL preview says so before anyone approves.
+    await expect(engine.plan(DB_KEY, "orders_readonly", "bob")).rejects.toMatchObject({ code: "JIT_ROLE_SHARED_ACROSS_KEYS" });
     const { rows } = await f.su.query("SELECT pg_has_role('bob', 'orders_readonly', 'MEMBER') AS m");
     expect(rows[0]).toEqual({ m: false });
   });
