@@ -97,8 +97,8 @@ function planSection(e: PullRequestEvaluation, plan: PlanPreview | null): string
   if (!plan.ok) return ["### SQL", "", `Not planned: **${plan.code}** ${esc(plan.message)}`, ""];
   const login = plan.login
     ? [plan.login.oid === null
-      ? `Login \`${esc(plan.login.name)}\` does not exist on the target now; the merge refuses (JIT_TARGET_CHANGED) if it exists then.`
-      : `Login \`${esc(plan.login.name)}\` is OID ${plan.login.oid}; the merge refuses (JIT_TARGET_CHANGED) if the name denotes another role then.`, ""]
+      ? `Login \`${esc(plan.login.name)}\` does not exist on the target now; the merge grants nothing if it exists by then.`
+      : `Login \`${esc(plan.login.name)}\` is OID ${plan.login.oid}; the merge grants nothing if the name denotes another role by then.`, ""]
     : [];
   return ["### SQL that will run on merge", "", `On \`${plan.target}\`, after the app re-verifies everything at the merge commit:`, "", "```sql", ...plan.statements, "```", "", ...login];
 }
