@@ -1,5 +1,6 @@
-// Test layers: pure unit tests, integration tests run once per PostgreSQL major (15 and 17),
-// and end-to-end tests against the GitHub simulator. The JSON report feeds .ci/run's summary line.
+// Test layers: pure unit tests, integration tests run once per supported PostgreSQL major
+// (15, 16, 17, 18), and end-to-end tests against the GitHub simulator on PG15; the e2e security
+// cases run again on the newest major (18). The JSON report feeds .ci/run's summary line.
 import { defineConfig } from "vitest/config";
 
 const integration = (major: string) => ({
@@ -20,10 +21,23 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
       integration("15"),
+      integration("16"),
       integration("17"),
+      integration("18"),
       {
         extends: true,
         test: { name: "e2e", include: ["test/e2e/**/*.test.ts", "test/sim/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 120_000 },
+      },
+      {
+        extends: true,
+        test: {
+          name: "e2e-pg18",
+          include: ["test/e2e/app-*.test.ts", "test/e2e/expiry.test.ts"],
+          exclude: ["test/e2e/app-demo.test.ts"],
+          env: { JIT_TEST_PG_MAJOR: "18" },
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
       },
     ],
   },

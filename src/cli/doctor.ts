@@ -1,11 +1,13 @@
 // `jit doctor [--repo DIR] [--database KEY] [--format text|json]`: checks, in each target database
-// the policies name, the app's role (invariant I5) and every grantable role (invariant I4), and
+// the policies name, the app's role (invariant I5) and every grantable role with every role it is a
+// member of (invariants I4, I14), plus logins whose settings start their sessions as one, and
 // prints the SQL that fixes each problem. Read-only: it never changes a database.
 // Exit 0 healthy, 1 problems found, 2 usage/configuration error or a database it cannot connect to.
 import type { Policy } from "../core/types.ts";
 import type { Finding } from "../db/finding.ts";
 import { inspectAppRole } from "../db/inspect-app.ts";
 import { inspectGrantableRole } from "../db/inspect-role.ts";
+import { inspectRoleSettings } from "../db/window-residue.ts";
 import { appRoleScope } from "../db/scope.ts";
 import { TargetError, Targets } from "../db/targets.ts";
 import { parseCommand } from "./args.ts";
@@ -44,7 +46,8 @@ export async function diagnose(policy: Policy, env: NodeJS.ProcessEnv, keys: str
         try {
           report.app = await inspectAppRole(client, info, scope);
           for (const role of Object.keys(policy.databases[key]!.roles).sort()) {
-            report.roles.push({ role, findings: await inspectGrantableRole(client, role, info.pgMajor) });
+            // I4/I14 on the role and its closure, plus logins set to start their sessions as it.
+            report.roles.push({ role, findings: [...await inspectGrantableRole(client, role, info.pgMajor), ...await inspectRoleSettings(client, role)] });
           }
         } finally {
           client.release();

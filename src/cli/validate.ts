@@ -11,6 +11,7 @@ import { problem, type Problem } from "../core/problem.ts";
 import { parseRequest, REQUEST_MAX_BYTES } from "../core/request.ts";
 import { sourceExcerpt } from "../core/source-excerpt.ts";
 import { showSafe } from "../core/text.ts";
+import { sameConnection, sharedRoleProblems } from "../core/shared-roles.ts";
 import type { Policy } from "../core/types.ts";
 import { parseStrictYaml, type Locate } from "../core/yaml-strict.ts";
 import { parseCommand, unknownFormat, type OptionValues } from "./args.ts";
@@ -105,6 +106,12 @@ async function validate(given: Options, io: CliIo): Promise<number> {
   const policy = policies.ok ? policies.details : null;
   for (const f of policyFiles) sources.set(f.path, f.bytes);
   if (policy) await addOwnershipProblems(repo, policy, policyFiles, reports, sources);
+  // I16: one role on one cluster under two keys, told by the connection variables' names and values.
+  for (const p of policy ? sharedRoleProblems(policy, sameConnection(policy, io.env)) : []) {
+    const report = reports.find((r) => r.path === p.path);
+    if (report) report.problems.push(p);
+    else reports.push({ path: p.path ?? "policies", problems: [p] });
+  }
 
   for (const entry of await requestEntries(opts)) {
     if (isPolicyPath(entry.path)) continue; // validated above with the others

@@ -74,6 +74,9 @@ export const CODES = {
   JIT_REVOKE_FAILED: "the REVOKE or session termination could not be verified",
   JIT_DRIFT_ORPHAN_GRANT: "an app-granted membership has no active ledger row",
   JIT_STANDING_ACCESS: "a member of a grantable role that the app did not grant",
+  JIT_WINDOW_RESIDUE: "after a revoke, the grantable role still carries something a member changed during the window (default privileges, owned objects, a role setting) that the app could not undo",
+  JIT_ROLE_SHARED_ACROSS_KEYS: "the same role on the same cluster is grantable under two database keys with different rules",
+  JIT_TARGET_CHANGED: "the target login's OID at merge differs from the one the check recorded: a dropped and recreated login is a different person",
   // App and scheduling
   JIT_WEBHOOK_SIGNATURE: "the webhook signature is missing or wrong",
   JIT_PRODUCTION_CONFIG: "production configuration is unsafe (secret, app id or key)",

@@ -26,7 +26,9 @@ export interface CheckReport {
 }
 
 /** The SQL the grant would run, or why it could not be planned (target not configured, …). */
-export type PlanPreview = { ok: true; statements: string[]; target: string } | { ok: false; code: JitCode; message: string };
+export type PlanPreview =
+  | { ok: true; statements: string[]; target: string; /** I16: the login bound by OID for this head. */ login?: { name: string; oid: string | null } }
+  | { ok: false; code: JitCode; message: string };
 
 /** Problems a person resolves by acting on the PR (approving, un-drafting), not by editing the request. */
 const WAITING: ReadonlySet<JitCode> = new Set(["JIT_APPROVALS_MISSING", "JIT_CHANGES_REQUESTED", "JIT_PR_DRAFT"]);
@@ -93,7 +95,12 @@ function planSection(e: PullRequestEvaluation, plan: PlanPreview | null): string
   if (e.kind === "extension") return ["### SQL", "", "None: an extension only moves the expiry in the ledger; the membership stays.", ""];
   if (!plan) return [];
   if (!plan.ok) return ["### SQL", "", `Not planned: **${plan.code}** ${esc(plan.message)}`, ""];
-  return ["### SQL that will run on merge", "", `On \`${plan.target}\`, after the app re-verifies everything at the merge commit:`, "", "```sql", ...plan.statements, "```", ""];
+  const login = plan.login
+    ? [plan.login.oid === null
+      ? `Login \`${esc(plan.login.name)}\` does not exist on the target now; the merge grants nothing if it exists by then.`
+      : `Login \`${esc(plan.login.name)}\` is OID ${plan.login.oid}; the merge grants nothing if the name denotes another role by then.`, ""]
+    : [];
+  return ["### SQL that will run on merge", "", `On \`${plan.target}\`, after the app re-verifies everything at the merge commit:`, "", "```sql", ...plan.statements, "```", "", ...login];
 }
 
 export function renderCheck(decision: Decision<PullRequestEvaluation>, plan: PlanPreview | null, now: number): CheckReport {

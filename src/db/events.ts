@@ -5,7 +5,7 @@ import type { Queryable } from "./state.ts";
 
 export type EventKind =
   | "grant_intent" | "granted" | "grant_refused" | "grant_failed" | "grant_compensated"
-  | "revoked" | "revoke_noop" | "revoke_failed"
+  | "revoked" | "revoke_noop" | "revoke_failed" | "window_residue"
   | "drift_orphan_revoked" | "intent_abandoned"
   | "extended"
   | "revert_pr_opened" | "revert_pr_merged" | "revert_pr_skipped" | "revert_pr_attempt";

@@ -21,6 +21,9 @@ import {
   openRows, type ActiveGrant, type ExecutedSql, type LedgerKey, type LedgerRow,
 } from "./ledger.ts";
 import { preflight } from "./preflight.ts";
+import { roleOid } from "./inspect-role.ts";
+import { recordBinding, recordedBinding, type BindingKey, type TargetBinding } from "./target-binding.ts";
+import { cleanWindowResidue, type ResidueReport } from "./window-residue.ts";
 import { appRoleScope } from "./scope.ts";
 import { TargetError, type TargetInfo, type Targets } from "./targets.ts";
 import { isWindowStart, windowState } from "./window.ts";
@@ -55,6 +58,8 @@ export interface RevokeDetails {
   /** True when the row was already closed: nothing was executed by this call. */
   alreadyClosed: boolean;
   applied?: AppliedRevoke;
+  /** I14: what the grantee left on the bundle, undone or still there (JIT_WINDOW_RESIDUE). */
+  residue?: ResidueReport;
 }
 
 export interface OrphanReport {
@@ -114,9 +119,27 @@ export class GrantEngine {
     return appRoleScope(this.targets, database);
   }
 
+  /**
+   * I16, at check time: reads (read-only) which role the login name denotes on the target and
+   * records it for this head SHA; returns the recorded binding (the first for this head) and now.
+   */
+  async bindTarget(key: BindingKey): Promise<{ recorded: TargetBinding; current: TargetBinding }> {
+    const info = await this.targets.info(key.database);
+    const client = await this.targets.connect(key.database);
+    let current: TargetBinding;
+    try {
+      current = { clusterId: info.clusterId, memberOid: (await roleOid(client, key.dbUser)) ?? null };
+    } finally {
+      client.release();
+    }
+    return { recorded: await recordBinding(this.state, key, current), current };
+  }
+
   /** The statements a grant would run on this target: what a check run shows. */
   async plan(database: string, role: string, dbUser: string): Promise<Statement[]> {
     const info = await this.targets.info(database);
+    const shared = (await this.targets.sharedRole(database, role))[0]; // I16, shown before the merge refuses it
+    if (shared) throw new TargetError(shared.code, shared.message);
     return buildGrantPlan({ role, dbUser, appRole: info.appRole, pgMajor: info.pgMajor });
   }
 
@@ -143,6 +166,8 @@ export class GrantEngine {
     }
     if (input.dbUser === info.appRole) return fail(none, "JIT_USER_NOT_ELIGIBLE", `database user "${input.dbUser}" is the app's own role`);
     if (input.role === info.appRole || input.role === input.dbUser) return fail(none, "JIT_ROLE_NOT_ALLOWED", `role "${input.role}" cannot be granted to "${input.dbUser}"`);
+    const shared = await this.targets.sharedRole(input.database, input.role); // I16
+    if (shared.length) return decide(none, shared, "");
 
     let first: LedgerRow;
     let created: boolean;
@@ -201,7 +226,9 @@ export class GrantEngine {
         }
       }
 
-      const pre = await preflight(target, { role: input.role, dbUser: input.dbUser, info, scope });
+      // I16: the login the check showed for this head SHA (when one was recorded) must still be it.
+      const expected = input.headSha ? await recordedBinding(client, { ...input, headSha: input.headSha }) : undefined;
+      const pre = await preflight(target, { role: input.role, dbUser: input.dbUser, info, scope, ...(expected ? { expected } : {}) });
       if (!pre.ok) {
         const failed = await markFailed(client, row.id, { code: pre.code, sql: [], verification: { preflight: pre.problems } });
         await appendEvent(client, { ...ev, kind: "grant_refused", code: pre.code, details: { problems: pre.problems } });
@@ -353,13 +380,19 @@ export class GrantEngine {
           return fail({ row, alreadyClosed: false, applied }, "JIT_REVOKE_FAILED",
             `revoke not verified: membership ${applied.verification.membershipGone ? "gone" : "still present"}, ${applied.verification.sessionsLeft} session(s) left`);
         }
+        // I14: after the verified revoke, undo or report what the grantee changed about the bundle.
+        const residue = await cleanWindowResidue(target, info, row.role, row.dbUser);
         const closed = await markRevoked(client, row.id, {
-          reason: opts.reason, actor: opts.actor, sql: applied.sql, sessionsEnded: applied.sessionsEnded, verification: { revoke: applied.verification },
+          reason: opts.reason, actor: opts.actor, sql: applied.sql, sessionsEnded: applied.sessionsEnded,
+          verification: { revoke: applied.verification, residue },
         });
         await appendEvent(client, { ...ev, kind: applied.outcome === "revoked" ? "revoked" : "revoke_noop", details: { reason: opts.reason, ...applied.verification } });
+        if (residue.undone.length || residue.remaining.length) {
+          await appendEvent(client, { ...ev, kind: "window_residue", code: residue.remaining.length ? "JIT_WINDOW_RESIDUE" : null, details: { ...residue } });
+        }
         await client.query("COMMIT");
         const how = applied.outcome === "revoked" ? "revoked" : applied.outcome === "user_missing" ? "closed (the user no longer exists)" : "closed (membership was already gone)";
-        return decide({ row: closed, alreadyClosed: false, applied }, [], `${how}; ${applied.sessionsEnded} session(s) ended`);
+        return decide({ row: closed, alreadyClosed: false, applied, residue }, [], `${how}; ${applied.sessionsEnded} session(s) ended`);
       } catch (e) {
         targetBroken = true;
         const code = codeOf(e, "JIT_REVOKE_FAILED");

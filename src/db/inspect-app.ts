@@ -47,8 +47,18 @@ export async function inspectAppRole(client: Client, info: TargetInfo, scope: Ap
   const elevated = ([["rolsuper", "SUPERUSER"], ["rolcreaterole", "CREATEROLE"], ["rolcreatedb", "CREATEDB"],
     ["rolreplication", "REPLICATION"], ["rolbypassrls", "BYPASSRLS"]] as const).filter(([k]) => attrs[k]).map(([, n]) => n);
   if (elevated.length) {
-    out.push(finding("JIT_DB_ROLE_TOO_POWERFUL", `app role "${info.appRole}" has ${elevated.join(", ")}`,
-      [`ALTER ROLE ${app} ${elevated.map((n) => `NO${n}`).join(" ")};`]));
+    // Never advise stripping the bootstrap superuser or the cluster's only one: that locks the DBA
+    // out. The fix is then a dedicated app role, and the connection variable pointed at it.
+    const { rows } = await query<{ bootstrap: boolean; others: number }>(client, `
+      SELECT (SELECT oid FROM pg_roles WHERE rolname = current_user) = 10 AS bootstrap,
+             (SELECT count(*) FROM pg_roles WHERE rolsuper AND rolname <> current_user)::int AS others`);
+    const keep = attrs.rolsuper && (rows[0]!.bootstrap || rows[0]!.others === 0);
+    out.push(finding("JIT_DB_ROLE_TOO_POWERFUL", `app role "${info.appRole}" has ${elevated.join(", ")}`, keep
+      ? [`-- "${info.appRole}" is ${rows[0]!.bootstrap ? "the bootstrap superuser" : "the only superuser"}: keep it, and give the app a dedicated role instead`,
+        ...dedicatedAppRole(modern, scope.allowlist),
+        "-- then point the database's connection_env variable at jit_app"]
+      : [`ALTER ROLE ${app} ${elevated.map((n) => `NO${n}`).join(" ")};`]));
+    if (keep) return out;
   }
   if (!modern && attrs.rolinherit) {
     out.push(finding("JIT_DB_ROLE_TOO_POWERFUL", `app role "${info.appRole}" is INHERIT: on PostgreSQL 15 it would hold the privileges of every role it grants`,
@@ -100,4 +110,16 @@ export async function inspectAppRole(client: Client, info: TargetInfo, scope: Ap
       [modern ? `GRANT pg_signal_backend TO ${app} WITH INHERIT TRUE, SET FALSE;` : `GRANT pg_signal_backend TO ${app};`], "pg_signal_backend"));
   }
   return out;
+}
+
+/** The minimal app role of docs/database.md, for a cluster whose app connects as a superuser it must keep. */
+function dedicatedAppRole(modern: boolean, roles: readonly string[]): string[] {
+  const attrs = "NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS";
+  return modern
+    ? [`CREATE ROLE jit_app LOGIN PASSWORD '<new password>' ${attrs};`,
+      ...roles.map((r) => `GRANT ${quoteIdent(r)} TO jit_app WITH ADMIN TRUE, INHERIT FALSE, SET FALSE;`),
+      "GRANT pg_signal_backend TO jit_app WITH INHERIT TRUE, SET FALSE;"]
+    : [`CREATE ROLE jit_app LOGIN PASSWORD '<new password>' NOINHERIT ${attrs};`,
+      ...roles.map((r) => `GRANT ${quoteIdent(r)} TO jit_app WITH ADMIN OPTION;`),
+      "GRANT pg_signal_backend TO jit_app;"];
 }

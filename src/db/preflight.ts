@@ -1,12 +1,14 @@
 // Everything checked in the target database right before a GRANT, in order of importance:
-// the app role (I5), the grantable role (I4), the grantee, and pre-existing access (I7).
+// the app role (I5), the login the check showed (I16), the grantable role and its closure (I4,
+// I14), the grantee, and pre-existing access (I7).
 import type pg from "pg";
 import { decide, type Decision } from "../core/problem.ts";
 import { quoteIdent } from "../core/sql.ts";
 import { query } from "./executor.ts";
 import { finding, type Finding } from "./finding.ts";
 import { inspectAppRole, type AppRoleScope } from "./inspect-app.ts";
-import { inspectGrantableRole } from "./inspect-role.ts";
+import { inspectGrantableRole, roleOid } from "./inspect-role.ts";
+import type { TargetBinding } from "./target-binding.ts";
 import type { TargetInfo } from "./targets.ts";
 
 type Client = Pick<pg.PoolClient, "query">;
@@ -54,6 +56,19 @@ export interface PreflightInput {
   dbUser: string;
   info: TargetInfo;
   scope: AppRoleScope;
+  /** I16: the login the check showed for this head SHA, when a check recorded one. */
+  expected?: TargetBinding;
+}
+
+/** I16: the login must still be the role (OID, cluster) the check showed; a recreated login is someone else. */
+export async function inspectBinding(client: Client, info: TargetInfo, user: string, expected: TargetBinding): Promise<Finding[]> {
+  const now = (await roleOid(client, user)) ?? null;
+  if (expected.clusterId === info.clusterId && expected.memberOid === now) return [];
+  const shown = (oid: string | null) => (oid === null ? "no such login" : `OID ${oid}`);
+  const what = expected.clusterId !== info.clusterId
+    ? `the connection now reaches another cluster than the one the check read`
+    : `database user "${user}" was ${shown(expected.memberOid)} when the check ran and is ${shown(now)} now: a dropped and recreated login is a different person`;
+  return [finding("JIT_TARGET_CHANGED", `${what}; push a commit so the check runs again and the approvers see the login they approve`)];
 }
 
 export interface PreflightDetails {
@@ -68,6 +83,7 @@ export interface PreflightDetails {
 export async function preflight(client: Client, input: PreflightInput): Promise<Decision<PreflightDetails>> {
   const app = await inspectAppRole(client, input.info, input.scope);
   const tooPowerful = app.filter((f) => f.code === "JIT_DB_ROLE_TOO_POWERFUL");
+  const changed = input.expected ? await inspectBinding(client, input.info, input.dbUser, input.expected) : [];
   const role = await inspectGrantableRole(client, input.role, input.info.pgMajor);
   const user = await inspectTargetUser(client, input.dbUser, input.info.appRole);
   const existing = role.some((f) => f.code === "JIT_ROLE_MISSING") || user.some((f) => f.code === "JIT_USER_MISSING")
@@ -76,6 +92,7 @@ export async function preflight(client: Client, input: PreflightInput): Promise<
     && (f.subject === input.role || f.subject === "pg_signal_backend"));
   const ordered = [
     ...tooPowerful,
+    ...changed,
     ...role.filter((f) => f.code === "JIT_ROLE_MISSING"),
     ...role.filter((f) => f.code !== "JIT_ROLE_MISSING"),
     ...user.filter((f) => f.code === "JIT_USER_MISSING"),

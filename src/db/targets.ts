@@ -4,6 +4,8 @@
 import type pg from "pg";
 import type { Policy } from "../core/types.ts";
 import type { JitCode } from "../core/codes.ts";
+import type { Problem } from "../core/problem.ts";
+import { sameConnection, sharedRoleProblems } from "../core/shared-roles.ts";
 import { createPool } from "./state.ts";
 import { query } from "./executor.ts";
 
@@ -94,6 +96,23 @@ export class Targets {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * I16 at runtime: JIT_ROLE_SHARED_ACROSS_KEYS when another key allowlists `role` under other rules
+   * and reaches the same cluster, by configuration or by system identifier. A key that cannot be
+   * reached now is judged by its configuration only.
+   */
+  async sharedRole(key: string, role: string): Promise<Problem[]> {
+    const ids = new Map<string, string>([[key, (await this.info(key)).clusterId]]);
+    for (const other of this.keys()) {
+      if (other === key || !Object.hasOwn(this.policy.databases[other]!.roles, role) || !this.configured(other)) continue;
+      const info = await this.info(other).catch(() => undefined);
+      if (info) ids.set(other, info.clusterId);
+    }
+    const byConfig = sameConnection(this.policy, this.env);
+    return sharedRoleProblems(this.policy, (a, b) => byConfig(a, b)
+      ?? (ids.has(a) && ids.get(a) === ids.get(b) ? "the same cluster (equal system identifiers)" : null), { key, role });
   }
 
   async close(): Promise<void> {

@@ -170,6 +170,13 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     for (const g of r.revoked) {
       log.info({ ledgerId: g.ledgerId, repository: g.repository, database: g.database, requestId: g.requestId, role: g.role, dbUser: g.dbUser,
         expiresAt: g.expiresAt, revokedAt: g.revokedAt, lagMs: g.lagMs, sessionsEnded: g.sessionsEnded, outcome: g.outcome }, "revoked at expiry");
+      if (g.residue.length) {
+        await alerter.alert(g.repository, {
+          code: "JIT_WINDOW_RESIDUE", key: `residue:${g.ledgerId}`,
+          title: `"${g.role}" on ${g.database} still carries changes made during ${g.requestId}`,
+          body: `The grant was revoked, but the app could not undo what was changed about \`${g.role}\` during the window. Until a DBA runs the fix, grants of the role may be refused (owned objects, default privileges) or a login may start as the role:\n\n${g.residue.map((r) => `- ${r.message}\n\n\`\`\`sql\n${r.fix.join("\n")}\n\`\`\``).join("\n")}`,
+        });
+      }
     }
     for (const f of r.failed) log.error({ code: f.code, ledgerId: f.ledgerId, database: f.database, requestId: f.requestId, error: f.message }, "revoke at expiry failed; retried next sweep");
     for (const p of r.problems) if (p.code !== "JIT_LEADER_LOST") log.warn({ code: p.code }, p.message);

@@ -63,6 +63,8 @@ export interface RevokedGrant {
   lagMs: number;
   sessionsEnded: number;
   outcome: string;
+  /** I14: what the grantee left on the bundle that the app could not undo (JIT_WINDOW_RESIDUE). */
+  residue: { message: string; fix: string[] }[];
 }
 
 export interface FailedGrant {
@@ -253,6 +255,7 @@ async function revokeOne(deps: SweepDeps, r: DueRow, report: SweepReport, policy
       expiresAt: iso(row.expiresAt), revokedAt: iso(row.revokedAt),
       lagMs: row.revokedAt && row.expiresAt ? row.revokedAt.getTime() - row.expiresAt.getTime() : 0,
       sessionsEnded: d.details.applied?.sessionsEnded ?? 0, outcome: d.details.applied?.outcome ?? "revoked",
+      residue: (d.details.residue?.remaining ?? []).map((f) => ({ message: f.message, fix: f.fix })),
     });
   }
   // After the revoke, never before; also when another sweeper closed it for expiry (idempotent).

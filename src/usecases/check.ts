@@ -23,11 +23,17 @@ export function pullRequestContext(deps: AppDeps, octokit: Octokit, ref: RepoRef
     () => pushersOf(deps.state, repository, number));
 }
 
-async function planPreview(deps: AppDeps, e: PullRequestEvaluation): Promise<PlanPreview | null> {
+async function planPreview(deps: AppDeps, e: PullRequestEvaluation, repository: string): Promise<PlanPreview | null> {
   if (e.kind !== "grant" || !e.policy || !e.basePolicy) return null;
   try {
-    const statements = await deps.engines.engine(e.basePolicy).plan(e.policy.database, e.policy.role, e.policy.dbUser);
-    return { ok: true, target: e.policy.database, statements: statements.map(renderStatement) };
+    const engine = deps.engines.engine(e.basePolicy);
+    const statements = await engine.plan(e.policy.database, e.policy.role, e.policy.dbUser);
+    // I16: bind the login by OID for this head SHA; the merge refuses if it is another role then.
+    const { recorded, current } = await engine.bindTarget({ repository, headSha: e.pullRequest.headSha, database: e.policy.database, dbUser: e.policy.dbUser });
+    if (recorded.memberOid !== current.memberOid || recorded.clusterId !== current.clusterId) {
+      return { ok: false, code: "JIT_TARGET_CHANGED", message: `database user "${e.policy.dbUser}" is not the login first checked for this commit (${recorded.memberOid ?? "absent"} then, ${current.memberOid ?? "absent"} now); push a commit to check again` };
+    }
+    return { ok: true, target: e.policy.database, statements: statements.map(renderStatement), login: { name: e.policy.dbUser, oid: current.memberOid } };
   } catch (err) {
     const code = (err as { code?: string }).code;
     return { ok: false, code: code?.startsWith("JIT_") ? (code as never) : "JIT_DB_UNREACHABLE", message: (err as Error).message };
@@ -65,7 +71,7 @@ export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, nu
     if (!authority.ok) decision = decide(e, [...decision.problems, ...authority.problems], "");
   }
   const id = checkRunId ?? (await created!).data.id;
-  const report = renderCheck(decision, await planPreview(deps, decision.details), now);
+  const report = renderCheck(decision, await planPreview(deps, decision.details, repoKey(ref)), now);
   await octokit.rest.checks.update({
     ...ref, check_run_id: id, status: "completed", conclusion: report.conclusion, completed_at: new Date(now).toISOString(),
     output: { title: report.title, summary: report.summary.slice(0, 65_000), annotations: report.annotations },

