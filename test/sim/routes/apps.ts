@@ -7,6 +7,11 @@ import type { AppAuth } from "../auth.ts";
 export function appRoutes(auth: AppAuth): Record<string, Handler> {
   return {
     "apps/get-authenticated": async (_req, ctx) => ({ status: 200, body: { ...appShape(ctx.w), installations_count: ctx.w.installations.size } }),
+    "apps/list-installations": async (req, ctx) => {
+      if (req.actor.kind !== "app") throw new HttpError(401, "A JSON web token could not be decoded");
+      const ids = [...ctx.w.installations.keys()].sort((a, b) => a - b);
+      return paginate(req, ctx, ids.map((id) => installationShape(ctx.w, id)));
+    },
     "apps/get-installation": async (req, ctx) => {
       const id = intParam(req, "installation_id");
       if (!ctx.w.installations.has(id)) throw new HttpError(404, "Not Found");
