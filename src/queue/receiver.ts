@@ -10,6 +10,8 @@ import type { UseCaseLogger } from "../usecases/context.ts";
 
 /** GitHub caps webhook payloads at 25 MB. */
 export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
+/** How long a sender cut off mid-body has to read the 413 before its connection is closed. */
+const CUT_OFF_GRACE_MS = 5000;
 
 export interface ReceiverOptions {
   secret: string;
@@ -76,13 +78,18 @@ export function webhookReceiver(o: ReceiverOptions): (req: IncomingMessage, res:
       if (over) return;
       size += chunk.length;
       if (size > max) {
-        // Stop reading now: nothing more is buffered, and the connection goes once the answer is out.
+        // Stop reading now: nothing more is buffered and the socket is paused, so TCP flow control
+        // stops the sender. The connection is closed when the sender gives up, or after a grace
+        // period; closing at once would reset it and the sender might never see the 413.
         over = true;
         chunks.length = 0;
         req.pause();
         o.log.warn({ code: "JIT_WEBHOOK_TOO_LARGE", delivery: id }, "webhook cut off: body passed the size cap");
-        res.once("finish", () => req.socket.destroy());
-        answer(res, 413, { error: "payload too large", code: "JIT_WEBHOOK_TOO_LARGE" }, true);
+        const socket = req.socket;
+        const grace = setTimeout(() => socket.destroy(), CUT_OFF_GRACE_MS);
+        grace.unref();
+        socket.once("close", () => clearTimeout(grace));
+        answer(res, 413, { error: "payload too large", code: "JIT_WEBHOOK_TOO_LARGE" });
         return;
       }
       chunks.push(chunk);

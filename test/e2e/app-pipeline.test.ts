@@ -13,13 +13,23 @@ import { installedRepositories } from "../../src/github/installations.ts";
 import { reconcileMerges } from "../../src/jobs/lost-merges.ts";
 import { startPipeline } from "../../src/queue/pipeline.ts";
 import { readHealth } from "../../src/scheduler/health.ts";
-import { requestYaml, startJitE2E, TEST_QUEUE_CONFIG, type JitE2E } from "./app-fixture.ts";
+import { BASE_FILES, OWNER, POLICY_YAML, requestYaml, startJitE2E, TEST_QUEUE_CONFIG, type JitE2E } from "./app-fixture.ts";
+
+/** One requester per test: a membership granted in one test would make the next one's grant JIT_ALREADY_HAS_ACCESS. */
+const USERS = ["erin", "frank", "gina", "hank", "ivan", "judy", "kate"] as const;
 
 let w: JitE2E;
 const pools: pg.Pool[] = [];
 
 beforeAll(async () => {
-  w = await startJitE2E({ replicas: 2 });
+  w = await startJitE2E({
+    replicas: 2,
+    files: { ...BASE_FILES, "policies/orders.yaml": POLICY_YAML.replace("identities:\n", `identities:\n${USERS.map((u) => `  ${u}: ${u}\n`).join("")}`) },
+  });
+  for (const u of USERS) {
+    await w.su.query(`CREATE ROLE ${u} LOGIN`);
+    w.e2e.sim.addTeamMember(OWNER, "engineering", u);
+  }
 }, 120_000);
 
 afterAll(async () => {
@@ -68,6 +78,7 @@ function rawPost(port: number, head: string, body: (write: (b: Buffer) => boolea
       if (!answered) {
         answered = true;
         answeredAt = sent;
+        setImmediate(() => socket.destroy()); // read the status line, then give up like GitHub would
       }
     });
     const finish = () => {
@@ -125,7 +136,7 @@ describe("I17: the webhook request verifies, stores and acknowledges; nothing el
   });
 
   it("I17: the merge delivery is acknowledged while the GRANT waits on a lock; the grant happens after, once", async () => {
-    const number = await approved("alice", "alice-blocked");
+    const number = await approved("erin", "erin-blocked");
     const locker = await w.e2e.pg!.connect("postgres", "orders");
     try {
       // EXCLUSIVE lets the app read memberships but blocks the GRANT's write to pg_auth_members.
@@ -144,8 +155,8 @@ describe("I17: the webhook request verifies, stores and acknowledges; nothing el
       const closed = w.e2e.sim.findDeliveries({ event: "pull_request", action: "closed" }).at(-1)!;
       expect(closed.status).toBe(202);
       // …while nothing is granted yet: the answer did not wait for the GRANT.
-      expect((await w.appGranted()).filter((m) => m.member === "alice")).toEqual([]);
-      expect((await w.ledger("alice-blocked")).map((r) => r.status)).not.toContain("active");
+      expect((await w.appGranted()).filter((m) => m.member === "erin")).toEqual([]);
+      expect((await w.ledger("erin-blocked")).map((r) => r.status)).not.toContain("active");
       // and another delivery is acknowledged too while the worker still waits
       const again = await w.e2e.sim.sendSignedDelivery("pull_request", closed.payload, "valid");
       expect(again.status).toBe(202);
@@ -155,7 +166,7 @@ describe("I17: the webhook request verifies, stores and acknowledges; nothing el
       await locker.end();
     }
     await w.idle();
-    await grantedOnce("alice-blocked", "alice", number);
+    await grantedOnce("erin-blocked", "erin", number);
   });
 });
 
@@ -163,31 +174,31 @@ describe("I17: lost merges are recovered by the reconciler", () => {
   const pass = () => reconcileMerges({ deps: w.deps[0]!, repositories: installedRepositories(w.e2e.apps[0]!.probot), lookbackMs: 3_600_000 });
 
   it("I17: a merge whose closed and push deliveries were both lost is granted by the reconciler, once", async () => {
-    const number = await approved("alice", "alice-lost");
+    const number = await approved("frank", "frank-lost");
     w.e2e.sim.dropNextDelivery({ event: "pull_request", action: "closed" });
     w.e2e.sim.dropNextDelivery({ event: "push" });
     await w.repo.merge(number, { method: "squash" });
     await w.idle();
-    await w.nothingGranted("alice-lost");
+    await w.nothingGranted("frank-lost", "frank");
     const first = await pass();
     expect(first.recovered).toEqual([{ repository: "acme/access", number, kind: "granted" }]);
     expect(first.failed).toEqual([]);
-    await grantedOnce("alice-lost", "alice", number);
+    await grantedOnce("frank-lost", "frank", number);
     const second = await pass();
     expect(second.recovered).toEqual([]);
     expect(second.examined).toBe(0);
-    await grantedOnce("alice-lost", "alice", number);
+    await grantedOnce("frank-lost", "frank", number);
   });
 
   it("I17: the reconciler re-verifies like the webhook path: an unapproved request merged past protection with its deliveries lost grants nothing", async () => {
-    const { number } = await w.request("bob", "bob-lost-unapproved", requestYaml());
+    const { number } = await w.request("gina", "gina-lost-unapproved", requestYaml());
     w.e2e.sim.dropNextDelivery({ event: "pull_request", action: "closed" });
     w.e2e.sim.dropNextDelivery({ event: "push" });
     await w.repo.merge(number, { asAdminBypass: true, method: "merge" });
     await w.idle();
     const report = await pass();
     expect(report.recovered).toEqual([{ repository: "acme/access", number, kind: "refused", code: "JIT_APPROVALS_MISSING" }]);
-    await w.nothingGranted("bob-lost-unapproved", "bob");
+    await w.nothingGranted("gina-lost-unapproved", "gina");
     expect(w.comments(number).filter((c) => c.body.startsWith("❌ **jit-access**: nothing was granted"))).toHaveLength(1);
     expect((await pass()).recovered).toEqual([]);
   });
@@ -195,14 +206,14 @@ describe("I17: lost merges are recovered by the reconciler", () => {
 
 describe("I17: a job that keeps failing becomes a dead letter", () => {
   it("I17: dead letter → /health degraded with counts, one jit-alert issue, `jit deliveries list` shows it and `retry` grants once", async () => {
-    const number = await approved("carol", "carol-dead");
+    const number = await approved("hank", "hank-dead");
     w.e2e.sim.dropNextDelivery({ event: "push" });
     const fault = w.e2e.sim.injectFault({ route: "pulls/get", status: 502, count: Infinity });
     await w.repo.merge(number, { method: "squash" });
     await w.idle({ allowRetries: true });
     const closed = w.e2e.sim.findDeliveries({ event: "pull_request", action: "closed" }).at(-1)!;
     expect(await deliveryRow(closed.guid)).toMatchObject({ state: "dead", attempts: TEST_QUEUE_CONFIG.maxAttempts });
-    await w.nothingGranted("carol-dead", "carol");
+    await w.nothingGranted("hank-dead", "hank");
 
     const health = await readHealth(w.stateSu, { staleAfterMs: 3_600_000, overdueAfterMs: 60_000 });
     expect(health.status).toBe("degraded");
@@ -223,7 +234,7 @@ describe("I17: a job that keeps failing becomes a dead letter", () => {
     expect(await jit(["deliveries", "retry", closed.guid], retry)).toBe(0);
     await w.idle();
     expect(await deliveryRow(closed.guid)).toMatchObject({ state: "done", attempts: 1 });
-    await grantedOnce("carol-dead", "carol", number);
+    await grantedOnce("hank-dead", "hank", number);
     expect(await jit(["deliveries", "retry", closed.guid], captureIo(env))).toBe(1); // done: nothing to retry
     // the alert was filed once, however many attempts failed
     expect(w.alerts().filter((a) => a.title.includes(closed.guid))).toHaveLength(1);
@@ -232,7 +243,7 @@ describe("I17: a job that keeps failing becomes a dead letter", () => {
 
 describe("I17: jobs are retried, shared and survive restarts", () => {
   it("I17: a merge job that meets a GitHub 5xx is retried and grants once", async () => {
-    const number = await approved("bob", "bob-5xx");
+    const number = await approved("ivan", "ivan-5xx");
     w.e2e.sim.dropNextDelivery({ event: "push" }); // only the closed delivery handles this merge
     const fault = w.e2e.sim.injectFault({ route: "pulls/get", status: 502, count: 1 });
     await w.repo.merge(number, { method: "squash" });
@@ -240,16 +251,16 @@ describe("I17: jobs are retried, shared and survive restarts", () => {
     expect(fault.hits).toBe(1);
     const closed = w.e2e.sim.findDeliveries({ event: "pull_request", action: "closed" }).at(-1)!;
     expect(await deliveryRow(closed.guid)).toMatchObject({ state: "done", attempts: 2, last_error: null });
-    await grantedOnce("bob-5xx", "bob", number);
+    await grantedOnce("ivan-5xx", "ivan", number);
   });
 
   it("I17: two replicas share one queue: the closed delivery sent to both at once grants once", async () => {
-    const number = await approved("carol", "carol-replicas");
+    const number = await approved("judy", "judy-replicas");
     w.e2e.sim.dropNextDelivery({ event: "pull_request", action: "closed" });
     w.e2e.sim.dropNextDelivery({ event: "push" });
     await w.repo.merge(number, { method: "squash" });
     await w.idle();
-    expect(await w.ledger("carol-replicas")).toEqual([]);
+    expect(await w.ledger("judy-replicas")).toEqual([]);
     const closed = w.e2e.sim.findDeliveries({ event: "pull_request", action: "closed" }).at(-1)!;
     // the same delivery id to both replicas at once, and a second copy under a new id to each
     const sent = await Promise.all([
@@ -258,14 +269,14 @@ describe("I17: jobs are retried, shared and survive restarts", () => {
     ]);
     expect(sent.map((d) => d.status)).toEqual([202, 202, 202, 202]);
     await w.idle();
-    await grantedOnce("carol-replicas", "carol", number);
+    await grantedOnce("judy-replicas", "judy", number);
     const { rows } = await w.stateSu.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM deliveries WHERE delivery_id = ANY($1) AND state = 'done' AND attempts = 1", [sent.map((d) => d.guid)]);
     expect(rows[0]!.n).toBe(4);
   });
 
   it("I17: a worker that dies between claim and finish: after restart the job runs again and grants once", async () => {
-    const number = await approved("dora", "dora-restart");
+    const number = await approved("kate", "kate-restart");
     // Replica 0 and 1 stop working (their HTTP servers still acknowledge): nothing runs the jobs.
     await Promise.all(w.e2e.apps.map((a) => a.stopWorker()));
     w.e2e.sim.dropNextDelivery({ event: "push" });
@@ -287,8 +298,8 @@ describe("I17: jobs are retried, shared and survive restarts", () => {
       await restarted.stop();
     }
     expect(await deliveryRow(closed.guid)).toMatchObject({ state: "done", attempts: 2 });
-    expect((await w.appGranted()).filter((m) => m.member === "dora").map((m) => m.role)).toEqual(["orders_readonly"]);
-    expect(await grantEvents("dora-restart")).toEqual(["grant_intent", "granted"]);
+    expect((await w.appGranted()).filter((m) => m.member === "kate").map((m) => m.role)).toEqual(["orders_readonly"]);
+    expect(await grantEvents("kate-restart")).toEqual(["grant_intent", "granted"]);
     expect(grantComments(number)).toHaveLength(1);
   });
 });

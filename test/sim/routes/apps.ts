@@ -10,7 +10,13 @@ export function appRoutes(auth: AppAuth): Record<string, Handler> {
     "apps/list-installations": async (req, ctx) => {
       if (req.actor.kind !== "app") throw new HttpError(401, "A JSON web token could not be decoded");
       const ids = [...ctx.w.installations.keys()].sort((a, b) => a - b);
-      return paginate(req, ctx, ids.map((id) => installationShape(ctx.w, id)));
+      // This operation's description types `account` as simple-user AND enterprise (allOf): the
+      // enterprise fields are added so the answer satisfies the contract as written.
+      return paginate(req, ctx, ids.map((id) => {
+        const inst = installationShape(ctx.w, id) as { account: Record<string, unknown>; created_at: string };
+        const login = String(inst.account.login);
+        return { ...inst, account: { ...inst.account, name: login, slug: login.toLowerCase(), created_at: inst.created_at, updated_at: inst.created_at } };
+      }));
     },
     "apps/get-installation": async (req, ctx) => {
       const id = intParam(req, "installation_id");
