@@ -265,6 +265,9 @@ export async function startJitE2E(o: JitE2EOptions = {}): Promise<JitE2E> {
       });
     };
     const repo = await newRepo(REPO, { files: o.files, protection: o.protection });
+    // The app's clock starts when the world is ready: the setup above (clusters, target) took wall
+    // time that the database clock counted and the test clock did not ("in 4h" would read "in 4h 1m").
+    e2e.clock.set(new Date());
     const self: JitE2E = {
       e2e, repo, su: su!, stateSu: stateSu!, major: target.major, targetPassword: password, deps: hooks.deps, pipelines: hooks.pipelines, appEnv: hooks.appEnv, newRepo,
       async appGranted() {
