@@ -16,7 +16,7 @@ import { readHealth } from "../../src/scheduler/health.ts";
 import { BASE_FILES, OWNER, POLICY_YAML, requestYaml, startJitE2E, TEST_QUEUE_CONFIG, type JitE2E } from "./app-fixture.ts";
 
 /** One requester per test: a membership granted in one test would make the next one's grant JIT_ALREADY_HAS_ACCESS. */
-const USERS = ["erin", "frank", "gina", "hank", "ivan", "judy", "kate"] as const;
+const USERS = ["erin", "frank", "gina", "hank", "ivan", "judy", "kate", "liam"] as const;
 
 let w: JitE2E;
 const pools: pg.Pool[] = [];
@@ -201,6 +201,28 @@ describe("I17: lost merges are recovered by the reconciler", () => {
     await w.nothingGranted("gina-lost-unapproved", "gina");
     expect(w.comments(number).filter((c) => c.body.startsWith("❌ **jit-access**: nothing was granted"))).toHaveLength(1);
     expect((await pass()).recovered).toEqual([]);
+  });
+});
+
+describe("I17: `jit reconcile --merges`", () => {
+  it("I17: the command runs the same pass: a lost merge is granted once, a second run finds nothing", async () => {
+    const number = await approved("liam", "liam-cli");
+    w.e2e.sim.dropNextDelivery({ event: "pull_request", action: "closed" });
+    w.e2e.sim.dropNextDelivery({ event: "push" });
+    await w.repo.merge(number, { method: "squash" });
+    await w.idle();
+    await w.nothingGranted("liam-cli", "liam");
+    const env = { ...w.appEnv };
+    const first = captureIo(env);
+    expect(await jit(["reconcile", "--merges"], first)).toBe(0);
+    expect(first.stdout).toEqual([`JIT_MERGE_RECOVERED acme/access#${number}: granted`]);
+    await grantedOnce("liam-cli", "liam", number);
+    const second = captureIo(env);
+    expect(await jit(["reconcile", "--merges"], second)).toBe(0);
+    expect(second.stdout).toEqual(["no lost merges in 1 repositories"]);
+    const noApp = captureIo({ DATABASE_URL: w.e2e.databaseUrl! });
+    expect(await jit(["reconcile", "--merges"], noApp)).toBe(2);
+    expect(noApp.stderr.join("\n")).toContain("JIT_CONFIG_MISSING_ENV");
   });
 });
 
