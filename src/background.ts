@@ -1,38 +1,97 @@
-// Work that no webhook starts: the expiry scheduler (sweeps, revert PRs, reminders, drift) and the
-// health endpoint. With the GitHub App configured, policies come from each repository's default
-// branch and revert PRs are opened; without it, the local policies/ serve and GitHub work waits in
-// the outbox.
+// Work that no HTTP request runs: the delivery queue's worker (src/queue/), the lost-merge
+// reconciler (src/jobs/lost-merges.ts, leader-only), the expiry scheduler (sweeps, revert PRs,
+// reminders, drift) and the health endpoint. With the GitHub App configured, policies come from
+// each repository's default branch and revert PRs are opened; without it, the local policies/
+// serve, no webhook is accepted and GitHub work waits in the outbox.
 import type { Probot } from "probot";
 import type { Logger as PinoLogger } from "pino";
 import { ConfigError } from "./config.ts";
-import { probotGitHub } from "./github/installations.ts";
+import { installedRepositories, probotGitHub } from "./github/installations.ts";
+import { reconcileMerges, type LostMergeReport } from "./jobs/lost-merges.ts";
 import type { Services } from "./main.ts";
+import { loadQueueConfig } from "./queue/config.ts";
+import { startPipeline, type Pipeline } from "./queue/pipeline.ts";
 import { loadSchedulerConfig } from "./scheduler/config.ts";
+import { LeaderLock } from "./scheduler/leader.ts";
 import { GitHubPolicySource, StaticPolicySource } from "./scheduler/policy-source.ts";
 import { startScheduler } from "./scheduler/scheduler.ts";
-import type { HealthHandler } from "./server.ts";
+import type { HealthHandler, WebhookHandler } from "./server.ts";
 import type { AppDeps } from "./usecases/context.ts";
 import type { EngineRegistry } from "./usecases/engines.ts";
 
+/** Leader lock object of the merge reconciler (the sweeper holds LEADER_OBJECT 1). */
+export const MERGE_RECONCILER_OBJECT = 3;
+
 export interface Background {
   health: HealthHandler;
+  /** The webhook route; null when the GitHub App is not configured. */
+  webhooks: WebhookHandler | null;
+  pipeline: Pipeline | null;
+  /** One lost-merge pass now (null when this replica is not the reconciler's leader or the App is not configured). */
+  reconcileMerges(): Promise<LostMergeReport | null>;
   stop(): Promise<void>;
 }
 
 export async function startBackground(opts: {
-  services: Services; deps: AppDeps & { engines: EngineRegistry }; probot: Probot | null; log: PinoLogger;
+  services: Services; deps: AppDeps & { engines: EngineRegistry }; probot: Probot | null; webhookSecret?: string; log: PinoLogger;
 }): Promise<Background> {
   const { config, problems } = loadSchedulerConfig(process.env);
-  if (problems.length) throw new ConfigError(problems);
+  const queueConfig = loadQueueConfig(process.env);
+  if (problems.length || queueConfig.problems.length) throw new ConfigError([...problems, ...queueConfig.problems]);
+  const state = opts.services.state.pool;
   const github = opts.probot ? probotGitHub(opts.probot, opts.deps.appId, opts.deps.repositories) : undefined;
   const policies = github
-    ? new GitHubPolicySource({ github, state: opts.services.state.pool, fallback: opts.services.policy })
+    ? new GitHubPolicySource({ github, state, fallback: opts.services.policy })
     : new StaticPolicySource(opts.services.policy, null);
   const scheduler = startScheduler({
-    state: opts.services.state.pool, engines: opts.deps.engines, policies, log: opts.log, config, now: opts.deps.now,
+    state, engines: opts.deps.engines, policies, log: opts.log, config, now: opts.deps.now,
     ...(github ? { github } : {}),
   });
   // The app pokes the timer after every grant and extension, so a short grant ends on the second.
   opts.deps.onGrant = () => scheduler.poke();
-  return { health: scheduler.healthHandler, stop: () => scheduler.stop() };
+
+  const pipeline = opts.probot && opts.webhookSecret
+    ? await startPipeline({ probot: opts.probot, state, secret: opts.webhookSecret, log: opts.log, config: queueConfig.config, ...(github ? { github } : {}) })
+    : null;
+
+  const probot = opts.probot;
+  const leader = LeaderLock.forPool(state, MERGE_RECONCILER_OBJECT);
+  let running: Promise<LostMergeReport | null> | null = null;
+  const reconcile = (): Promise<LostMergeReport | null> => {
+    if (!probot) return Promise.resolve(null);
+    running ??= (async () => {
+      try {
+        if (!(await leader.acquire())) return null;
+        const report = await reconcileMerges({
+          deps: opts.deps, repositories: installedRepositories(probot), lookbackMs: queueConfig.config.mergeLookbackMs,
+          stillLeader: () => leader.stillLeader(),
+        });
+        if (report.recovered.length || report.failed.length) opts.log.info({ ...report }, "merge reconciler pass");
+        return report;
+      } catch (e) {
+        opts.log.warn({ error: (e as Error).message }, "merge reconciler pass failed; retried next interval");
+        return null;
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  };
+  const every = queueConfig.config.mergeReconcileMs;
+  const timer = probot && every > 0 ? setInterval(() => void reconcile(), every) : null;
+  timer?.unref();
+
+  return {
+    health: scheduler.healthHandler,
+    webhooks: pipeline?.webhooks ?? null,
+    pipeline,
+    reconcileMerges: reconcile,
+    async stop() {
+      if (timer) clearInterval(timer);
+      await running?.catch(() => {});
+      await pipeline?.stop();
+      await scheduler.stop();
+      await leader.release();
+    },
+  };
 }

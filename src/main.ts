@@ -2,7 +2,8 @@
 // PostgreSQL 15 under .data/), applies migrations, checks the app's role on every configured target
 // (refusing to start when it is more powerful than invariant I5 allows), reconciles app-granted
 // memberships against the ledger, and stops cleanly on SIGINT/SIGTERM. The GitHub App (Probot) is
-// mounted on top of startServices().
+// loaded on top of startServices(); its handlers run from the delivery queue (src/background.ts),
+// never inside the webhook request.
 import { problem, type Problem } from "./core/problem.ts";
 import type { Policy } from "./core/types.ts";
 import { GrantEngine } from "./db/grantor.ts";
@@ -137,9 +138,10 @@ async function main(): Promise<void> {
     ...(config.appId ? { appId: Number(config.appId) } : {}),
   });
   if (!probot) log.warn("GitHub App not configured (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET): webhooks are disabled");
+  else await probot.load(createApp(deps));
   let background: Awaited<ReturnType<typeof startBackground>>;
   try {
-    background = await startBackground({ services, deps, probot, log: root });
+    background = await startBackground({ services, deps, probot, log: root, ...(config.webhookSecret ? { webhookSecret: config.webhookSecret } : {}) });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     for (const p of e.problems) log.error(`refusing to start: ${p.code}: ${p.message}`);
@@ -148,7 +150,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const server = await startServer({ config, probot, app: createApp(deps), health: background.health });
+  const server = await startServer({ config, webhooks: background.webhooks, health: background.health });
   log.info(`jit-access: listening on ${server.url} (webhooks at ${WEBHOOK_PATH}, health at /health), pid ${process.pid}`);
 
   let stopping = false;

@@ -1,14 +1,16 @@
-// The HTTP server: Probot's webhook middleware at /api/github/webhooks and a health endpoint.
-// Listens on HOST (default 127.0.0.1). Probot's own Server is not used: it binds port 3000 and
-// serves a setup page when APP_ID is missing.
+// The HTTP server: the webhook route (src/queue/receiver.ts: verify, store, 202) and the health
+// endpoint. Listens on HOST (default 127.0.0.1). Probot's own Server and its webhook middleware are
+// not used: the server binds port 3000 and serves a setup page when APP_ID is missing, and the
+// middleware reads any body whole and runs the handlers inside the request.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createNodeMiddleware, Probot, type ApplicationFunction } from "probot";
+import { Probot } from "probot";
 import type { AppConfig } from "./config.ts";
 
 export const WEBHOOK_PATH = "/api/github/webhooks";
 
 export type HealthHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export interface RunningServer {
   server: Server;
@@ -22,10 +24,7 @@ export function createProbot(config: AppConfig): Probot | null {
   return new Probot({ appId: config.appId, privateKey: config.privateKey, secret: config.webhookSecret, logLevel: config.logLevel as "info" });
 }
 
-export async function startServer(opts: {
-  config: AppConfig; probot: Probot | null; app: ApplicationFunction; health: HealthHandler;
-}): Promise<RunningServer> {
-  const webhooks = opts.probot ? await createNodeMiddleware(opts.app, { probot: opts.probot, webhooksPath: WEBHOOK_PATH }) : null;
+export async function startServer(opts: { config: AppConfig; webhooks: WebhookHandler | null; health: HealthHandler }): Promise<RunningServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && (path === "/health" || path === "/healthz")) {
@@ -35,11 +34,8 @@ export async function startServer(opts: {
       });
       return;
     }
-    if (webhooks && path === WEBHOOK_PATH) {
-      void Promise.resolve(webhooks(req, res)).catch(() => {
-        if (!res.headersSent) res.statusCode = 500;
-        res.end();
-      });
+    if (opts.webhooks && path === WEBHOOK_PATH) {
+      opts.webhooks(req, res);
       return;
     }
     res.statusCode = 404;
@@ -54,6 +50,9 @@ export async function startServer(opts: {
   return {
     server,
     url: `http://${address}:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    }),
   };
 }

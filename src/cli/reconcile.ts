@@ -11,11 +11,14 @@ import type { CliIo } from "./io.ts";
 import { openSweepSetup } from "./sweep-setup.ts";
 
 const USAGE = `usage: jit reconcile [--repo DIR] [--format text|json]
+       jit reconcile --merges [--format text|json]
 
 Compares app-granted memberships on every configured target with the ledger: revokes orphans,
 reports standing access to grantable roles that the policies do not list.
   --repo DIR      checkout holding policies/ (default: current directory)
   --format FMT    text (default) or json
+  --merges        instead: find merged request PRs whose webhook was lost and grant them through the
+                  merge path (needs APP_ID and PRIVATE_KEY too; exit 1 when one could not be handled)
 Needs DATABASE_URL (the app's state database) and the connection variables the policies name.
 Exit status: 0 no drift, 1 drift or standing access found (or a target unreachable), 2 usage or configuration error.`;
 
@@ -35,8 +38,9 @@ export function renderReconcile(r: ReconcileReport): string[] {
 }
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const args = parseCommand(argv, io, { command: "reconcile", usage: USAGE, options: { repo: { type: "string" } }, formats: ["text", "json"] });
+  const args = parseCommand(argv, io, { command: "reconcile", usage: USAGE, options: { repo: { type: "string" }, merges: { type: "boolean" } }, formats: ["text", "json"] });
   if (typeof args === "number") return args;
+  if (args.values.merges) return (await import("./reconcile-merges.ts")).runMerges(io, args.format);
   const { repo } = args.values;
   const setup = await openSweepSetup(io, "reconcile", repo ? { repo } : {});
   if (typeof setup === "number") return setup;

@@ -87,6 +87,9 @@ export const CODES = {
   JIT_LEADER_LOST: "the sweeper lost its leader lock",
   JIT_CONFIG_INVALID: "a configuration variable has a value of the wrong form",
   JIT_POLICY_UNAVAILABLE: "no policy that defines the grant's database could be read (default branch, merge commit or local copy)",
+  JIT_WEBHOOK_TOO_LARGE: "the webhook body is over GitHub's 25 MB cap and was not read",
+  JIT_DELIVERY_DEAD: "a stored webhook delivery failed every attempt and waits for `jit deliveries retry`",
+  JIT_MERGE_RECOVERED: "the merge reconciler found a merged request pull request whose delivery was lost and handled it",
   JIT_REVERT_PR_FAILED: "the revert pull request could not be opened yet; it is retried from the outbox",
   // CLI (src/cli/init.ts)
   JIT_INIT_FILE_EXISTS: "jit init would overwrite an existing file (or write through a link); nothing was written",

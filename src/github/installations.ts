@@ -38,3 +38,27 @@ export function probotGitHub(probot: Pick<Probot, "auth">, appId?: number, repos
     },
   };
 }
+
+export interface InstalledRepository {
+  repository: string;
+  /** GitHub id: the I10 gate compares it with the pinned one. */
+  id: number;
+  ref: RepoRef;
+  defaultBranch: string;
+  /** Authenticated as the installation that covers the repository. */
+  octokit: Octokit;
+}
+
+/** Every repository of every installation of this App (the lost-merge reconciler's scope). */
+export async function* installedRepositories(probot: Pick<Probot, "auth">): AsyncGenerator<InstalledRepository> {
+  const app = (await probot.auth()) as unknown as Octokit;
+  const installations = await app.paginate(app.rest.apps.listInstallations, { per_page: 100 });
+  for (const installation of installations) {
+    const octokit = (await probot.auth(installation.id)) as unknown as Octokit;
+    const repos = await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
+    for (const r of repos) {
+      if (r.archived) continue;
+      yield { repository: r.full_name, id: r.id, ref: { owner: r.owner.login, repo: r.name }, defaultBranch: r.default_branch, octokit };
+    }
+  }
+}

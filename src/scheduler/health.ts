@@ -8,6 +8,7 @@ import type { JitCode } from "../core/codes.ts";
 import { formatDuration } from "../core/duration.ts";
 import type { Alerter } from "./alerter.ts";
 import { outboxBacklog } from "./outbox.ts";
+import { queueStats, type QueueStats } from "../db/deliveries.ts";
 
 export interface HealthOptions {
   staleAfterMs: number;
@@ -39,6 +40,8 @@ export interface Health {
   sweepers: { sweeper: string; lastSuccessAt: string | null; lastFailureAt: string | null; lastError: string | null }[];
   overdue: { count: number; oldestMs: number | null; beyondThreshold: OverdueGrant[] };
   outbox: { pending: number; oldestMs: number | null };
+  /** Webhook deliveries waiting or running, the oldest one's age, and dead letters (src/queue/). */
+  queue: QueueStats;
   leader: boolean | null;
 }
 
@@ -56,6 +59,7 @@ export async function readHealth(state: Pick<pg.Pool, "query">, opts: HealthOpti
     `SELECT id, repository, database, request_id, expires_at, (extract(epoch FROM now() - expires_at) * 1000)::int8 AS overdue_ms
        FROM ledger WHERE status = 'active' AND expires_at <= now() - $1 * interval '1 millisecond' ORDER BY expires_at LIMIT 50`, [opts.overdueAfterMs]);
   const outbox = await outboxBacklog(state);
+  const queue = await queueStats(state);
 
   const best = sweeps.find((s) => s.last_success_at) ?? null;
   const ageMs = best?.age_ms == null ? null : Number(best.age_ms);
@@ -66,6 +70,7 @@ export async function readHealth(state: Pick<pg.Pool, "query">, opts: HealthOpti
     problems.push({ code: "JIT_SWEEP_STALE", message: `no sweep succeeded for ${formatDuration(Math.round(ageMs / 1000) * 1000)}` });
   }
   if (late.length) problems.push({ code: "JIT_REVOKE_OVERDUE", message: `${late.length} grant(s) past expiry by more than ${formatDuration(opts.overdueAfterMs)}` });
+  if (queue.dead) problems.push({ code: "JIT_DELIVERY_DEAD", message: `${queue.dead} webhook deliveries failed every attempt (jit deliveries list --dead)` });
 
   return {
     status: problems.length ? "degraded" : "ok",
@@ -82,6 +87,7 @@ export async function readHealth(state: Pick<pg.Pool, "query">, opts: HealthOpti
       })),
     },
     outbox,
+    queue,
     leader: opts.leader?.() ?? null,
   };
 }

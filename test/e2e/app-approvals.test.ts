@@ -28,7 +28,7 @@ describe("case 17: admin merge without approval", () => {
     expect(alerts.map((a) => a.title)).toEqual([`[JIT_MERGE_REFUSED] Merged request PR #${number} was refused (JIT_APPROVALS_MISSING)`]);
     expect(alerts[0]!.body).toContain("JIT_APPROVALS_MISSING");
     // the push that followed the merge re-verified the same PR: still one comment, one alert
-    expect(w.e2e.sim.findDeliveries({ event: "push" }).at(-1)!.status).toBe(200);
+    expect(w.e2e.sim.findDeliveries({ event: "push" }).at(-1)!.status).toBe(202);
     expect(w.alerts()).toHaveLength(1);
   });
 });

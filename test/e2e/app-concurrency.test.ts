@@ -49,7 +49,7 @@ describe("case 28: idempotency across redeliveries and replicas", () => {
     const closed = w.e2e.sim.findDeliveries({ event: "pull_request", action: "closed" }).at(-1)!;
     const push = w.e2e.sim.findDeliveries({ event: "push", predicate: (d) => d.payload.after === mergeSha }).at(-1)!;
     expect(new Set([closed.target, push.target]).size).toBe(2); // one each
-    expect([closed.status, push.status]).toEqual([200, 200]);
+    expect([closed.status, push.status]).toEqual([202, 202]);
 
     await expectAliceGrantedOnce(number);
   });
@@ -60,9 +60,9 @@ describe("case 28: idempotency across redeliveries and replicas", () => {
     w.e2e.sim.redeliver(closed.guid);
     w.e2e.sim.redeliver(closed.guid);
     const [a, b] = await Promise.all(w.e2e.apps.map((app) => w.e2e.sim.sendSignedDelivery("pull_request", closed.payload, "valid", app.webhookUrl)));
-    expect([a!.status, b!.status]).toEqual([200, 200]);
+    expect([a!.status, b!.status]).toEqual([202, 202]);
     await w.idle();
-    expect(w.e2e.sim.findDeliveries({ predicate: (d) => d.guid === closed.guid }).map((d) => d.status)).toEqual([200, 200, 200]);
+    expect(w.e2e.sim.findDeliveries({ predicate: (d) => d.guid === closed.guid }).map((d) => d.status)).toEqual([202, 202, 202]);
 
     await expectAliceGrantedOnce(number);
   });
@@ -110,7 +110,7 @@ describe("case 28: idempotency across redeliveries and replicas", () => {
     expect(closed.every((d) => d.dropped)).toBe(true);
     const sent = await Promise.all(closed.flatMap((d) => w.e2e.apps.map((app) => w.e2e.sim.sendSignedDelivery("pull_request", d.payload, "valid", app.webhookUrl))));
     await w.idle();
-    expect(sent.map((d) => `${d.status} ${d.status === 200 ? "" : d.responseBody ?? d.error}`).filter((x) => x !== "200 ")).toEqual([]);
+    expect(sent.map((d) => `${d.status} ${d.status === 202 ? "" : d.responseBody ?? d.error}`).filter((x) => x !== "202 ")).toEqual([]);
     for (const [i, u] of BURST.entries()) {
       expect(await grants(`${u}-28`)).toEqual({ events: ["grant_intent", "granted"], grantStatements: 1 });
       expect(grantedComments(prs[i]!)).toHaveLength(1);
@@ -126,7 +126,7 @@ describe("case 28: idempotency across redeliveries and replicas", () => {
     const opened = w.e2e.sim.findDeliveries({ event: "pull_request", action: "opened" }).at(-1)!;
     for (let round = 0; round < 3; round++) {
       const sent = await Promise.all([0, 1, 0, 1].map((i) => w.e2e.sim.sendSignedDelivery("pull_request", opened.payload, "valid", w.e2e.apps[i]!.webhookUrl)));
-      expect(sent.map((d) => d.status)).toEqual([200, 200, 200, 200]);
+      expect(sent.map((d) => d.status)).toEqual([202, 202, 202, 202]);
       await w.idle();
       expect(w.comments(number).filter((c) => c.body.startsWith("<!-- jit-access:sticky -->"))).toHaveLength(1);
     }

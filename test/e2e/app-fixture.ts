@@ -5,8 +5,11 @@
 import { randomBytes } from "node:crypto";
 import { expect } from "vitest";
 import pg from "pg";
-import type { ApplicationFunction } from "probot";
+import type { ApplicationFunction, Probot } from "probot";
 import { createApp } from "../../src/app.ts";
+import { probotGitHub } from "../../src/github/installations.ts";
+import { DEFAULT_QUEUE_CONFIG, type QueueConfig } from "../../src/queue/config.ts";
+import { startPipeline, type Pipeline } from "../../src/queue/pipeline.ts";
 import { migrate } from "../../src/db/migrations.ts";
 import { createPool } from "../../src/db/state.ts";
 import { buildDeps } from "../../src/usecases/build-deps.ts";
@@ -14,7 +17,7 @@ import type { AppDeps } from "../../src/usecases/context.ts";
 import { appRoleSql, grantableRoleSql } from "../harness/grant-fixture.ts";
 import type { RepoScenario } from "../sim/index.ts";
 import type { Files } from "../sim/scenario.ts";
-import { startE2E, type E2E, type E2EAppOptions, type E2EOptions } from "./harness.ts";
+import { startE2E, type E2E, type E2EAppOptions, type E2EOptions, type E2EWebhookRoute } from "./harness.ts";
 
 export const OWNER = "acme";
 export const REPO = "access";
@@ -84,8 +87,20 @@ export function requestYaml(o: { role?: string; duration?: string; reason?: stri
 
 export const requestPath = (id: string, db = DB_KEY) => `access-requests/${db}/${id}.yaml`;
 
+/** Queue settings for tests: quick polls and retries, so a retried job runs within a test. */
+export const TEST_QUEUE_CONFIG: QueueConfig = { ...DEFAULT_QUEUE_CONFIG, pollMs: 100, backoffMs: 100, maxBackoffMs: 1000, leaseMs: 10_000, mergeReconcileMs: 0 };
+
+interface AppHooks {
+  appEnv: Record<string, string>;
+  deps: (AppDeps & { close(): Promise<void> })[];
+  pools: pg.Pool[];
+  /** Per replica: its state pool and use-case dependencies, once its app function ran. */
+  replicas: Map<number, { state: pg.Pool; deps: AppDeps }>;
+  pipelines: Pipeline[];
+}
+
 /** An application function that builds the real app over the harness's state database. */
-export function jitTestApp(hooks: { appEnv: Record<string, string>; deps: (AppDeps & { close(): Promise<void> })[]; pools: pg.Pool[] }): ApplicationFunction {
+export function jitTestApp(hooks: Omit<AppHooks, "replicas" | "pipelines"> & Partial<Pick<AppHooks, "replicas">>): ApplicationFunction {
   return async (app, options) => {
     const o = options as E2EAppOptions;
     Object.assign(hooks.appEnv, o.env);
@@ -94,7 +109,22 @@ export function jitTestApp(hooks: { appEnv: Record<string, string>; deps: (AppDe
     await migrate(state);
     const deps = buildDeps({ state, env: hooks.appEnv, now: () => o.clock.nowMs(), log: app.log, appId: Number(o.env.APP_ID) });
     hooks.deps.push(deps);
+    hooks.replicas?.set(o.replica, { state, deps });
     createApp(deps)(app);
+  };
+}
+
+/** The app's own webhook route (src/queue/): verify, store, 202; a worker per replica runs the handlers. */
+function jitRoute(hooks: AppHooks, config: QueueConfig): (probot: Probot, replica: number) => Promise<E2EWebhookRoute> {
+  return async (probot, replica) => {
+    const r = hooks.replicas.get(replica);
+    if (!r) throw new Error(`replica ${replica} has no state database`);
+    const pipeline = await startPipeline({
+      probot, state: r.state, secret: hooks.appEnv.WEBHOOK_SECRET!, log: r.deps.log, config,
+      github: probotGitHub(probot, Number(hooks.appEnv.APP_ID)),
+    });
+    hooks.pipelines[replica] = pipeline;
+    return { handle: pipeline.webhooks, drain: () => pipeline.drain(), stop: () => pipeline.stop() };
   };
 }
 
@@ -129,6 +159,8 @@ export interface JitE2E {
   /** The password of the app role, generated for this run (case 30 looks for it everywhere). */
   targetPassword: string;
   deps: AppDeps[];
+  /** Each replica's delivery pipeline (queue worker, stats), by replica index. */
+  pipelines: Pipeline[];
   /** The environment the app's engines read connection strings from (tests may add variables). */
   appEnv: Record<string, string>;
   /** Memberships whose grantor is the app role, as pg_auth_members has them. */
@@ -145,8 +177,8 @@ export interface JitE2E {
   comments(number: number, repo?: RepoScenario): CommentView[];
   /** Open and closed issues labelled jit-alert. */
   alerts(repo?: RepoScenario): { number: number; title: string; state: string; body: string }[];
-  /** Waits for every delivery; fails when the app answered one with an error. */
-  idle(): Promise<void>;
+  /** Waits for every delivery and the jobs they queued; fails when the app answered one with an error or a job failed. */
+  idle(o?: { allowRetries?: boolean }): Promise<void>;
   /** No app-granted membership (of `member`, or of anyone when null) and no active or in-flight ledger row for the request. */
   nothingGranted(requestId: string, member?: string | null): Promise<void>;
   /** Merges as an admin bypassing protection; asserts exactly one refusal comment and no grant comment; returns the refusal. */
@@ -178,6 +210,8 @@ export interface JitE2EOptions {
   targetPassword?: string;
   /** JIT_REPOSITORIES for the app (I10); unset: every repository counts, as in development. */
   repositories?: string;
+  /** Queue settings (default TEST_QUEUE_CONFIG). */
+  queue?: Partial<QueueConfig>;
 }
 
 /** Creates the target database as an operator would (SECURITY.md §4) and returns the app's URL. */
@@ -202,9 +236,12 @@ async function prepareTarget(e2e: E2E, password: string): Promise<{ su: pg.Clien
 }
 
 export async function startJitE2E(o: JitE2EOptions = {}): Promise<JitE2E> {
-  const hooks = { appEnv: {} as Record<string, string>, deps: [] as (AppDeps & { close(): Promise<void> })[], pools: [] as pg.Pool[] };
+  const hooks: AppHooks = { appEnv: {}, deps: [], pools: [], replicas: new Map(), pipelines: [] };
   if (o.repositories !== undefined) hooks.appEnv.JIT_REPOSITORIES = o.repositories;
-  const e2e = await startE2E({ app: jitTestApp(hooks), replicas: o.replicas, logLevel: o.logLevel ?? "info", ...(o.sim ? { sim: o.sim } : {}) });
+  const e2e = await startE2E({
+    app: jitTestApp(hooks), route: jitRoute(hooks, { ...TEST_QUEUE_CONFIG, ...o.queue }),
+    replicas: o.replicas, logLevel: o.logLevel ?? "info", ...(o.sim ? { sim: o.sim } : {}),
+  });
   const password = o.targetPassword ?? randomBytes(12).toString("hex");
   let su: pg.Client | undefined;
   let stateSu: pg.Client | undefined;
@@ -231,8 +268,11 @@ export async function startJitE2E(o: JitE2EOptions = {}): Promise<JitE2E> {
       });
     };
     const repo = await newRepo(REPO, { files: o.files, protection: o.protection });
+    // The app's clock starts when the world is ready: the setup above (clusters, target) took wall
+    // time that the database clock counted and the test clock did not ("in 4h" would read "in 4h 1m").
+    e2e.clock.set(new Date());
     const self: JitE2E = {
-      e2e, repo, su: su!, stateSu: stateSu!, major: target.major, targetPassword: password, deps: hooks.deps, appEnv: hooks.appEnv, newRepo,
+      e2e, repo, su: su!, stateSu: stateSu!, major: target.major, targetPassword: password, deps: hooks.deps, pipelines: hooks.pipelines, appEnv: hooks.appEnv, newRepo,
       async appGranted() {
         const { rows } = await self.su.query<Membership>(`
           SELECT r.rolname::text AS role, m.rolname::text AS member, g.rolname::text AS grantor FROM pg_auth_members am
@@ -271,8 +311,19 @@ export async function startJitE2E(o: JitE2EOptions = {}): Promise<JitE2E> {
           number: i.number, title: i.title, state: i.state, body: String((on.repo.issues.get(i.number)?.body) ?? ""),
         }));
       },
-      async idle() {
-        await sim.waitForIdle();
+      async idle(io = {}) {
+        // Deliveries queue jobs, and jobs cause deliveries: settle until a round adds nothing.
+        let seen: number;
+        do {
+          seen = sim.deliveries.length;
+          await sim.waitForIdle();
+          await Promise.all(e2e.apps.map((a) => a.drain()));
+        } while (sim.deliveries.length !== seen);
+        const { rows: jobErrors } = await self.stateSu.query<{ delivery_id: string; event: string; action: string | null; state: string; last_error: string }>(
+          "SELECT delivery_id, event, action, state, last_error FROM deliveries WHERE last_error IS NOT NULL ORDER BY seq");
+        if (jobErrors.length && !io.allowRetries) {
+          throw new Error(`the app failed jobs:\n${jobErrors.map((j) => `${j.event}.${j.action ?? ""} ${j.delivery_id} (${j.state}): ${j.last_error}`).join("\n")}`);
+        }
         const failed = sim.failedDeliveries();
         if (failed.length) {
           const lines = failed.map((d) => `${d.event}.${d.action ?? ""} ${d.guid}: ${d.status ?? d.error} ${d.responseBody ?? ""}`);
@@ -298,6 +349,7 @@ ${(j.err?.stack ?? "").split("\n").slice(0, 8).join("\n")}`;
       },
       async stop() {
         await e2e.sim.waitForIdle().catch(() => {});
+        await Promise.all(hooks.pipelines.map((p) => p.stop().catch(() => {})));
         await Promise.all(hooks.deps.map((d) => d.close().catch(() => {})));
         await Promise.all(hooks.pools.map((p) => p.end().catch(() => {})));
         await self.su.end().catch(() => {});

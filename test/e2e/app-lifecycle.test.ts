@@ -78,7 +78,7 @@ describe("happy path", () => {
   });
 
   it("merging also sends push: the merged PR is handled once (one grant, one comment)", async () => {
-    const pushes = w.e2e.sim.findDeliveries({ event: "push" }).filter((d) => d.status === 200);
+    const pushes = w.e2e.sim.findDeliveries({ event: "push" }).filter((d) => d.status === 202);
     expect(pushes.length).toBeGreaterThan(0);
     const { rows } = await w.stateSu.query("SELECT kind FROM events WHERE request_id = 'alice-inc-1234' ORDER BY id");
     expect(rows.map((r) => r.kind)).toEqual(["grant_intent", "granted"]);
@@ -176,7 +176,7 @@ describe("check runs, review events and the sticky comment", () => {
     const after = await w.checks(headSha);
     expect(after.length).toBe(before.length + 1);
     expect(after.at(-1)).toMatchObject({ status: "completed", conclusion: "action_required" });
-    expect(w.e2e.sim.findDeliveries({ event: "check_run", action: "rerequested" }).map((d) => d.status)).toEqual([200]);
+    expect(w.e2e.sim.findDeliveries({ event: "check_run", action: "rerequested" }).map((d) => d.status)).toEqual([202]);
 
     const head2 = await w.repo.pushCommits("dora", number, { [requestPath("dora-ops-1")]: requestYaml({ reason: "Check refunds twice" }) });
     await w.idle();

@@ -72,7 +72,7 @@ describe("case 26: webhook signatures", () => {
 
     // control: the same payload, correctly signed, runs the handler
     const ok = await w.e2e.sim.sendSignedDelivery("pull_request", dropped.payload, "valid");
-    expect(ok.status).toBe(200);
+    expect(ok.status).toBe(202);
     await w.idle();
     expect(await deliveriesRecorded(ok.guid)).toBe(1);
     expect((await w.check(headSha)).conclusion).toBe("action_required");
@@ -163,7 +163,7 @@ describe("case 29: the payload says approved, the API says otherwise", () => {
 
     // GitHub sends the old payload again (a new delivery of the same "approved" event)
     const again = await w.e2e.sim.sendSignedDelivery("pull_request_review", submitted.payload, "valid");
-    expect(again.status).toBe(200);
+    expect(again.status).toBe(202);
     await w.idle();
     const check = await w.check(headSha);
     expect(check.conclusion).toBe("action_required");
@@ -187,7 +187,7 @@ describe("case 29: the payload says approved, the API says otherwise", () => {
     expect(pr.number).toBe(number);
     const forged = { ...opened.payload, action: "closed", pull_request: { ...pr, state: "closed", merged: true, merge_commit_sha: headSha, merged_at: pr.created_at } };
     const d = await w.e2e.sim.sendSignedDelivery("pull_request", forged, "valid");
-    expect(d.status).toBe(200);
+    expect(d.status).toBe(202);
     await w.idle();
     await w.nothingGranted("bob-29", "bob");
     expect(await w.ledger("bob-29")).toEqual([]);

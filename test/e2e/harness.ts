@@ -2,7 +2,7 @@
 // Probot app served over real HTTP on 127.0.0.1, wired together, with a controllable clock.
 // The app under test is a parameter (any Probot ApplicationFunction); it receives the clock, the
 // env and the state database URL through its options (see E2EAppOptions).
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { pino } from "pino";
@@ -29,8 +29,18 @@ export interface E2EAppOptions extends ApplicationFunctionOptions {
   replica: number;
 }
 
+/** How an app serves its webhook path instead of Probot's middleware (the app's own pipeline). */
+export interface E2EWebhookRoute {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Resolves when every accepted delivery has been processed. */
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 export interface E2EOptions {
   app: ApplicationFunction;
+  /** Serve the webhook path with this route, built after the app is loaded (default: Probot's middleware, handlers run inside the request). */
+  route?: (probot: Probot, replica: number) => Promise<E2EWebhookRoute>;
   env?: Record<string, string>;
   /** app servers sharing the database; deliveries go round-robin (default 1) */
   replicas?: number;
@@ -47,6 +57,10 @@ export interface AppInstance {
   server: Server;
   url: string;
   webhookUrl: string;
+  /** Waits until the app's queue is drained (a no-op with Probot's middleware). */
+  drain(): Promise<void>;
+  /** Stops the app's queue worker, leaving its HTTP server up (a replica that dies mid-job). */
+  stopWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -86,20 +100,34 @@ async function startApp(o: E2EOptions, sim: GitHubSimulator, clock: TestClock, e
     Octokit: TestOctokit, log: captureLogger(o.logLevel ?? "warn", logs),
   });
   const appFn: ApplicationFunction = (app, options) => o.app(app, { ...options, clock, env, replica } satisfies E2EAppOptions);
-  const middleware = await createNodeMiddleware(appFn, { probot, webhooksPath: WEBHOOK_PATH });
-  const server = createServer((req, res) => {
-    void middleware(req, res, () => { res.writeHead(404).end(); });
-  });
+  let route: E2EWebhookRoute | null = null;
+  let handle: (req: IncomingMessage, res: ServerResponse) => void;
+  if (o.route) {
+    await probot.load(appFn, { cwd: process.cwd(), addHandler: () => { throw new Error("no addHandler in e2e"); } });
+    const r = await o.route(probot, replica);
+    route = r;
+    handle = (req, res) => {
+      if ((req.url ?? "").split("?")[0] === WEBHOOK_PATH) r.handle(req, res);
+      else res.writeHead(404).end();
+    };
+  } else {
+    const middleware = await createNodeMiddleware(appFn, { probot, webhooksPath: WEBHOOK_PATH });
+    handle = (req, res) => { void middleware(req, res, () => { res.writeHead(404).end(); }); };
+  }
+  const server = createServer(handle);
   await new Promise<void>((resolve, reject) => { server.once("error", reject); server.listen(0, "127.0.0.1", resolve); });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   let stopped = false;
   return {
     probot, server, url, webhookUrl: `${url}${WEBHOOK_PATH}`,
+    drain: async () => { await route?.drain(); },
+    stopWorker: async () => { await route?.stop(); },
     async stop() {
       if (stopped) return;
       stopped = true;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await route?.stop();
     },
   };
 }

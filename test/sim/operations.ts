@@ -17,6 +17,7 @@ const R = "/repos/{owner}/{repo}";
 export const OPERATIONS: readonly OperationDef[] = [
   // GitHub App auth
   op("apps/get-authenticated", "GET", "/app"),
+  op("apps/list-installations", "GET", "/app/installations"),
   op("apps/get-installation", "GET", "/app/installations/{installation_id}"),
   op("apps/create-installation-access-token", "POST", "/app/installations/{installation_id}/access_tokens"),
   op("apps/get-repo-installation", "GET", `${R}/installation`),

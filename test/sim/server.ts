@@ -11,7 +11,7 @@ import { HttpError } from "./world.ts";
 
 const DOCS = "https://docs.github.com/rest";
 /** Operations that authenticate as the app (JWT) rather than with an installation/user token. */
-const APP_AUTH = new Set(["apps/get-authenticated", "apps/get-installation", "apps/create-installation-access-token", "apps/get-repo-installation"]);
+const APP_AUTH = new Set(["apps/get-authenticated", "apps/list-installations", "apps/get-installation", "apps/create-installation-access-token", "apps/get-repo-installation"]);
 
 export interface ServerDeps {
   ctx: SimContext;

@@ -7,6 +7,17 @@ import type { AppAuth } from "../auth.ts";
 export function appRoutes(auth: AppAuth): Record<string, Handler> {
   return {
     "apps/get-authenticated": async (_req, ctx) => ({ status: 200, body: { ...appShape(ctx.w), installations_count: ctx.w.installations.size } }),
+    "apps/list-installations": async (req, ctx) => {
+      if (req.actor.kind !== "app") throw new HttpError(401, "A JSON web token could not be decoded");
+      const ids = [...ctx.w.installations.keys()].sort((a, b) => a - b);
+      // This operation's description types `account` as simple-user AND enterprise (allOf): the
+      // enterprise fields are added so the answer satisfies the contract as written.
+      return paginate(req, ctx, ids.map((id) => {
+        const inst = installationShape(ctx.w, id) as { account: Record<string, unknown>; created_at: string };
+        const login = String(inst.account.login);
+        return { ...inst, account: { ...inst.account, name: login, slug: login.toLowerCase(), created_at: inst.created_at, updated_at: inst.created_at } };
+      }));
+    },
     "apps/get-installation": async (req, ctx) => {
       const id = intParam(req, "installation_id");
       if (!ctx.w.installations.has(id)) throw new HttpError(404, "Not Found");

@@ -30,7 +30,9 @@ export const pullRoutes: Record<string, Handler> = {
     let pulls = [...repo.issues.values()].filter(isPull).filter((p) => state === "all" || p.state === state);
     if (head) pulls = pulls.filter((p) => `${repo.owner}:${p.pull.headRef}`.toLowerCase() === head.toLowerCase() || (!head.includes(":") && p.pull.headRef === head));
     if (base) pulls = pulls.filter((p) => p.pull.baseRef === base);
-    pulls.sort((a, b) => (direction === "asc" ? a.number - b.number : b.number - a.number));
+    // GitHub's default sort is "created"; "updated" orders by the last change (the reconciler's watermark)
+    const key = req.query.get("sort") === "updated" ? (p: (typeof pulls)[number]) => p.updatedAt.getTime() * 1e6 + p.number : (p: (typeof pulls)[number]) => p.number;
+    pulls.sort((a, b) => (direction === "asc" ? key(a) - key(b) : key(b) - key(a)));
     const shaped = [];
     for (const p of pulls) shaped.push(pullSimpleShape(ctx.w, repo, p, await baseShaOf(repo, p)));
     return paginate(req, ctx, shaped);
