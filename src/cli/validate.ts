@@ -6,6 +6,7 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { CODES } from "../core/codes.ts";
 import { evaluatePolicy, evaluateRequestAgainstPolicy } from "../core/evaluate-policy.ts";
 import { isPolicyPath, parsePolicies, POLICY_MAX_BYTES } from "../core/policy.ts";
+import { plain, plainText, visible } from "../core/inert.ts";
 import { problem, type Problem } from "../core/problem.ts";
 import { parseRequest, REQUEST_MAX_BYTES } from "../core/request.ts";
 import type { Policy } from "../core/types.ts";
@@ -160,11 +161,11 @@ function print(reports: FileReport[], ok: boolean, policyOk: boolean, opts: Opti
   }
   for (const r of reports) {
     if (r.problems.length === 0) {
-      io.out(`ok    ${r.path}`);
+      io.out(`ok    ${visible(r.path)}`);
       continue;
     }
     for (const p of r.problems) {
-      io.out(`error ${r.path}:${p.line ?? 1}:${p.column ?? 1} ${p.code}: ${p.message}`);
+      io.out(`error ${visible(r.path)}:${p.line ?? 1}:${p.column ?? 1} ${p.code}: ${p.message}`);
       io.out(`      fix: ${p.hint ?? CODES[p.code]}`);
     }
   }
@@ -177,8 +178,9 @@ function print(reports: FileReport[], ok: boolean, policyOk: boolean, opts: Opti
 const escapeData = (s: string) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
 const escapeProperty = (s: string) => escapeData(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
 
+/** Annotations are shown on GitHub: the message is made inert like everything the app writes there (I19). */
 function annotation(path: string, p: Problem): string {
-  const props = [`file=${escapeProperty(path)}`, `line=${p.line ?? 1}`, `col=${p.column ?? 1}`, `title=${escapeProperty(p.code)}`].join(",");
-  const hint = p.hint ? ` (fix: ${p.hint})` : "";
-  return `::error ${props}::${escapeData(`${p.message}${hint}`)}`;
+  const props = [`file=${escapeProperty(visible(path))}`, `line=${p.line ?? 1}`, `col=${p.column ?? 1}`, `title=${escapeProperty(p.code)}`].join(",");
+  const message = p.hint ? plain`${plainText(p.message, { max: 1000 })} (fix: ${p.hint})` : plainText(p.message, { max: 1000 });
+  return `::error ${props}::${escapeData(message.text)}`;
 }

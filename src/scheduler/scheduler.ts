@@ -4,6 +4,7 @@
 // level-triggered, so a missed cron slot or a restart costs nothing but time: the first sweep after
 // start catches up. The timer's delay is computed by the state database (expires_at - now()), so
 // the app's clock is never consulted: it only shows up in /health as a skew.
+import { orphanGrantAlert, revertFailingAlert } from "../core/messages.ts";
 import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
 import cron from "node-cron";
@@ -172,11 +173,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     for (const p of r.problems) if (p.code !== "JIT_LEADER_LOST") log.warn({ code: p.code }, p.message);
     for (const o of r.reconcile?.orphans ?? []) {
       const repository = o.repository.includes("/") ? o.repository : null;
-      await alerter.alert(repository, {
-        code: "JIT_DRIFT_ORPHAN_GRANT", key: `orphan:${o.clusterId}:${o.role}:${o.member}:${r.startedAt}`,
-        title: `"${o.role}" was held by "${o.member}" on ${o.database} through the app without an active grant`,
-        body: `Reconciliation found a membership of \`${o.role}\` for \`${o.member}\` on \`${o.database}\` granted by the app's database role but not covered by an active ledger row (a ledger row deleted by hand, or a manual GRANT with the app's credentials). It was ${o.revoked ? `revoked and ${o.sessionsEnded} session(s) ended` : `NOT revoked: ${o.error ?? "unknown error"}`}. Find out how it got there.`,
-      });
+      await alerter.alert(repository, orphanGrantAlert({ ...o, sweptAt: r.startedAt }));
     }
     const standing = JSON.stringify(r.reconcile?.standing.map((s) => [s.database, s.role, s.member]) ?? null);
     if (r.reconcile && standing !== lastStanding) {
@@ -196,10 +193,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
           log.warn({ outbox: f.id, kind: f.kind, attempts: f.attempts, error: f.error }, "outbox item failed; retried later");
           const p = f.payload as { repository?: string; database?: string; requestId?: string } | null;
           if (f.kind === REVERT_PR_KIND && f.attempts === 5 && p?.repository) {
-            await alerter.alert(p.repository, {
-              code: "JIT_REVERT_PR_FAILED", key: `revert:${p.database}/${p.requestId}`, title: `Revert PR for ${p.database}/${p.requestId} keeps failing`,
-              body: `The grant was revoked, but the pull request deleting its request file could not be opened after ${f.attempts} attempts (last error: ${f.error}). It keeps being retried; the request id is never granted again either way.`,
-            });
+            await alerter.alert(p.repository, revertFailingAlert({ database: String(p.database), requestId: String(p.requestId), attempts: f.attempts, error: f.error }));
           }
         }
         if (withReminders && config.remindBeforeMs > 0 && leader.isLeader) await sendReminders({ state: deps.state, github: deps.github!, log }, config.remindBeforeMs);

@@ -1,6 +1,8 @@
 // A push to the default branch. Request files that arrive there are granted only through a
 // verified merged PR (the merge path, idempotent); anything else is alerted and never granted.
 // Deleting an active request file revokes it: revoking only ever reduces privilege.
+import { visible } from "../core/inert.ts";
+import { unverifiedPushAlert } from "../core/messages.ts";
 import { isUnderRequestsDir, parseRequestPath } from "../core/request-path.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import { policyAt } from "../github/policy-at.ts";
@@ -53,12 +55,8 @@ export async function handlePush(deps: AppDeps, octokit: Octokit, ref: RepoRef, 
       continue;
     }
     out.unverified.push(f.filename);
-    deps.log.warn({ path: f.filename, commit: push.after, code: "JIT_UNVERIFIED_PUSH" }, "request file pushed without a merged pull request: nothing granted");
-    await alertOnce(deps.state, octokit, ref, {
-      code: "JIT_UNVERIFIED_PUSH", key: `push:${push.after}:${f.filename}`,
-      title: `${f.filename} reached ${push.defaultBranch} without a verified pull request`,
-      body: `Commit ${push.after} changed \`${f.filename}\` on the default branch without a merged pull request the app could verify. Nothing was granted, and this request id will not be granted from this commit. Check who pushed it and why branch protection allowed it.`,
-    }, deps.appId);
+    deps.log.warn({ path: visible(f.filename), commit: push.after, code: "JIT_UNVERIFIED_PUSH" }, "request file pushed without a merged pull request: nothing granted");
+    await alertOnce(deps.state, octokit, ref, unverifiedPushAlert({ path: f.filename, commit: push.after, branch: push.defaultBranch }), deps.appId);
   }
   return out;
 }
