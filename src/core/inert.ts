@@ -49,7 +49,7 @@ const LINKABLE = /[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s<>|`\\]*|www\.[^\s<>|`\\]+|@[A
 const INLINE = /[\\`*[\]<>|~&$]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])/g;
 
 /** Block structure a value could open if it started a line: headings, lists, quotes, rules, setext underlines. */
-const LINE_START = /^(?:[#>+=-]|\d+[.)])/;
+const LINE_START = /^(?:[#>+=-]|\d+(?=[.)]))/;
 
 export interface InertOptions {
   /** Characters (code points) kept before the value is cut with "…". */
@@ -109,7 +109,8 @@ export function text(s: string, o: InertOptions = {}): Md {
     last = m.index + m[0].length;
   }
   out += escape(t.slice(last));
-  return Md.unsafeTrusted(LINE_START.test(out) ? `\\${out}` : out);
+  // `\#`, `\-`, `1\.`: the value cannot open a block even where a renderer starts a line with it.
+  return Md.unsafeTrusted(out.replace(LINE_START, (m) => (/^\d/.test(m) ? `${m}\\` : `\\${m}`)));
 }
 
 /** Untrusted text as an inline code span when it can be one (no backtick, pipe or space), else as `text`. */
@@ -189,5 +190,5 @@ export function boundPlain(p: Plain, max: number): Plain {
  */
 export function marker(name: string, key?: string): Md {
   const enc = (s: string) => s.replace(/[^A-Za-z0-9:/._#@+=-]/gu, (c) => encodeURIComponent(c).replace(/[!'()*]/g, (x) => `%${x.charCodeAt(0).toString(16).toUpperCase()}`));
-  return Md.unsafeTrusted(`<!-- ${enc(name)}${key === undefined ? "" : `:${enc(key)}`} -->`);
+  return Md.unsafeTrusted(`<!-- ${enc(visible(name))}${key === undefined ? "" : `:${enc(visible(key))}`} -->`);
 }
