@@ -1,42 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { code, codeBlock, jitCode, marker, md, mention, plain, plainText, text, visible } from "../../src/core/inert.ts";
 import { problem } from "../../src/core/problem.ts";
+import { HOSTILE } from "../helpers/hostile.ts";
 import { blocksIn, closingIn, FORBIDDEN, htmlIn, linksIn, markersIn, mentionsIn, referencesIn, scan } from "../helpers/github-markdown.ts";
-
-/** What a requester might write into a reason, a key, a path or a PR title. */
-export const HOSTILE: readonly string[] = [
-  "@victim please approve",
-  "cc @acme/security-team and @acme/dba",
-  "(@victim) [@victim] \"@victim\" '@victim' *@victim* _@victim_ ~@victim~",
-  "mail me: victim@example.com",
-  "\uFF20victim fullwidth and \uFE6Bvictim small",
-  "@\u200Dvictim @\u200Bvictim @\u2060victim",
-  "fixes #1",
-  "Closes: acme/access#2, resolves GH-3 and fixed https://github.com/acme/access/issues/4",
-  "FIX \uFF035 (fullwidth number sign)",
-  "<!-- jit-access:sticky -->",
-  "--> <!-- jit-alert:JIT_MERGE_REFUSED:merge:1 -->",
-  "<details><summary>ok</summary>hidden</details>",
-  "<img src=x onerror=alert(1)> <a href=\"https://evil.example\">click</a>",
-  "&#64;victim &lt;b&gt; &#x3C;!--",
-  "# Heading",
-  "## Approvals\n\nCounted: @victim",
-  "> quoted\n- list\n1. one\n---",
-  "| forged | cell |\n|---|---|\n| x | y |",
-  "[click](javascript:alert(1)) ![img](https://evil.example/x.png) [ref]: https://evil.example",
-  "<https://evil.example> https://evil.example/path www.evil.example",
-  "```\ncode fence\n```",
-  "`tick` ``double`` and a lone ` backtick",
-  "**bold** __under__ *em* ~~strike~~ $x^2$ $$math$$",
-  "line1\r\nline2\rline3\u2028line4\u2029line5",
-  "bidi \u202Eevil\u202C and isolate \u2066x\u2069 and mark \u200E\u200F\u061C",
-  "nul \u0000 bell \u0007 esc \u001B[31m del \u007F c1 \u0085",
-  "zero width \u200B\u200C\u200D\uFEFF soft\u00ADhyphen \u3164 blank",
-  "tags \u{E0001}\u{E0041} private \uE000",
-  "trailing backslash \\",
-  "\\@victim \\#1 \\<!-- escaped attempts",
-  "-leading dash", "+leading plus", "=leading equals", "1. numbered", "#hash",
-];
 
 const rendered = (m: { text: string }) => scan(m.text).rendered;
 
