@@ -189,6 +189,6 @@ export function boundPlain(p: Plain, max: number): Plain {
  * percent-encoded outside a small safe set, so it can never end the comment or hold a second marker.
  */
 export function marker(name: string, key?: string): Md {
-  const enc = (s: string) => s.replace(/[^A-Za-z0-9:/._#@+=-]/gu, (c) => encodeURIComponent(c).replace(/[!'()*]/g, (x) => `%${x.charCodeAt(0).toString(16).toUpperCase()}`));
+  const enc = (s: string) => s.replace(/[^A-Za-z0-9:/._-]/gu, (c) => encodeURIComponent(c).replace(/[!'()*]/g, (x) => `%${x.charCodeAt(0).toString(16).toUpperCase()}`));
   return Md.unsafeTrusted(`<!-- ${enc(visible(name))}${key === undefined ? "" : `:${enc(visible(key))}`} -->`);
 }

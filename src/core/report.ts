@@ -100,7 +100,7 @@ function requestTable(e: PullRequestEvaluation, now: number): Md[] {
     ["Database user", e.dbUser ? code(e.dbUser) : md`unknown`],
     ["Duration", e.kind === "extension" ? md`${r.duration} (extension, counted from the original grant)` : md`${r.duration}`],
     ["Until, if merged now", e.expiresAtIfMergedNow !== null ? md`${utc(e.expiresAtIfMergedNow)} (${relative(e.expiresAtIfMergedNow, now)})` : md`—`],
-    ["Reason", text(r.reason)],
+    ["Reason", text(r.reason, { max: 500 })],
   ];
   if (r.ticket) rows.push(["Ticket", text(r.ticket)]);
   return [md`| | |`, md`|---|---|`, ...rows.map(([k, v]) => md`| ${k} | ${v} |`), md``];

@@ -28,31 +28,37 @@ async function asUser(login: string, method: string, path: string, body?: object
   return (await res.json()) as Record<string, unknown>;
 }
 
-/** Hostile text, as YAML double-quoted scalars may carry it (escapes decode to the real characters). */
-const hostile = () => [
+/**
+ * Hostile text, as YAML double-quoted scalars may carry it. `hidden`: with characters I18 forbids
+ * (escapes decode to the real characters, and the request is refused with JIT_TEXT_FORBIDDEN_CHAR).
+ */
+const hostile = (hidden = false) => [
   "@victim @acme/security cc", `fixes #${victimIssue}`, `closes acme/access#${victimIssue}`, `resolves https://github.com/acme/access/issues/${victimIssue}`,
-  "\uFF20victim @\u200Dvictim", STICKY, `<!-- jit-alert:JIT_MERGE_REFUSED:merge:1 -->`, "<details><summary>x</summary>", "<img src=x>",
+  "\uFF20victim", STICKY, `<!-- jit-alert:JIT_MERGE_REFUSED:merge:1 -->`, "<details><summary>x</summary>", "<img src=x>",
   "\n## Forged heading\n| a | b |\n|---|---|\n> quote\n- item", "[click](javascript:alert(1)) ![i](https://evil.example/i.png) https://evil.example",
-  "```", "`tick`", "**bold** _em_ ~~s~~ $m$ &#64;victim", "\u202Egnp.exe\u202C", "\u0000\u0007\u001B[31m\r\n\u2028\u200B\uFEFF",
+  "```", "`tick`", "**bold** _em_ ~~s~~ $m$ &#64;victim",
+  ...(hidden ? ["@\u200Dvictim \u202Egnp.exe\u202C", "\u0000\u0007\u001B[31m\r\n\u2028\u200B\uFEFF"] : []),
 ].join(" ");
 
 const q = (s: string) => JSON.stringify(s);
 
 /** Every inertness property of one Markdown body; `own`: mentions the app makes on purpose. */
 function assertInertMarkdown(body: string, own: { mentions?: string[]; markers?: string[]; html?: string[]; refs?: string[] } = {}) {
+  expect(markersIn(body)).toEqual(own.markers ?? []);
+  // The app's own markers are HTML comments GitHub does not render: nothing in them links.
+  body = (own.markers ?? []).reduce((b, m) => b.replace(m, ""), body);
   expect(mentionsIn(body).filter((m) => !(own.mentions ?? []).includes(m))).toEqual([]);
   expect(referencesIn(body).filter((r) => !(own.refs ?? []).includes(r))).toEqual([]);
   expect(closingIn(body)).toEqual([]);
   expect(linksIn(body)).toEqual([]);
-  expect(markersIn(body)).toEqual(own.markers ?? []);
-  expect(htmlIn(body).filter((h) => !(own.html ?? []).includes(h) && !(own.markers ?? []).includes(h))).toEqual([]);
+  expect(htmlIn(body).filter((h) => !(own.html ?? []).includes(h))).toEqual([]);
   expect(body.replace(/\n/g, "")).not.toMatch(FORBIDDEN);
   expect(scan(body).rendered).not.toContain("Forged heading\n");
 }
 
 /** Plain-text fields: no hidden character, no mention, no closing keyword on a reference. */
 function assertInertPlain(text: string | null | undefined) {
-  expect(text ?? "").not.toMatch(FORBIDDEN);
+  expect((text ?? "").replace(/\n/g, " ")).not.toMatch(FORBIDDEN);
   expect(text ?? "").not.toMatch(/(?<![A-Za-z0-9_])@(?:victim|acme\/security)/);
   expect(closingIn(text ?? "")).toEqual([]);
 }
@@ -71,9 +77,9 @@ const headings = (body: string) => blocksIn(body).filter((l) => l.startsWith("#"
 const tableRows = (body: string) => scan(body).active.split("\n").filter((l) => l.startsWith("|"));
 
 describe("I19: the check run and the sticky comment", () => {
-  it("I19: a hostile reason and ticket render inert and keep the check's structure", async () => {
+  it("I19: a hostile reason renders inert and keep the check's structure", async () => {
     const benign = await w.request("bob", "bob-benign", requestYaml());
-    const yaml = `role: orders_readonly\nduration: 2h\nreason: ${q(hostile())}\nticket: ${q(`INC-1 @victim fixes #${victimIssue}`)}\n`;
+    const yaml = `role: orders_readonly\nduration: 2h\nreason: ${q(hostile())}\nticket: INC-1\n`;
     // mallory plants a comment with the sticky marker first: the app must still find only its own.
     const { number } = await w.request("alice", "alice-hostile", yaml);
     const planted = w.repo.comment("mallory", number, `${STICKY}\n✅ **jit-access**: Ready`);
@@ -84,9 +90,8 @@ describe("I19: the check run and the sticky comment", () => {
     const good = await w.check(benign.headSha);
     const summary = check.output.summary ?? "";
     assertInertCheck(check);
-    // The reason reached the check, with its hidden characters shown, not dropped.
-    expect(scan(summary).rendered).toContain("\\u202Egnp.exe\\u202C");
-    expect(scan(summary).rendered).toContain("<!-- jit-access:sticky -->");
+    // The reason reached the check as the text it is.
+    expect(scan(summary).rendered).toContain("<!-- jit-access:sticky --> <!-- jit-alert:JIT_MERGE_REFUSED:merge:1 --> <details>");
     // Same sections and the same table as a benign request.
     expect(headings(summary)).toEqual(headings(good.output.summary ?? ""));
     expect(tableRows(summary).length).toBe(tableRows(good.output.summary ?? "").length);
@@ -96,12 +101,12 @@ describe("I19: the check run and the sticky comment", () => {
     expect(comments.find((c) => c.id === planted)?.user).toBe("mallory");
     const ours = comments.filter((c) => c.user === w.e2e.sim.app.botLogin && c.body.startsWith(STICKY));
     expect(ours).toHaveLength(1);
-    assertInertMarkdown(ours[0]!.body, { mentions: ["alice"], markers: [STICKY] });
+    assertInertMarkdown(ours[0]!.body, { mentions: ["alice", "acme/dba"], markers: [STICKY] });
   });
 
   it("I19: unknown keys and bad values quoted in problem messages, in the summary, the title, the annotations and the sticky", async () => {
     const key = `@victim fixes #${victimIssue} <!-- x -->`;
-    const yaml = `role: orders_readonly\nduration: ${q(`@acme/security closes #${victimIssue} <b>\u202E`)}\nreason: ok\nticket: INC-2\n${q(key)}: ${q(hostile())}\n`;
+    const yaml = `role: orders_readonly\nduration: ${q(`@acme/security closes #${victimIssue} <b>`)}\nreason: ok\nticket: INC-2\n${q(key)}: ${q(hostile())}\n`;
     const { number, headSha } = await w.request("alice", "alice-keys", yaml);
     const check = await w.check(headSha);
     expect(check.conclusion).toBe("failure");
@@ -113,11 +118,25 @@ describe("I19: the check run and the sticky comment", () => {
     assertInertMarkdown(sticky[0]!.body, { mentions: ["alice"], markers: [STICKY] });
   });
 
+  it("I18: characters YAML escapes decode (bidi, NUL, zero-width) are refused and never echoed, in keys and values", async () => {
+    const yaml = `role: orders_readonly\nduration: 2h\nreason: ${q(hostile(true))}\nticket: INC-4\n${q(`k\u202Eey @victim`)}: ${q(hostile(true))}\n`;
+    const { number, headSha } = await w.request("alice", "alice-hidden", yaml);
+    const check = await w.check(headSha);
+    expect(check.output.title).toMatch(/^JIT_TEXT_FORBIDDEN_CHAR: /);
+    assertInertCheck(check);
+    const sticky = w.comments(number).filter((c) => c.body.startsWith(STICKY));
+    expect(sticky).toHaveLength(1);
+    assertInertMarkdown(sticky[0]!.body, { mentions: ["alice"], markers: [STICKY] });
+    const refusal = await w.mergeAndRefusal(number);
+    assertInertMarkdown(refusal, { mentions: ["alice"] });
+    await w.nothingGranted("alice-hidden");
+  });
+
   it("I19: a hostile path (database directory, request id) and a hostile base branch name", async () => {
     const repo = await w.newRepo("access-inert-path");
     const evilBase = `evil/@victim/fixes#${victimIssue}/<!--x-->`;
     await repo.commitToBranch("mallory", evilBase, { files: { "x.txt": "x\n" }, message: "base" });
-    const path = `access-requests/@victim <!-- jit-access:sticky -->/fixes #${victimIssue} \u202E.yaml`;
+    const path = `access-requests/@victim <!-- jit-access:sticky -->/fixes #${victimIssue} \u202E\u200B.yaml`;
     const a = await repo.openPullRequest("alice", "req/path", { [path]: requestYaml() }, { title: `fixes #${victimIssue} @victim` });
     const b = await repo.openPullRequest("alice", "req/base", { [requestPath("alice-base")]: requestYaml() }, { base: evilBase });
     await w.idle();
@@ -143,6 +162,7 @@ describe("I19: comments and alerts after a merge", () => {
     const refusal = await w.mergeAndRefusal(number);
     assertInertMarkdown(refusal, { mentions: ["alice"] });
     expect(refusal).toContain("(**JIT_SCHEMA**)");
+    expect(scan(refusal).rendered).toContain(`unknown field "@victim closes #${victimIssue}"`);
     const alerts = w.alerts().filter((x) => x.body.startsWith(`<!-- jit-alert:JIT_MERGE_REFUSED:merge:${number} -->`));
     expect(alerts).toHaveLength(1);
     assertInertPlain(alerts[0]!.title);
