@@ -194,12 +194,15 @@ describe("I19: the revert PR", () => {
     const octokit = await probotGitHub(w.e2e.app.probot).octokitFor(`acme/${repo.repo.name}`);
     const record: RevertRecord = {
       ledgerId: 1, repository: `acme/${repo.repo.name}`, database: "orders-prod", requestId: "r1", path: requestPath("r1"),
-      requester: "renovate[bot]", prNumber: 3, role: `@victim fixes #${victimIssue}`, dbUser: `<!-- jit-access:revert:x/y --> closes #${victimIssue}`,
+      requester: "renovate[bot]", prNumber: 3, role: `@victim fixes acme/access#${victimIssue}`, dbUser: `<!-- jit-access:revert:x/y --> closes #${victimIssue}`,
       approvers: ["dora", "@victim"], grantedAt: null, expiresAt: null, revokedAt: null, revokedBy: hostile(), sessionsEnded: 0,
       verification: { outcome: `resolves #${victimIssue} <b>`, membershipGone: true, sessionsLeft: 0 },
     };
     const out = await openRevertPr(octokit, { owner: "acme", repo: repo.repo.name }, record, { merge: true, mergeMethod: "merge", label: "jit-expired" });
     await w.idle();
+    // Merged into the default branch: GitHub (and the simulator) would close what its body or commits name.
+    expect(out.state).toBe("merged");
+    expect(w.repo.issues().find((i) => i.number === victimIssue)?.state).toBe("open");
     const pr = await repo.pull(out.number!);
     assertInertPlain(pr.title as string);
     assertInertMarkdown(pr.body as string, { mentions: ["dora"], markers: ["<!-- jit-access:revert:orders-prod/r1 -->"], refs: ["#3"] });
