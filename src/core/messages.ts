@@ -63,7 +63,7 @@ export function unverifiedPushAlert(p: { path: string; commit: string; branch: s
   return {
     code: "JIT_UNVERIFIED_PUSH", key: `push:${p.commit}:${p.path}`,
     title: plain`${p.path} reached ${p.branch} without a verified pull request`,
-    body: md`Commit ${code(p.commit)} changed ${code(p.path, 300)} on the default branch without a merged pull request the app could verify. Nothing was granted, and this request id will not be granted from this commit. Check who pushed it and why branch protection allowed it.`,
+    body: md`Commit ${p.commit} changed ${code(p.path, 300)} on the default branch without a merged pull request the app could verify. Nothing was granted, and this request id will not be granted from this commit. Check who pushed it and why branch protection allowed it.`,
   };
 }
 
