@@ -138,7 +138,7 @@ function print(reports: FileReport[], ok: boolean, policyOk: boolean, opts: Opti
     io.out(JSON.stringify({
       ok,
       files: reports.map((r) => ({
-        path: r.path,
+        path: visible(r.path),
         ok: r.problems.length === 0,
         errors: r.problems.map((p) => ({ code: p.code, message: p.message, line: p.line ?? 1, column: p.column ?? 1 })),
       })),

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probotGitHub } from "../../src/github/installations.ts";
 import { openRevertPr, type RevertRecord } from "../../src/github/revert-pr.ts";
+import { sendReminders } from "../../src/scheduler/reminders.ts";
 import { blocksIn, closingIn, FORBIDDEN, htmlIn, linksIn, markersIn, mentionsIn, referencesIn, scan } from "../helpers/github-markdown.ts";
 import { requestPath, requestYaml, startJitE2E, type CheckRunView, type JitE2E } from "./app-fixture.ts";
 
@@ -209,5 +210,30 @@ describe("I19: the revert PR", () => {
     const commits = await octokit.rest.pulls.listCommits({ owner: "acme", repo: repo.repo.name, pull_number: out.number! });
     for (const c of commits.data) assertInertPlain(c.commit.message);
     expect(tableRows(pr.body as string)).toHaveLength(15);
+  });
+});
+
+describe("I19: the expiry reminder", () => {
+  it("I19: a reminder for a ledger row holding hostile text (a tampered state database) stays inert", async () => {
+    const repo = await w.newRepo("access-inert-remind");
+    const { number } = await repo.openPullRequest("alice", "req/remind", { [requestPath("remind")]: requestYaml() });
+    await w.idle();
+    const evil = hostile();
+    await w.stateSu.query(
+      `INSERT INTO ledger (repository, path, request_id, pr_number, database, cluster_id, role, db_user, duration_ms, status, granted_at, expires_at, actor)
+       VALUES ($1, $2, 'remind', $3, 'orders-prod', 'x', $4, $5, 3600000, 'active', now(), now() + interval '10 minutes', 'test')`,
+      [`acme/${repo.repo.name}`, requestPath("remind"), number, evil, evil]);
+    try {
+      const log = { info() {}, warn() {}, error() {} };
+      const sent = await sendReminders({ state: w.deps[0]!.state, github: probotGitHub(w.e2e.app.probot), log }, 3_600_000);
+      expect(sent).toBe(1);
+    } finally {
+      // Not a real grant: keep the sweeper of this file away from it.
+      await w.stateSu.query("UPDATE ledger SET status = 'revoked', revoked_at = now() WHERE request_id = 'remind' AND repository = $1", [`acme/${repo.repo.name}`]);
+    }
+    const reminders = w.comments(number, repo).filter((c) => c.body.startsWith("⏳"));
+    expect(reminders).toHaveLength(1);
+    assertInertMarkdown(reminders[0]!.body);
+    expect(reminders[0]!.body.split("\n")).toHaveLength(1);
   });
 });
