@@ -4,6 +4,7 @@
 // level-triggered, so a missed cron slot or a restart costs nothing but time: the first sweep after
 // start catches up. The timer's delay is computed by the state database (expires_at - now()), so
 // the app's clock is never consulted: it only shows up in /health as a skew.
+import { visible } from "../core/inert.ts";
 import { orphanGrantAlert, revertFailingAlert } from "../core/messages.ts";
 import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
@@ -178,7 +179,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     const standing = JSON.stringify(r.reconcile?.standing.map((s) => [s.database, s.role, s.member]) ?? null);
     if (r.reconcile && standing !== lastStanding) {
       lastStanding = standing;
-      for (const s of r.reconcile.standing) log.warn({ code: "JIT_STANDING_ACCESS", database: s.database, role: s.role, member: s.member, grantor: s.grantor }, "standing access to a grantable role outside the app");
+      for (const s of r.reconcile.standing) log.warn({ code: "JIT_STANDING_ACCESS", database: s.database, role: visible(s.role), member: visible(s.member), grantor: visible(s.grantor) }, "standing access to a grantable role outside the app");
     }
   }
 

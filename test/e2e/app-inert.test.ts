@@ -78,7 +78,7 @@ const headings = (body: string) => blocksIn(body).filter((l) => l.startsWith("#"
 const tableRows = (body: string) => scan(body).active.split("\n").filter((l) => l.startsWith("|"));
 
 describe("I19: the check run and the sticky comment", () => {
-  it("I19: a hostile reason renders inert and keep the check's structure", async () => {
+  it("I19: a hostile reason renders inert and keeps the check's structure", async () => {
     const benign = await w.request("bob", "bob-benign", requestYaml());
     const yaml = `role: orders_readonly\nduration: 2h\nreason: ${q(hostile())}\nticket: INC-1\n`;
     // mallory plants a comment with the sticky marker first: the app must still find only its own.
