@@ -7,6 +7,7 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { CODES } from "../core/codes.ts";
 import { evaluatePolicy, evaluateRequestAgainstPolicy } from "../core/evaluate-policy.ts";
 import { isPolicyPath, parsePolicies, POLICY_MAX_BYTES } from "../core/policy.ts";
+import { plain, plainText, visible } from "../core/inert.ts";
 import { problem, type Problem } from "../core/problem.ts";
 import { parseRequest, REQUEST_MAX_BYTES } from "../core/request.ts";
 import { sourceExcerpt } from "../core/source-excerpt.ts";
@@ -185,7 +186,7 @@ function print(reports: FileReport[], ok: boolean, policyOk: boolean, opts: Opti
     io.out(JSON.stringify({
       ok,
       files: reports.map((r) => ({
-        path: r.path,
+        path: visible(r.path),
         ok: r.problems.length === 0,
         errors: r.problems.map((p) => ({ code: p.code, message: p.message, line: p.line ?? 1, column: p.column ?? 1, fix: p.hint ?? CODES[p.code] })),
       })),
@@ -234,8 +235,9 @@ function print(reports: FileReport[], ok: boolean, policyOk: boolean, opts: Opti
 const escapeData = (s: string) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
 const escapeProperty = (s: string) => escapeData(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
 
+/** Annotations are shown on GitHub: the message is made inert like everything the app writes there (I19). */
 function annotation(path: string, p: Problem): string {
-  const props = [`file=${escapeProperty(path)}`, `line=${p.line ?? 1}`, `col=${p.column ?? 1}`, `title=${escapeProperty(p.code)}`].join(",");
-  const hint = p.hint ? ` (fix: ${p.hint})` : "";
-  return `::error ${props}::${escapeData(`${p.message}${hint}`)}`;
+  const props = [`file=${escapeProperty(visible(path))}`, `line=${p.line ?? 1}`, `col=${p.column ?? 1}`, `title=${escapeProperty(p.code)}`].join(",");
+  const message = p.hint ? plain`${plainText(p.message, { max: 1000 })} (fix: ${p.hint})` : plainText(p.message, { max: 1000 });
+  return `::error ${props}::${escapeData(message.text)}`;
 }

@@ -1,6 +1,7 @@
 // Every decision the app makes is explainable: a stable JIT_* code, a sentence for people,
 // and, where it is about a file, the 1-based line and column it points at.
 import type { JitCode } from "./codes.ts";
+import { visible } from "./inert.ts";
 
 export interface Problem {
   code: JitCode;
@@ -22,8 +23,9 @@ export interface Decision<T> {
   problems: Problem[];
 }
 
+/** Messages and hints may quote a file: characters I18 forbids are shown as escapes in every output. */
 export function problem(code: JitCode, message: string, extra: Omit<Problem, "code" | "message"> = {}): Problem {
-  return { code, message, ...extra };
+  return { code, message: visible(message), ...extra, ...(extra.hint !== undefined ? { hint: visible(extra.hint) } : {}) };
 }
 
 export function decide<T>(details: T, problems: Problem[], okMessage: string): Decision<T> {

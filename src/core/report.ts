@@ -1,7 +1,9 @@
 // Renders the one decision about a request PR for people: the check run (title, summary,
 // annotations) and the sticky comment. Pure: time and the SQL plan come in as parameters.
+// Everything from the request or the PR goes through inert.ts (I19).
 import type { JitCode } from "./codes.ts";
 import { formatDuration } from "./duration.ts";
+import { boundPlain, code, codeBlock, jitCode, joinMd, md, mention, plain, plainText, text, visible, type Md, type Plain } from "./inert.ts";
 import type { Decision, Problem } from "./problem.ts";
 import type { PullRequestEvaluation } from "./pull-request.ts";
 
@@ -20,8 +22,9 @@ export interface CheckAnnotation {
 
 export interface CheckReport {
   conclusion: CheckConclusion;
-  title: string;
-  summary: string;
+  /** Plain text: GitHub shows check-run titles as they are. */
+  title: Plain;
+  summary: Md;
   annotations: CheckAnnotation[];
 }
 
@@ -51,70 +54,85 @@ export function relative(ms: number, now: number): string {
   return delta >= 0 ? `in ${text}` : `${text} ago`;
 }
 
-const esc = (s: string) => s.replace(/[|<>`]/g, (c) => `\\${c}`);
-
-function problemLine(p: Problem): string {
-  const where = p.path ? ` — \`${p.path}${p.line ? `:${p.line}` : ""}\`` : "";
-  return `- **${p.code}**: ${esc(p.message)}${where}${p.hint ? `\n  Fix: ${esc(p.hint)}` : ""}`;
+/**
+ * Accounts the app read from GitHub for this PR (author, reviewers, owners per base CODEOWNERS):
+ * problem messages may keep mentioning them; any other `@name` in a message is made inert.
+ */
+export function knownAccounts(e: PullRequestEvaluation): ReadonlySet<string> {
+  const a = e.approval;
+  const names = [e.requester, ...(a ? [...a.eligibleOwners, ...a.counted.map((c) => c.login), ...a.excluded.map((x) => x.login), ...a.blockedBy.map((b) => b.login)] : [])];
+  return new Set(names.map((n) => n.replace(/^@/, "").toLowerCase()));
 }
 
-function approvalSection(e: PullRequestEvaluation): string[] {
+/** One problem as a list item; its message and hint may quote the request, so they are made inert. */
+export function problemLine(p: Problem, mentions: ReadonlySet<string> = new Set()): Md {
+  const where = p.path ? md` — ${code(`${p.path}${p.line ? `:${p.line}` : ""}`, 200)}` : md``;
+  const hint = p.hint ? md`\n  Fix: ${text(p.hint, { mentions })}` : md``;
+  return md`- **${jitCode(p.code)}**: ${text(p.message, { mentions, max: 1000 })}${where}${hint}`;
+}
+
+const codes = (names: readonly string[]) => joinMd(names.map((o) => code(o)), ", ");
+const mentions = (logins: readonly string[]) => joinMd(logins.map(mention), ", ");
+
+function approvalSection(e: PullRequestEvaluation): Md[] {
   const a = e.approval;
   if (!a) return [];
-  const lines = ["### Approvals", "",
-    `${a.approvals} of ${a.required} required from eligible owners: ${a.eligibleOwners.map((o) => `\`${o}\``).join(", ") || "none"}` +
-      (a.codeownersPath ? ` (${a.codeownersPath}${a.ownersLine ? ` line ${a.ownersLine}` : ""}; policy approvers ${a.policyApprovers.map((o) => `\`${o}\``).join(", ")})` : ""),
+  const source = a.codeownersPath
+    ? md` (${a.codeownersPath}${a.ownersLine ? md` line ${a.ownersLine}` : md``}; policy approvers ${codes(a.policyApprovers)})`
+    : md``;
+  const lines = [md`### Approvals`, md``,
+    md`${a.approvals} of ${a.required} required from eligible owners: ${a.eligibleOwners.length ? codes(a.eligibleOwners) : md`none`}${source}`,
   ];
-  if (a.counted.length) lines.push("", "Counted: " + a.counted.map((c) => `@${c.login}`).join(", "));
+  if (a.counted.length) lines.push(md``, md`Counted: ${mentions(a.counted.map((c) => c.login))}`);
   if (a.excluded.length) {
-    lines.push("", "Not counted:");
-    for (const x of a.excluded) lines.push(`- @${x.login}: **${x.code}** ${esc(x.reason)}`);
+    lines.push(md``, md`Not counted:`);
+    for (const x of a.excluded) lines.push(md`- ${mention(x.login)}: **${jitCode(x.code)}** ${text(x.reason, { mentions: knownAccounts(e) })}`);
   }
-  if (a.blockedBy.length) lines.push("", "Changes requested by: " + a.blockedBy.map((b) => `@${b.login}`).join(", "));
-  return [...lines, ""];
+  if (a.blockedBy.length) lines.push(md``, md`Changes requested by: ${mentions(a.blockedBy.map((b) => b.login))}`);
+  return [...lines, md``];
 }
 
-function requestTable(e: PullRequestEvaluation, now: number): string[] {
+function requestTable(e: PullRequestEvaluation, now: number): Md[] {
   if (!e.request) return [];
   const r = e.request;
-  const rows: [string, string][] = [
-    ["Requester", `@${e.requester}`],
-    ["Database", `\`${r.database}\``],
-    ["Role", `\`${r.role}\``],
-    ["Database user", e.dbUser ? `\`${e.dbUser}\`` : "unknown"],
-    ["Duration", e.kind === "extension" ? `${r.duration} (extension, counted from the original grant)` : r.duration],
-    ["Until, if merged now", e.expiresAtIfMergedNow !== null ? `${utc(e.expiresAtIfMergedNow)} (${relative(e.expiresAtIfMergedNow, now)})` : "—"],
-    ["Reason", esc(r.reason)],
+  const rows: [string, Md][] = [
+    ["Requester", mention(e.requester)],
+    ["Database", code(r.database)],
+    ["Role", code(r.role)],
+    ["Database user", e.dbUser ? code(e.dbUser) : md`unknown`],
+    ["Duration", e.kind === "extension" ? md`${r.duration} (extension, counted from the original grant)` : md`${r.duration}`],
+    ["Until, if merged now", e.expiresAtIfMergedNow !== null ? md`${utc(e.expiresAtIfMergedNow)} (${relative(e.expiresAtIfMergedNow, now)})` : md`—`],
+    ["Reason", text(r.reason, { max: 500 })],
   ];
-  if (r.ticket) rows.push(["Ticket", esc(r.ticket)]);
-  return ["| | |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${v} |`), ""];
+  if (r.ticket) rows.push(["Ticket", text(r.ticket)]);
+  return [md`| | |`, md`|---|---|`, ...rows.map(([k, v]) => md`| ${k} | ${v} |`), md``];
 }
 
-function planSection(e: PullRequestEvaluation, plan: PlanPreview | null): string[] {
+function planSection(e: PullRequestEvaluation, plan: PlanPreview | null): Md[] {
   if (e.kind !== "grant" && e.kind !== "extension") return [];
-  if (e.kind === "extension") return ["### SQL", "", "None: an extension only moves the expiry in the ledger; the membership stays.", ""];
+  if (e.kind === "extension") return [md`### SQL`, md``, md`None: an extension only moves the expiry in the ledger; the membership stays.`, md``];
   if (!plan) return [];
-  if (!plan.ok) return ["### SQL", "", `Not planned: **${plan.code}** ${esc(plan.message)}`, ""];
+  if (!plan.ok) return [md`### SQL`, md``, md`Not planned: **${jitCode(plan.code)}** ${plan.message}`, md``];
   const login = plan.login
     ? [plan.login.oid === null
-      ? `Login \`${esc(plan.login.name)}\` does not exist on the target now; the merge grants nothing if it exists by then.`
-      : `Login \`${esc(plan.login.name)}\` is OID ${plan.login.oid}; the merge grants nothing if the name denotes another role by then.`, ""]
+      ? md`Login ${code(plan.login.name)} does not exist on the target now; the merge grants nothing if it exists by then.`
+      : md`Login ${code(plan.login.name)} is OID ${String(plan.login.oid)}; the merge grants nothing if the name denotes another role by then.`, md``]
     : [];
-  return ["### SQL that will run on merge", "", `On \`${plan.target}\`, after the app re-verifies everything at the merge commit:`, "", "```sql", ...plan.statements, "```", "", ...login];
+  return [md`### SQL that will run on merge`, md``, md`On ${code(plan.target)}, after the app re-verifies everything at the merge commit:`, md``, codeBlock("sql", plan.statements), md``, ...login];
 }
 
 export function renderCheck(decision: Decision<PullRequestEvaluation>, plan: PlanPreview | null, now: number): CheckReport {
   const e = decision.details;
   const conclusion = conclusionOf(decision);
   const title = titleOf(decision, conclusion);
-  const lines: string[] = [`**${title}**`, ""];
-  if (e.kind === "revoke") lines.push(`Merging this revokes the active grant \`${e.requestId}\` on \`${e.database}\` at once.`, "");
-  if (e.kind === "none" && decision.ok) lines.push("Nothing will be granted when this pull request is merged.", "");
+  const lines: Md[] = [md`**${text(title.text, { mentions: knownAccounts(e) })}**`, md``];
+  if (e.kind === "revoke") lines.push(md`Merging this revokes the active grant ${code(e.requestId ?? "")} on ${code(e.database ?? "")} at once.`, md``);
+  if (e.kind === "none" && decision.ok) lines.push(md`Nothing will be granted when this pull request is merged.`, md``);
   lines.push(...requestTable(e, now));
-  if (decision.problems.length) lines.push("### What to fix", "", ...decision.problems.map(problemLine), "");
+  if (decision.problems.length) lines.push(md`### What to fix`, md``, ...decision.problems.map((p) => problemLine(p, knownAccounts(e))), md``);
   lines.push(...approvalSection(e), ...planSection(e, plan));
-  lines.push(`<sub>Evaluated at ${utc(now)} on ${e.pullRequest.headSha.slice(0, 12)}; policies and CODEOWNERS read at ${e.pullRequest.baseSha?.slice(0, 12) ?? "—"}.</sub>`);
-  return { conclusion, title, summary: lines.join("\n"), annotations: annotations(decision.problems, e.requestPath) };
+  lines.push(md`<sub>Evaluated at ${utc(now)} on ${e.pullRequest.headSha.slice(0, 12)}; policies and CODEOWNERS read at ${e.pullRequest.baseSha?.slice(0, 12) ?? "—"}.</sub>`);
+  return { conclusion, title, summary: joinMd(lines, "\n"), annotations: annotations(decision.problems, e.requestPath) };
 }
 
 /**
@@ -135,22 +153,23 @@ export function conclusionOf(decision: Decision<PullRequestEvaluation>): CheckCo
   return isWaitingOnly(decision.problems) ? "action_required" : "failure";
 }
 
-function titleOf(d: Decision<PullRequestEvaluation>, c: CheckConclusion): string {
+function titleOf(d: Decision<PullRequestEvaluation>, c: CheckConclusion): Plain {
   const e = d.details;
-  const what = e.request ? `${e.request.role} on ${e.request.database} for ${e.request.duration}` : (e.requestPath ?? "request");
+  const mentions = knownAccounts(e);
+  const what = e.request ? plain`${e.request.role} on ${e.request.database} for ${e.request.duration}` : plainText(e.requestPath ?? "request", { max: 120 });
   if (c === "success") {
-    if (e.kind === "revoke") return `Revokes ${e.requestId} on merge`;
-    if (e.kind === "none") return "No access requested";
-    return `Ready: ${what}`;
+    if (e.kind === "revoke") return plain`Revokes ${e.requestId ?? ""} on merge`;
+    if (e.kind === "none") return plain`No access requested`;
+    return plain`Ready: ${what}`;
   }
-  if (c === "neutral") return "Not an access request: nothing will be granted";
+  if (c === "neutral") return plain`Not an access request: nothing will be granted`;
   if (c === "action_required") {
     const a = e.approval;
-    if (d.problems.some((p) => p.code === "JIT_PR_DRAFT")) return `Draft: ${what}`;
-    if (a && a.blockedBy.length) return `Changes requested: ${what}`;
-    return `Waiting for ${a ? a.required - a.approvals : 1} approval(s) from ${a?.eligibleOwners.join(", ") || "eligible owners"}`;
+    if (d.problems.some((p) => p.code === "JIT_PR_DRAFT")) return plain`Draft: ${what}`;
+    if (a && a.blockedBy.length) return plain`Changes requested: ${what}`;
+    return plain`Waiting for ${a ? a.required - a.approvals : 1} approval(s) from ${plainText(a?.eligibleOwners.join(", ") || "eligible owners", { mentions })}`;
   }
-  return `${d.code}: ${d.problems[0]?.message ?? d.message}`.slice(0, 200);
+  return boundPlain(plain`${d.code}: ${plainText(d.problems[0]?.message ?? d.message, { mentions })}`, 200);
 }
 
 /** GitHub accepts at most 50 annotations per request; only problems located in a file get one. */
@@ -161,25 +180,25 @@ function annotations(problems: readonly Problem[], requestPath: string | null): 
     if (!path || out.length >= 50) continue;
     const line = p.line ?? 1;
     out.push({
-      path, start_line: line, end_line: line,
+      path: visible(path), start_line: line, end_line: line,
       ...(p.column ? { start_column: p.column, end_column: p.column } : {}),
       annotation_level: WAITING.has(p.code) ? "warning" : "failure",
       title: p.code,
-      message: p.hint ? `${p.message}\nFix: ${p.hint}` : p.message,
+      message: (p.hint ? plain`${plainText(p.message, { max: 1000 })}\nFix: ${p.hint}` : plainText(p.message, { max: 1000 })).text,
     });
   }
   return out;
 }
 
 /** The sticky comment: a short, human version of the check. */
-export function renderStickyComment(decision: Decision<PullRequestEvaluation>, report: CheckReport): string {
+export function renderStickyComment(decision: Decision<PullRequestEvaluation>, report: CheckReport): Md {
   const e = decision.details;
   const icon = report.conclusion === "success" ? "✅" : report.conclusion === "action_required" ? "⏳" : "❌";
-  const lines = [`${icon} **jit-access**: ${report.title}`, ""];
-  if (decision.problems.length) lines.push(...decision.problems.slice(0, 10).map(problemLine), "");
+  const lines = [md`${icon} **jit-access**: ${text(report.title.text, { mentions: knownAccounts(e) })}`, md``];
+  if (decision.problems.length) lines.push(...decision.problems.slice(0, 10).map((p) => problemLine(p, knownAccounts(e))), md``);
   if (e.approval && report.conclusion !== "failure" && e.approval.approvals < e.approval.required) {
-    lines.push(`Who must act: an approving review on the latest commit from ${e.approval.eligibleOwners.map((o) => `\`${o}\``).join(", ")} (not the requester, the beneficiary or a commit author).`, "");
+    lines.push(md`Who must act: an approving review on the latest commit from ${codes(e.approval.eligibleOwners)} (not the requester, the beneficiary or a commit author).`, md``);
   }
-  lines.push("Details are in the **jit-access** check run.");
-  return lines.join("\n");
+  lines.push(md`Details are in the **jit-access** check run.`);
+  return joinMd(lines, "\n");
 }

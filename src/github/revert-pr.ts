@@ -8,7 +8,7 @@
 // so a head moved in between is refused by GitHub. Branches or PRs under its naming that it did not
 // write are reported (JIT_REVERT_BRANCH_TAKEN) and never merged.
 import { randomBytes } from "node:crypto";
-import { utc } from "../core/report.ts";
+import { revertBody as renderBody, revertCommitMessage, revertMarker, revertTitle as renderTitle } from "../core/messages.ts";
 import { isNotFound, type Octokit, type RepoRef } from "./octokit.ts";
 
 export interface RevertRecord {
@@ -78,45 +78,9 @@ export function revertBranch(database: string, requestId: string, suffix: string
   return `${REVERT_BRANCH_PREFIX}/${database}/${requestId}-${suffix}`;
 }
 
-const marker = (r: Pick<RevertRecord, "database" | "requestId">) => `<!-- jit-access:revert:${r.database}/${r.requestId} -->`;
-const time = (d: Date | null) => (d ? utc(d.getTime()) : "—");
-const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
-
-export function revertTitle(r: RevertRecord): string {
-  return `Expire ${r.database}/${r.requestId}: ${r.role} for ${r.dbUser}`;
-}
-
-/** The PR body: the audit record of the grant, from the ledger (never from request data beyond ids). */
-export function revertBody(r: RevertRecord): string {
-  const v = r.verification;
-  const verification = v
-    ? `${v.membershipGone ? "membership gone" : "membership STILL PRESENT"}, ${v.sessionsLeft ?? "?"} session(s) left${v.outcome ? ` (${v.outcome})` : ""}`
-    : "—";
-  const rows: [string, string][] = [
-    ["Request", `${code(r.requestId)}${r.prNumber ? ` (#${r.prNumber})` : ""}`],
-    ["Requester", r.requester ? `@${r.requester}` : "—"],
-    ["Database", code(r.database)],
-    ["Role", code(r.role)],
-    ["Database user", code(r.dbUser)],
-    ["Approvers", r.approvers.length ? r.approvers.map((a) => `@${a}`).join(", ") : "—"],
-    ["Granted at", time(r.grantedAt)],
-    ["Expired at", time(r.expiresAt)],
-    ["Revoked at", time(r.revokedAt)],
-    ["Revoked by", r.revokedBy ? code(r.revokedBy) : "—"],
-    ["Sessions ended", String(r.sessionsEnded)],
-    ["Verification", verification],
-    ["Ledger row", String(r.ledgerId)],
-  ];
-  return [
-    marker(r),
-    `The grant of ${code(r.role)} to ${code(r.dbUser)} on ${code(r.database)} expired and was revoked by jit-access.`,
-    `This pull request deletes ${code(r.path)} so the default branch lists only live access. The request id stays used: merging or not, it is never granted again.`,
-    "",
-    "| | |",
-    "| --- | --- |",
-    ...rows.map(([k, val]) => `| ${k} | ${val} |`),
-  ].join("\n");
-}
+/** The PR's title and body, rendered in core/messages.ts (I19). */
+export const revertTitle = (r: RevertRecord): string => renderTitle(r).text;
+export const revertBody = (r: RevertRecord): string => renderBody(r).text;
 
 const status = (e: unknown) => (typeof e === "object" && e !== null ? (e as { status?: number }).status : undefined);
 
@@ -127,7 +91,7 @@ async function foreignLookalikes(octokit: Octokit, ref: RepoRef, record: RevertR
   const open = await octokit.paginate(octokit.rest.pulls.list, { ...ref, state: "open", per_page: 100 });
   for (const p of open) {
     if (p.number === mine) continue;
-    if (p.head.ref === prefix || p.head.ref.startsWith(`${prefix}-`) || p.title === revertTitle(record) || (p.body ?? "").includes(marker(record))) {
+    if (p.head.ref === prefix || p.head.ref.startsWith(`${prefix}-`) || p.title === revertTitle(record) || (p.body ?? "").includes(revertMarker(record).text)) {
       out.push(`pull request #${p.number} by @${p.user?.login ?? "?"} (branch ${p.head.ref}) looks like the app's revert of ${record.database}/${record.requestId} but was not written by it`);
     }
   }
@@ -215,7 +179,7 @@ export async function openRevertPr(octokit: Octokit, ref: RepoRef, record: Rever
   });
   const { data: commit } = await octokit.rest.git.createCommit({
     ...ref, tree: tree.sha, parents: [baseSha],
-    message: `${revertTitle(record)}\n\nThe grant expired at ${time(record.expiresAt)} and was revoked at ${time(record.revokedAt)}.`,
+    message: revertCommitMessage(record).text,
   });
   const branch = revertBranch(record.database, record.requestId, randomBytes(8).toString("hex"));
   await memory.record({ branch, commitSha: commit.sha });

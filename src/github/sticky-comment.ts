@@ -1,10 +1,11 @@
 // One comment per pull request for people, found by a hidden marker and edited in place, so a
 // busy PR does not collect a new comment on every event. Only a comment this App made counts as
 // the sticky: anyone (another App's bot included) can post the marker.
+import { marker, type Md } from "../core/inert.ts";
 import { madeByApp, type Authored } from "./authored.ts";
 import { isNotFound, type Octokit, type RepoRef } from "./octokit.ts";
 
-export const STICKY_MARKER = "<!-- jit-access:sticky -->";
+export const STICKY_MARKER = marker("jit-access:sticky").text;
 
 type Listed = Authored & { id: number; body?: string | null };
 
@@ -14,8 +15,9 @@ async function stickies(octokit: Octokit, ref: RepoRef, issueNumber: number, app
 }
 
 /** `appId`: this GitHub App; comments by anyone else are never edited or deleted. */
-export async function upsertStickyComment(octokit: Octokit, ref: RepoRef, issueNumber: number, body: string, appId: number | undefined): Promise<number> {
-  const full = `${STICKY_MARKER}\n${body}`;
+export async function upsertStickyComment(octokit: Octokit, ref: RepoRef, issueNumber: number, body: Md, appId: number | undefined): Promise<number> {
+  // Untrusted text in `body` went through inert.ts: it cannot hold a second marker (I19).
+  const full = `${STICKY_MARKER}\n${body.text}`;
   const mine = (await stickies(octokit, ref, issueNumber, appId))[0];
   if (mine) {
     if (mine.body !== full) await octokit.rest.issues.updateComment({ ...ref, comment_id: mine.id, body: full });
@@ -34,7 +36,7 @@ export async function upsertStickyComment(octokit: Octokit, ref: RepoRef, issueN
 }
 
 /** A one-off comment (granted, revoked, refused) that stays in the PR's history. */
-export async function postComment(octokit: Octokit, ref: RepoRef, issueNumber: number, body: string): Promise<number> {
-  const created = await octokit.rest.issues.createComment({ ...ref, issue_number: issueNumber, body });
+export async function postComment(octokit: Octokit, ref: RepoRef, issueNumber: number, body: Md): Promise<number> {
+  const created = await octokit.rest.issues.createComment({ ...ref, issue_number: issueNumber, body: body.text });
   return created.data.id;
 }

@@ -1,6 +1,7 @@
 // Delivery → job → handlers: the receiver stores verified deliveries, the worker feeds each stored
 // event into Probot's app.receive(), which runs the handlers of src/app.ts with a fresh
 // installation Octokit. A dead letter raises one `jit-alert` issue in its repository.
+import { deliveryDeadAlert } from "../core/messages.ts";
 import type pg from "pg";
 import type { Probot } from "probot";
 import { enqueueDelivery, queueStats, type QueueStats } from "../db/deliveries.ts";
@@ -28,11 +29,7 @@ export async function startPipeline(o: {
   const worker = new DeliveryWorker({
     state: o.state, config: o.config, log: o.log,
     run: (job) => o.probot.receive({ id: job.id, name: job.event, payload: job.payload } as Parameters<Probot["receive"]>[0]),
-    onDead: (job, error) => alerter.alert(job.repository, {
-      code: "JIT_DELIVERY_DEAD", key: `delivery:${job.id}`,
-      title: `Webhook delivery ${job.id} (${job.event}) failed ${job.attempts} times`,
-      body: `The app stored this delivery but could not process it after ${job.attempts} attempts (last error: ${error}). Nothing it would have done has happened. Fix the cause, then \`jit deliveries retry ${job.id}\`. A lost merge is also picked up by the merge reconciler.`,
-    }),
+    onDead: (job, error) => alerter.alert(job.repository, deliveryDeadAlert({ id: job.id, event: job.event, attempts: job.attempts, error: String(error) })),
   });
   await worker.start();
   return {

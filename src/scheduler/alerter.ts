@@ -2,6 +2,7 @@
 // repository concerned. Each incident is claimed once in the outbox (claimOnce), so replicas and
 // repeated sweeps do not list the issues again or file duplicates.
 import type pg from "pg";
+import { visible } from "../core/inert.ts";
 import { raiseAlert, type Alert } from "../github/alerts.ts";
 import type { GitHubAccess } from "../github/installations.ts";
 import { repoRefOf } from "../github/installations.ts";
@@ -23,7 +24,7 @@ export function createAlerter(deps: { state: pg.Pool; log: SchedulerLogger; gith
     async alert(repository, alert) {
       const dedupe = `alert:${alert.code}:${repository ?? "-"}:${alert.key}`;
       if (!(await claimOnce(deps.state, "alert", dedupe, { repository, code: alert.code, key: alert.key }))) return;
-      deps.log.error({ code: alert.code, repository, key: alert.key }, alert.title);
+      deps.log.error({ code: alert.code, repository, key: visible(alert.key) }, alert.title.text);
       if (!deps.github || !repository) return;
       try {
         await raiseAlert(await deps.github.octokitFor(repository), repoRefOf(repository), alert, deps.github.appId);

@@ -2,6 +2,7 @@
 // past their expiry, and the outbox backlog. Every age is computed by the state database's clock.
 // Served as JSON by GET /health (200 ok, 503 degraded: meant for monitoring, not as a liveness probe
 // that would restart the app) and turned into alerts: JIT_SWEEP_STALE and JIT_REVOKE_OVERDUE.
+import { revokeOverdueAlert, sweepStaleAlert } from "../core/messages.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type pg from "pg";
 import type { JitCode } from "../core/codes.ts";
@@ -98,19 +99,14 @@ export async function alertOnHealth(h: Health, state: Pick<pg.Pool, "query">, al
     // File it where access is at stake: the repositories with active grants.
     const { rows } = await state.query<{ repository: string }>("SELECT DISTINCT repository FROM ledger WHERE status = 'active'");
     const message = h.problems.find((p) => p.code === "JIT_SWEEP_STALE")!.message;
-    const alert = {
-      code: "JIT_SWEEP_STALE" as const, key: `stale:${h.lastSweep.at ?? "never"}`, title: `Expiry sweeps are not running: ${message}`,
-      body: `No expiry sweep succeeded since ${h.lastSweep.at ?? "the app started"} (database time ${h.databaseTime}). Grants are not being revoked at expiry until sweeps resume. Check the app's logs, its connection to the state database, and the backstop workflow \`revoke-expired\`.`,
-    };
+    const alert = sweepStaleAlert({ lastSweepAt: h.lastSweep.at, databaseTime: h.databaseTime, message });
     if (rows.length === 0) await alerter.alert(null, alert);
     for (const r of rows) await alerter.alert(r.repository, alert);
   }
   for (const g of h.overdue.beyondThreshold) {
-    await alerter.alert(g.repository, {
-      code: "JIT_REVOKE_OVERDUE", key: `overdue:${g.ledgerId}`,
-      title: `${g.database}/${g.requestId} is past its expiry and not revoked`,
-      body: `The grant \`${g.requestId}\` on \`${g.database}\` expired at ${g.expiresAt} and is still active ${formatDuration(Math.round(g.overdueMs / 1000) * 1000)} later. Sweeps keep retrying; the events of ledger row ${g.ledgerId} say why it failed (\`revoke_failed\`). \`jit revoke ${g.database}/${g.requestId} --reason …\` revokes it by hand.`,
-    });
+    await alerter.alert(g.repository, revokeOverdueAlert({
+      ledgerId: g.ledgerId, database: g.database, requestId: g.requestId, expiresAt: g.expiresAt, overdueFor: formatDuration(Math.round(g.overdueMs / 1000) * 1000),
+    }));
   }
 }
 

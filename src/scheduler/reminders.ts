@@ -1,8 +1,8 @@
 // A comment on the request's pull request shortly before its grant expires (JIT_REMIND_BEFORE),
 // once per grant: claimOnce decides who posts across replicas and repeated sweeps.
 import type pg from "pg";
-import { relative, utc } from "../core/report.ts";
 import { ALL_REPOSITORIES, keyAuthority } from "../core/repositories.ts";
+import { reminderComment } from "../core/messages.ts";
 import type { GitHubAccess } from "../github/installations.ts";
 import { repoRefOf } from "../github/installations.ts";
 import { postComment } from "../github/sticky-comment.ts";
@@ -27,8 +27,7 @@ export async function sendReminders(deps: { state: pg.Pool; github: GitHubAccess
     const key = reminderKey(g);
     if (!(await claimOnce(deps.state, "comment", key, { pr: r.pr_number }))) continue;
     const expires = r.expires_at.getTime();
-    const body = `⏳ **jit-access**: \`${r.role}\` for \`${r.db_user}\` on \`${r.database}\` expires at ${utc(expires)} (${relative(expires, expires - Number(r.left_ms))}). `
-      + `Then the role is revoked and every session of \`${r.db_user}\` is ended. Need longer? Open a pull request that edits \`duration\` of this request (it needs fresh approval).`;
+    const body = reminderComment({ role: r.role, dbUser: r.db_user, database: r.database, expiresAt: expires, now: expires - Number(r.left_ms) });
     try {
       await postComment(await deps.github.octokitFor(r.repository), repoRefOf(r.repository), r.pr_number, body);
       sent++;

@@ -2,6 +2,7 @@
 // PR and records what happened. Runs only for rows already revoked: the sweep queues after the revoke.
 // Only in an access repository that owns the row's database key, the very repository (pinned id)
 // the grant came from (I10); what the app wrote is remembered as events, so it merges only that (I11).
+import { revertBranchTakenAlert } from "../core/messages.ts";
 import type pg from "pg";
 import { keyAuthority, ALL_REPOSITORIES } from "../core/repositories.ts";
 import { appendEvent, listEvents } from "../db/events.ts";
@@ -65,11 +66,7 @@ export function revertPrHandler(deps: { state: pg.Pool; github: GitHubAccess; op
     };
     const out = await openRevertPr(octokit, ref, record, deps.options, memory);
     if (out.hostile.length) {
-      await alertOnce(deps.state, octokit, ref, {
-        code: "JIT_REVERT_BRANCH_TAKEN", key: `revert:${row.database}/${row.requestId}`,
-        title: `Something the app did not write poses as the revert of ${row.database}/${row.requestId}`,
-        body: `The app never merges these:\n\n${out.hostile.map((h) => `- ${h}`).join("\n")}\n\nThe grant itself is revoked. Check who created them.`,
-      }, deps.github.appId);
+      await alertOnce(deps.state, octokit, ref, revertBranchTakenAlert({ database: row.database, requestId: row.requestId, hostile: out.hostile }), deps.github.appId);
     }
     const kind = out.state === "merged" ? "revert_pr_merged" : out.state === "open" ? "revert_pr_opened" : "revert_pr_skipped";
     await appendEvent(deps.state, {

@@ -4,6 +4,8 @@
 // lock sweeps, drains the outbox and posts reminders. Sweeps are level-triggered, so a missed slot
 // or a restart costs nothing but time: the first sweep after start catches up. The timer's delay is computed by the state database (expires_at - now()), so
 // the app's clock is never consulted: it only shows up in /health as a skew.
+import { visible } from "../core/inert.ts";
+import { orphanGrantAlert, revertFailingAlert, windowResidueAlert } from "../core/messages.ts";
 import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
 import type pg from "pg";
@@ -171,27 +173,19 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
       log.info({ ledgerId: g.ledgerId, repository: g.repository, database: g.database, requestId: g.requestId, role: g.role, dbUser: g.dbUser,
         expiresAt: g.expiresAt, revokedAt: g.revokedAt, lagMs: g.lagMs, sessionsEnded: g.sessionsEnded, outcome: g.outcome }, "revoked at expiry");
       if (g.residue.length) {
-        await alerter.alert(g.repository, {
-          code: "JIT_WINDOW_RESIDUE", key: `residue:${g.ledgerId}`,
-          title: `"${g.role}" on ${g.database} still carries changes made during ${g.requestId}`,
-          body: `The grant was revoked, but the app could not undo what was changed about \`${g.role}\` during the window. Until a DBA runs the fix, grants of the role may be refused (owned objects, default privileges) or a login may start as the role:\n\n${g.residue.map((r) => `- ${r.message}\n\n\`\`\`sql\n${r.fix.join("\n")}\n\`\`\``).join("\n")}`,
-        });
+        await alerter.alert(g.repository, windowResidueAlert(g));
       }
     }
     for (const f of r.failed) log.error({ code: f.code, ledgerId: f.ledgerId, database: f.database, requestId: f.requestId, error: f.message }, "revoke at expiry failed; retried next sweep");
     for (const p of r.problems) if (p.code !== "JIT_LEADER_LOST") log.warn({ code: p.code }, p.message);
     for (const o of r.reconcile?.orphans ?? []) {
       const repository = o.repository.includes("/") ? o.repository : null;
-      await alerter.alert(repository, {
-        code: "JIT_DRIFT_ORPHAN_GRANT", key: `orphan:${o.clusterId}:${o.role}:${o.member}:${r.startedAt}`,
-        title: `"${o.role}" was held by "${o.member}" on ${o.database} through the app without an active grant`,
-        body: `Reconciliation found a membership of \`${o.role}\` for \`${o.member}\` on \`${o.database}\` granted by the app's database role but not covered by an active ledger row (a ledger row deleted by hand, or a manual GRANT with the app's credentials). It was ${o.revoked ? `revoked and ${o.sessionsEnded} session(s) ended` : `NOT revoked: ${o.error ?? "unknown error"}`}. Find out how it got there.`,
-      });
+      await alerter.alert(repository, orphanGrantAlert({ ...o, sweptAt: r.startedAt }));
     }
     const standing = JSON.stringify(r.reconcile?.standing.map((s) => [s.database, s.role, s.member]) ?? null);
     if (r.reconcile && standing !== lastStanding) {
       lastStanding = standing;
-      for (const s of r.reconcile.standing) log.warn({ code: "JIT_STANDING_ACCESS", database: s.database, role: s.role, member: s.member, grantor: s.grantor }, "standing access to a grantable role outside the app");
+      for (const s of r.reconcile.standing) log.warn({ code: "JIT_STANDING_ACCESS", database: s.database, role: visible(s.role), member: visible(s.member), grantor: visible(s.grantor) }, "standing access to a grantable role outside the app");
     }
   }
 
@@ -206,10 +200,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
           log.warn({ outbox: f.id, kind: f.kind, attempts: f.attempts, error: f.error }, "outbox item failed; retried later");
           const p = f.payload as { repository?: string; database?: string; requestId?: string } | null;
           if (f.kind === REVERT_PR_KIND && f.attempts === 5 && p?.repository) {
-            await alerter.alert(p.repository, {
-              code: "JIT_REVERT_PR_FAILED", key: `revert:${p.database}/${p.requestId}`, title: `Revert PR for ${p.database}/${p.requestId} keeps failing`,
-              body: `The grant was revoked, but the pull request deleting its request file could not be opened after ${f.attempts} attempts (last error: ${f.error}). It keeps being retried; the request id is never granted again either way.`,
-            });
+            await alerter.alert(p.repository, revertFailingAlert({ database: String(p.database), requestId: String(p.requestId), attempts: f.attempts, error: f.error }));
           }
         }
         if (withReminders && config.remindBeforeMs > 0 && leader.isLeader) await sendReminders({ state: deps.state, github: deps.github!, log }, config.remindBeforeMs);

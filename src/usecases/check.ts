@@ -74,7 +74,7 @@ export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, nu
   const report = renderCheck(decision, await planPreview(deps, decision.details, repoKey(ref)), now);
   await octokit.rest.checks.update({
     ...ref, check_run_id: id, status: "completed", conclusion: report.conclusion, completed_at: new Date(now).toISOString(),
-    output: { title: report.title, summary: report.summary.slice(0, 65_000), annotations: report.annotations },
+    output: { title: report.title.text, summary: report.summary.text.slice(0, 65_000), annotations: report.annotations },
   });
   if (isRequestPullRequest(decision)) {
     await upsertStickyComment(octokit, ref, number, renderStickyComment(decision, report), deps.appId);

@@ -4,7 +4,9 @@
 import type { JitCode } from "../core/codes.ts";
 import type { Problem } from "../core/problem.ts";
 import { evaluatePullRequest } from "../core/pull-request.ts";
-import { isRequestPullRequest, relative, utc } from "../core/report.ts";
+import { earlyRevokeComment, earlyRevokeRefusedAlert, earlyRevokeRefusedComment, extendedComment, grantedComment, mergeRefusedAlert, refusalComment } from "../core/messages.ts";
+import type { Md } from "../core/inert.ts";
+import { isRequestPullRequest, knownAccounts } from "../core/report.ts";
 import { extendGrant } from "../db/extend.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import { postComment } from "../github/sticky-comment.ts";
@@ -28,10 +30,8 @@ const NOT_INCIDENTS: ReadonlySet<string> = new Set<JitCode>(["JIT_WINDOW_PASSED"
 
 const NOT_MERGED = "the API does not show the pull request as merged";
 
-const list = (problems: readonly Problem[]) => problems.map((p) => `- **${p.code}**: ${p.message}`).join("\n");
-
 /** Posts a comment once per key (a redelivery or a second replica posts nothing). */
-async function commentOnce(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number, key: string, body: string): Promise<void> {
+async function commentOnce(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number, key: string, body: Md): Promise<void> {
   if (!(await claimOnce(deps.state, "comment", key, { pr }))) return;
   try {
     await postComment(octokit, ref, pr, body);
@@ -41,16 +41,13 @@ async function commentOnce(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: nu
   }
 }
 
-async function refuse(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number, code: string, problems: Problem[]): Promise<MergeOutcome> {
+/** `known`: accounts read from GitHub for this PR that the messages may mention (I19). */
+async function refuse(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number, code: JitCode, problems: Problem[], known?: ReadonlySet<string>): Promise<MergeOutcome> {
   const key = `${repoKey(ref)}#${pr}`;
   deps.log.warn({ pr, code, codes: problems.map((p) => p.code) }, "merge refused: nothing granted");
-  await commentOnce(deps, octokit, ref, pr, `refused:${key}`,
-    `❌ **jit-access**: nothing was granted (**${code}**). Merging does not grant access unless the app itself re-verifies the request at the merge commit.\n\n${list(problems)}`);
+  await commentOnce(deps, octokit, ref, pr, `refused:${key}`, refusalComment(code, problems, known));
   if (NOT_INCIDENTS.has(code)) return { kind: "refused", code, problems };
-  await alertOnce(deps.state, octokit, ref, {
-    code: "JIT_MERGE_REFUSED", key: `merge:${pr}`, title: `Merged request PR #${pr} was refused (${code})`,
-    body: `Pull request #${pr} was merged but failed re-verification, so nothing was granted.\n\n${list(problems)}\n\nReview how it could be merged (branch protection, bypass actors).`,
-  }, deps.appId);
+  await alertOnce(deps.state, octokit, ref, mergeRefusedAlert(pr, code, problems, known), deps.appId);
   return { kind: "refused", code, problems };
 }
 
@@ -58,12 +55,8 @@ async function refuse(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number,
 async function refuseEarlyRevoke(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number, grant: string, problems: Problem[]): Promise<MergeOutcome> {
   const code = "JIT_REVOKE_NOT_AUTHORIZED";
   deps.log.warn({ pr, code, grant }, "early revoke refused: the grant ends at its expiry");
-  await commentOnce(deps, octokit, ref, pr, `revoke-refused:${repoKey(ref)}#${pr}`,
-    `⚠️ **jit-access**: nothing was revoked early (**${code}**); the grant \`${grant}\` ends at its expiry.\n\n${list(problems)}`);
-  await alertOnce(deps.state, octokit, ref, {
-    code, key: `revoke:${pr}`, title: `Pull request #${pr} deleted the active request ${grant} without revoke authority`,
-    body: `Pull request #${pr} deleted the request file of an active grant, but neither the requester opened it nor an eligible approver approved it. Nothing was revoked early; the grant ends at its expiry.\n\n${list(problems)}`,
-  }, deps.appId);
+  await commentOnce(deps, octokit, ref, pr, `revoke-refused:${repoKey(ref)}#${pr}`, earlyRevokeRefusedComment(grant, problems));
+  await alertOnce(deps.state, octokit, ref, earlyRevokeRefusedAlert(pr, grant, problems), deps.appId);
   return { kind: "refused", code, problems };
 }
 
@@ -104,7 +97,7 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
     if (r.ok && !r.details.alreadyClosed) {
       deps.log.info({ pr: number, database: e.database, requestId: e.requestId }, "revoked early");
       await commentOnce(deps, octokit, ref, number, `revoked:${repository}:${e.database}/${e.requestId}`,
-        `🔒 **jit-access**: revoked \`${e.requestId}\` on \`${e.database}\` now (early revoke); ${r.message}.`);
+        earlyRevokeComment({ requestId: e.requestId, database: e.database, outcome: r.message }));
     }
     if (!r.ok) {
       // Not recorded as final: a redelivery retries, and the sweeper revokes at expiry anyway.
@@ -117,18 +110,19 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
     return { kind: "ignored", why: "not a request pull request" };
   }
   if (!decision.ok || !e.policy || !e.request || !e.basePolicy || !e.approval) {
-    return refuse(deps, octokit, ref, number, decision.code, decision.problems);
+    return refuse(deps, octokit, ref, number, decision.code, decision.problems, knownAccounts(e));
   }
 
   const approvers = e.approval.counted.map((c) => c.login);
   if (e.kind === "extension") {
     const ext = await extendGrant(deps.state, { repository, database: e.policy.database, requestId: e.request.requestId },
       { durationMs: e.policy.durationMs, role: e.policy.role, dbUser: e.policy.dbUser, actor, prNumber: number, approvers });
-    if (!ext.ok) return refuse(deps, octokit, ref, number, ext.code, ext.problems);
+    if (!ext.ok) return refuse(deps, octokit, ref, number, ext.code, ext.problems, knownAccounts(e));
     deps.onGrant?.();
     deps.log.info({ pr: number, database: e.policy.database, requestId: e.request.requestId, expiresAt: ext.details.expiresAt.toISOString() }, "extended");
-    await commentOnce(deps, octokit, ref, number, `extended:${repository}#${number}`,
-      `⏱️ **jit-access**: extended \`${e.policy.role}\` for \`${e.policy.dbUser}\` on \`${e.policy.database}\` until ${utc(ext.details.expiresAt.getTime())} (${relative(ext.details.expiresAt.getTime(), deps.now())}). Approved by ${approvers.map((a) => `@${a}`).join(", ")}.`);
+    await commentOnce(deps, octokit, ref, number, `extended:${repository}#${number}`, extendedComment({
+      role: e.policy.role, dbUser: e.policy.dbUser, database: e.policy.database, expiresAt: ext.details.expiresAt.getTime(), approvers,
+    }, deps.now()));
     return { kind: "extended", existing: ext.details.unchanged, expiresAt: ext.details.expiresAt };
   }
 
@@ -139,7 +133,7 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
     // I17: the window opens at GitHub's merge time, whenever this delivery is handled.
     mergedAt: e.pullRequest.mergedAt,
   });
-  if (!granted.ok) return refuse(deps, octokit, ref, number, granted.code, granted.problems);
+  if (!granted.ok) return refuse(deps, octokit, ref, number, granted.code, granted.problems, knownAccounts(e));
   deps.onGrant?.();
   const row = granted.details.row!;
   const until = row.expiresAt!;
@@ -147,6 +141,6 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
     deps.log.info({ pr: number, database: row.database, role: row.role, dbUser: row.dbUser, expiresAt: until.toISOString() }, "granted");
   }
   await commentOnce(deps, octokit, ref, number, `granted:${repository}:${row.database}/${row.requestId}`,
-    `✅ **jit-access**: granted \`${row.role}\` to \`${row.dbUser}\` on \`${row.database}\` until ${utc(until.getTime())} (${relative(until.getTime(), deps.now())}). Approved by ${approvers.map((a) => `@${a}`).join(", ")}.`);
+    grantedComment({ role: row.role, dbUser: row.dbUser, database: row.database, expiresAt: until.getTime(), approvers }, deps.now()));
   return { kind: "granted", existing: granted.details.existing, expiresAt: until };
 }

@@ -1,6 +1,8 @@
 // A push to the default branch. Request files that arrive there are granted only through a
 // verified merged PR (the merge path, idempotent); anything else is alerted and never granted.
 // Deleting an active request file revokes it: revoking only ever reduces privilege.
+import { visible } from "../core/inert.ts";
+import { pushListIncompleteAlert, pushRevokeRefusedAlert, unverifiedPushAlert, unverifiedPushSummaryAlert } from "../core/messages.ts";
 import { parseRequestPath } from "../core/request-path.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import { policyAt } from "../github/policy-at.ts";
@@ -48,11 +50,7 @@ export async function handlePush(deps: AppDeps, octokit: Octokit, ref: RepoRef, 
     // Which request files arrived is unknown: nothing is granted from here anyway, so say so loudly.
     out.unverified.push(REQUESTS_DIR);
     deps.log.warn({ commit: push.after, code: "JIT_LIST_INCOMPLETE" }, "could not list the request files a push changed: nothing granted");
-    await alertOnce(deps.state, octokit, ref, {
-      code: "JIT_LIST_INCOMPLETE", key: `push:${push.after}:incomplete`,
-      title: `A push to ${push.defaultBranch} changed ${REQUESTS_DIR}/ in ways the app could not list`,
-      body: `Commit ${push.after} reached the default branch without a merged pull request the app could verify, and ${listed.reason}, so the app cannot tell which request files it added or deleted. Nothing was granted from this commit. Check who pushed it and what it changed under \`${REQUESTS_DIR}/\`.`,
-    }, deps.appId);
+    await alertOnce(deps.state, octokit, ref, pushListIncompleteAlert({ commit: push.after, branch: push.defaultBranch, dir: REQUESTS_DIR, reason: listed.reason }), deps.appId);
     return out;
   }
 
@@ -69,11 +67,7 @@ export async function handlePush(deps: AppDeps, octokit: Octokit, ref: RepoRef, 
       const authority = await earlyRevokeAuthority(deps, octokit, ref, { repository: repoKey(ref), ...where }, policy.details, null);
       if (!authority.ok) {
         deps.log.warn({ path: f.filename, commit: push.after, code: authority.code }, "request file deleted by a direct push: nothing revoked early");
-        await alertOnce(deps.state, octokit, ref, {
-          code: "JIT_REVOKE_NOT_AUTHORIZED", key: `push:${push.after}:${f.filename}`,
-          title: `${f.filename} was deleted by a direct push; the grant was not revoked early`,
-          body: `Commit ${push.after} deleted \`${f.filename}\` on ${push.defaultBranch} without a pull request. Its grant ends at its expiry; to end it now, the requester or an eligible approver uses a pull request.`,
-        }, deps.appId);
+        await alertOnce(deps.state, octokit, ref, pushRevokeRefusedAlert({ path: f.filename, commit: push.after, branch: push.defaultBranch }), deps.appId);
         continue;
       }
       const r = await deps.engines.engine(policy.details).revoke({ repository: repoKey(ref), ...where }, {
@@ -83,21 +77,14 @@ export async function handlePush(deps: AppDeps, octokit: Octokit, ref: RepoRef, 
       continue;
     }
     out.unverified.push(f.filename);
-    deps.log.warn({ path: f.filename, commit: push.after, code: "JIT_UNVERIFIED_PUSH" }, "request file pushed without a merged pull request: nothing granted");
+    deps.log.warn({ path: visible(f.filename), commit: push.after, code: "JIT_UNVERIFIED_PUSH" }, "request file pushed without a merged pull request: nothing granted");
     if (out.unverified.length > MAX_FILE_ALERTS) continue; // one summary alert below, not thousands of issues
-    await alertOnce(deps.state, octokit, ref, {
-      code: "JIT_UNVERIFIED_PUSH", key: `push:${push.after}:${f.filename}`,
-      title: `${f.filename} reached ${push.defaultBranch} without a verified pull request`,
-      body: `Commit ${push.after} changed \`${f.filename}\` on the default branch without a merged pull request the app could verify. Nothing was granted, and this request id will not be granted from this commit. Check who pushed it and why branch protection allowed it.`,
-    }, deps.appId);
+    await alertOnce(deps.state, octokit, ref, unverifiedPushAlert({ path: f.filename, commit: push.after, branch: push.defaultBranch }), deps.appId);
   }
   if (out.unverified.length > MAX_FILE_ALERTS) {
-    const more = out.unverified.length - MAX_FILE_ALERTS;
-    await alertOnce(deps.state, octokit, ref, {
-      code: "JIT_UNVERIFIED_PUSH", key: `push:${push.after}:more`,
-      title: `${more} more request files reached ${push.defaultBranch} without a verified pull request`,
-      body: `Commit ${push.after} changed ${out.unverified.length} request files on the default branch without a merged pull request the app could verify; ${MAX_FILE_ALERTS} have their own alert, the other ${more} are in the app's log (code JIT_UNVERIFIED_PUSH). Nothing was granted from this commit.`,
-    }, deps.appId);
+    await alertOnce(deps.state, octokit, ref, unverifiedPushSummaryAlert({
+      commit: push.after, branch: push.defaultBranch, total: out.unverified.length, alerted: MAX_FILE_ALERTS,
+    }), deps.appId);
   }
   return out;
 }

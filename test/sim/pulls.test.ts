@@ -201,4 +201,15 @@ describe("merging", () => {
     const list = await gh.rest.pulls.list({ ...o, state: "open", head: "acme:closing" });
     expect(list.data.map((p) => p.number)).toEqual([number]);
   });
+
+  it("merging into the default branch closes the issues its body or commit messages name with a closing keyword, not those in code", async () => {
+    const issue = async (title: string) => (await gh.rest.issues.create({ ...o, title })).data.number;
+    const [a, b, c, d, e] = [await issue("a"), await issue("b"), await issue("c"), await issue("d"), await issue("e")];
+    const body = `Fixes #${a}, closes: acme/access#${b}\n\n\`resolves #${d}\`\n\n\`\`\`\nfixes #${d}\n\`\`\`\nmentions #${e} without a keyword`;
+    const { number } = await repo.openPullRequest("alice", "closing-kw", { "kw.yaml": "1\n" }, { body, message: `resolved https://github.com/acme/access/issues/${c}` });
+    const state = async (n: number) => (await gh.rest.issues.get({ ...o, issue_number: n })).data.state;
+    expect(await state(a)).toBe("open");
+    await repo.merge(number, { method: "squash" });
+    expect([await state(a), await state(b), await state(c), await state(d), await state(e)]).toEqual(["closed", "closed", "closed", "open", "open"]);
+  });
 });

@@ -1,5 +1,6 @@
 // Pull request lifecycle: open, compute (mergeable, stats), merge (merge/squash/rebase producing
 // real git commits), close/reopen, reviews and dismissals, with the webhooks GitHub sends.
+import { closeReferencedIssues } from "./closing.ts";
 import type { SimContext } from "./context.ts";
 import { ZERO_SHA } from "./git-store.ts";
 import { pullRequestPayload, reviewPayload } from "./payloads.ts";
@@ -214,6 +215,10 @@ export async function mergePull(ctx: SimContext, repo: Repo, p: PullRequest, o: 
   p.state = "closed";
   p.closedAt = p.updatedAt = now;
   p.closedBy = o.actor;
+  if (p.pull.baseRef === repo.defaultBranch) {
+    const messages = await Promise.all((await git.commitsBetween(baseSha, newSha)).map(async (sha) => (await git.readCommit(sha)).message));
+    closeReferencedIssues(ctx, repo, [p.body ?? "", ...messages], o.actor);
+  }
   await emitPull(ctx, repo, p, "closed", o.actor);
   await afterRefUpdate(ctx, repo, `refs/heads/${p.pull.baseRef}`, baseSha, newSha, o.actor);
   return { sha: newSha };
