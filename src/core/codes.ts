@@ -66,6 +66,9 @@ export const CODES = {
   JIT_REVOKE_FAILED: "the REVOKE or session termination could not be verified",
   JIT_DRIFT_ORPHAN_GRANT: "an app-granted membership has no active ledger row",
   JIT_STANDING_ACCESS: "a member of a grantable role that the app did not grant",
+  JIT_REVOKE_TARGET_UNAVAILABLE: "no configured connection (the recorded variable or any other) reaches the cluster the grant was made on, so the revoke cannot run",
+  JIT_REVOKE_FORMER_GRANTOR: "a membership was granted by a former app role that today's app role cannot act for (PG16+); the revoke is not verified until it is removed",
+  JIT_FORMER_APP_GRANT: "a membership granted by a former app role of this cluster (recorded in the ledger) is still in place",
   // App and scheduling
   JIT_WEBHOOK_SIGNATURE: "the webhook signature is missing or wrong",
   JIT_PRODUCTION_CONFIG: "production configuration is unsafe (secret, app id or key)",
