@@ -159,14 +159,19 @@ export async function applyRevokeMany(client: Client, info: TargetInfo, set: Rev
   const names = set.members.map((m) => m.name);
   const oids = set.members.map((m) => m.oid ?? "");
   const grantors = [...new Set([...set.grantors, info.appRoleOid])];
+  // Roles by recorded OID (or, for rows from before OIDs were recorded, by name): one index probe
+  // each, then the memberships of just those members.
   const { rows: before } = await query<Before>(client, `
+    WITH c AS (SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(name, oid, i)),
+         r AS (SELECT oid, rolname FROM pg_roles WHERE oid = nullif($3, '')::oid OR ($3 = '' AND rolname = $5)),
+         m AS (SELECT oid, rolname FROM pg_roles WHERE oid = ANY($6::oid[]) OR rolname = ANY($7::text[]))
     SELECT c.i::int AS i, m.oid::text AS member_oid, m.rolname::text AS member, r.oid::text AS role_oid, r.rolname::text AS role,
            coalesce((SELECT array_agg(am.grantor::text ORDER BY am.grantor) FROM pg_auth_members am
                       WHERE am.roleid = r.oid AND am.member = m.oid AND am.grantor = ANY($4::oid[])), '{}') AS grantors
-      FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(name, oid, i)
-      LEFT JOIN pg_roles r ON r.oid = coalesce(nullif($3, '')::oid, (SELECT x.oid FROM pg_roles x WHERE x.rolname = $5))
-      LEFT JOIN pg_roles m ON m.oid = coalesce(nullif(c.oid, '')::oid, (SELECT y.oid FROM pg_roles y WHERE y.rolname = c.name))
-     ORDER BY c.i`, [names, oids, set.roleOid ?? "", grantors, set.role]);
+      FROM c LEFT JOIN r ON true
+      LEFT JOIN m ON (c.oid <> '' AND m.oid = c.oid::oid) OR (c.oid = '' AND m.rolname = c.name)
+     ORDER BY c.i`,
+  [names, oids, set.roleOid ?? "", grantors, set.role, oids.filter((o) => o !== ""), set.members.filter((m) => !m.oid).map((m) => m.name)]);
 
   const errors = new Map<number, { code: MemberRevoke["code"]; message: string }>();
   const run = async (s: Statement) => {
@@ -292,12 +297,15 @@ export async function applyRevokeMany(client: Client, info: TargetInfo, set: Rev
 
   // One catalog query verifies every member: no row by any app role on record, no session left.
   const { rows: after } = await query<{ i: number; member: boolean; sessions: number }>(client, `
-    SELECT c.i::int AS i,
-           EXISTS (SELECT 1 FROM pg_auth_members am WHERE am.roleid = nullif($3, '')::oid AND am.member = nullif(c.oid, '')::oid
-                      AND am.grantor = ANY($4::oid[])) AS member,
-           (SELECT count(*) FROM pg_stat_activity WHERE usename = c.name AND pid <> pg_backend_pid())::int AS sessions
-      FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(name, oid, i) ORDER BY c.i`,
-  [before.map((b) => b.member ?? ""), before.map((b) => b.member_oid ?? ""), before[0]?.role_oid ?? "", grantors]);
+    WITH c AS (SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(name, oid, i)),
+         held AS (SELECT am.member FROM pg_auth_members am
+                   WHERE am.roleid = nullif($3, '')::oid AND am.member = ANY($5::oid[]) AND am.grantor = ANY($4::oid[])),
+         s AS (SELECT usename, count(*) AS n FROM pg_stat_activity WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid() GROUP BY usename)
+    SELECT c.i::int AS i, EXISTS (SELECT 1 FROM held WHERE c.oid <> '' AND held.member = c.oid::oid) AS member,
+           coalesce((SELECT s.n FROM s WHERE s.usename = c.name), 0)::int AS sessions
+      FROM c ORDER BY c.i`,
+  [before.map((b) => b.member ?? ""), before.map((b) => b.member_oid ?? ""), before[0]?.role_oid ?? "", grantors,
+    before.flatMap((b) => (b.member_oid ? [b.member_oid] : []))]);
 
   const results = before.map((b, k): MemberRevoke => {
     const outcome: RevokeOutcome = b.member === null ? "user_missing" : b.grantors.length > 0 ? "revoked" : "already_absent";

@@ -211,8 +211,8 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
       await revokeBatches(deps, groupDue(due), parallel, report, policyFor);
       // The batch is done (revoked rows are no longer due): give its claims back.
       await client.query("SELECT pg_advisory_unlock_all()");
-      // A short batch means nothing else was due when it was read.
-      if (seen.length < batchSize) break;
+      // Loop until a claim finds nothing new: grants that expired while this page was being
+      // revoked (a backlog takes seconds) are taken now, not left to the next cron tick.
     }
 
     if (opts.recoverReverts) {
