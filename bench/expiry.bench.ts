@@ -133,8 +133,9 @@ try {
   try {
     for (let i = 0; i < 200; i++) {
       await client.query("BEGIN");
-      const { rows } = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN (ANALYZE, TIMING OFF) SELECT id, repository, database, request_id, path, merge_sha FROM ledger
-        WHERE status = 'active' AND expires_at <= now() AND NOT (id = ANY('{}'::int8[])) ORDER BY expires_at LIMIT 100 FOR UPDATE SKIP LOCKED`);
+      const { rows } = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN (ANALYZE, TIMING OFF) SELECT id, repository, database, request_id, path, merge_sha,
+          cluster_id, role, connection_env FROM ledger
+        WHERE status = 'active' AND expires_at <= now() AND NOT (id = ANY('{}'::int8[])) ORDER BY expires_at > now() DESC, expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED`);
       await client.query("COMMIT");
       const exec = rows.find((r) => r["QUERY PLAN"].startsWith("Execution Time"))!["QUERY PLAN"];
       server.push(Number(/([\d.]+) ms/.exec(exec)![1]));

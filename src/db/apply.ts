@@ -199,9 +199,9 @@ export async function applyRevokeMany(client: Client, info: TargetInfo, set: Rev
   };
 
   // Which grantors hold rows, and what today's role may do about each (names resolved by OID).
-  const held = [...new Set(before.flatMap((b) => b.grantors))];
+  const held = [...new Set(before.flatMap((b) => b.grantors))].filter((g) => g !== info.appRoleOid);
   const grantorNames = new Map<string, { name: string; canSet: boolean }>();
-  if (held.length) {
+  if (held.length && info.pgMajor >= 16) {
     const { rows } = await query<{ oid: string; name: string; can_set: boolean }>(client,
       `SELECT oid::text AS oid, rolname::text AS name, ${info.pgMajor >= 16 ? "pg_has_role(current_user, oid, 'SET')" : "false"} AS can_set
          FROM pg_roles WHERE oid = ANY($1::oid[])`, [held]);

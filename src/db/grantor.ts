@@ -414,7 +414,8 @@ export class GrantEngine {
     let results: MemberRevoke[];
     try {
       const { info, env } = await where;
-      const grantors = (await clusterGrantors(client, first.clusterId)).map((g) => g.oid);
+      // Every app role on record for the cluster, and each row's own recorded grantor in any case.
+      const grantors = [...new Set([...(await clusterGrantors(client, first.clusterId)).map((g) => g.oid), ...rows.flatMap((r) => (r.grantorOid ? [r.grantorOid] : []))])];
       target = await this.targets.connectVia(env, `database "${first.database}"`);
       ({ results } = await applyRevokeMany(target, info, {
         role: first.role, roleOid: first.roleOid, members: rows.map((r) => ({ name: r.dbUser, oid: r.memberOid })), grantors,

@@ -124,15 +124,17 @@ interface DueRow {
  * Claims up to `limit` due rows: row locks (SKIP LOCKED) for the duration of the claim, then a
  * session advisory lock per row that outlives the transaction and dies with the connection.
  */
-async function claimDue(client: pg.PoolClient, limit: number, exclude: number[]): Promise<{ mine: DueRow[]; seen: number[] }> {
+async function claimDue(client: pg.PoolClient, limit: number, exclude: number[], since: string): Promise<{ mine: DueRow[]; seen: number[] }> {
   await client.query("BEGIN");
   try {
-    // Most overdue first; the database clock decides what is due.
+    // The database clock decides what is due. Grants that fell due after this sweep started come
+    // first (a handful per page: they would otherwise wait behind a whole backlog), then the
+    // backlog, most overdue first.
     const { rows: due } = await client.query<{ id: string; repository: string; database: string; request_id: string; path: string; merge_sha: string | null;
       cluster_id: string; role: string; connection_env: string | null }>(
       `SELECT id, repository, database, request_id, path, merge_sha, cluster_id, role, connection_env FROM ledger
         WHERE status = 'active' AND expires_at <= now() AND NOT (id = ANY($2::int8[]))
-        ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`, [limit, exclude]);
+        ORDER BY expires_at > $3::timestamptz DESC, expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`, [limit, exclude, since]);
     let held = new Set<string>();
     if (due.length > 0) {
       // The lock function runs over exactly these ids (never in a WHERE the planner could push
@@ -202,7 +204,7 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
     const attempted: number[] = [];
     for (;;) {
       await deps.leadership.assertLeader();
-      const { mine: due, seen } = await claimDue(client, batchSize, attempted);
+      const { mine: due, seen } = await claimDue(client, batchSize, attempted, report.startedAt);
       if (seen.length === 0) break;
       // Rows another sweeper holds are left to it and not looked at again in this sweep.
       attempted.push(...seen);
