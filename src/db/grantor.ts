@@ -364,6 +364,7 @@ export class GrantEngine {
     for (const key of this.targets.keys()) candidates.push({ env: this.targets.envName(key), key });
     const tried: string[] = [];
     const seen = new Set<string>();
+    let unreachable = false;
     for (const c of candidates) {
       if (seen.has(c.env)) continue;
       seen.add(c.env);
@@ -376,10 +377,12 @@ export class GrantEngine {
         if (info.clusterId === row.clusterId) return { info, env: c.env };
         tried.push(`${c.env} reaches another cluster`);
       } catch (e) {
-        tried.push(`${c.env}: ${(e as Error).message}`);
+        unreachable ||= e instanceof TargetError && e.code === "JIT_DB_UNREACHABLE";
+        tried.push(`${(e as Error).message}`);
       }
     }
-    throw new TargetError("JIT_REVOKE_TARGET_UNAVAILABLE",
+    // A server that does not answer is an outage (retried); no configured way to the cluster is a configuration problem.
+    throw new TargetError(unreachable ? "JIT_DB_UNREACHABLE" : "JIT_REVOKE_TARGET_UNAVAILABLE",
       `no configured connection reaches the cluster "${row.database}" was granted on (${tried.join("; ") || "no candidates"}); refusing to record a revoke`);
   }
 

@@ -168,9 +168,9 @@ describe("issue 16: backlog catch-up on two clusters", () => {
       const report = await pending;
       expect(report.revoked.map((g) => g.requestId).sort()).toEqual([...onA].sort());
       expect(report.failed.map((x) => x.requestId).sort()).toEqual([...onB].sort());
-      expect(new Set(report.failed.map((x) => x.code))).toEqual(new Set(["JIT_REVOKE_TARGET_UNAVAILABLE"]));
+      expect(new Set(report.failed.map((x) => x.code))).toEqual(new Set(["JIT_DB_UNREACHABLE"]));
       expect((await appMemberships(EU_KEY, USERS)).length).toBe(10); // never recorded as revoked
-      for (const id of onB) expect((await ledger([id])).get(id)).toMatchObject({ status: "active", failed: ["JIT_REVOKE_TARGET_UNAVAILABLE"] });
+      for (const id of onB) expect((await ledger([id])).get(id)).toMatchObject({ status: "active", failed: ["JIT_DB_UNREACHABLE"] });
     } finally {
       for (const s of sockets) s.destroy();
       hang.close();
