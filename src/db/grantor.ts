@@ -259,25 +259,30 @@ export class GrantEngine {
     let revokeError: string | undefined;
     let targetBroken = false;
     // I16: if another active grant holds this membership (PG15 keeps one row for both), the
-    // GRANT here changed nothing and taking it back would end the other person's grant.
-    const holders = await otherHolders(this.state, row.id, { clusterId: info.clusterId, role: row.role, dbUser: row.dbUser }).catch(() => null);
-    if (holders === null || holders.length > 0) {
-      revokeError = holders === null ? "state database unreachable; left for reconcile" : `not revoked: held by active ledger row(s) ${holders.join(", ")}`;
-    } else try {
-      revoke = await applyRevoke(target, info, row.role, row.dbUser);
-    } catch {
-      targetBroken = true;
+    // GRANT here changed nothing and taking it back would end the other person's grant. If the
+    // state database cannot say, revoke anyway: least privilege first, and reconcile reports a
+    // holder whose membership went missing.
+    const holders = await otherHolders(this.state, row.id, { clusterId: info.clusterId, role: row.role, dbUser: row.dbUser }).catch(() => []);
+    const revokeOn = async (client: pg.PoolClient) => { revoke = await applyRevoke(client, info, row.role, row.dbUser); };
+    if (holders.length > 0) {
+      revokeError = `not revoked: held by active ledger row(s) ${holders.join(", ")}`;
+    } else {
       try {
-        const fresh = await this.targets.connect(row.database);
+        await revokeOn(target);
+      } catch {
+        targetBroken = true;
         try {
-          revoke = await applyRevoke(fresh, info, row.role, row.dbUser);
-          fresh.release();
+          const fresh = await this.targets.connect(row.database);
+          try {
+            await revokeOn(fresh);
+            fresh.release();
+          } catch (e) {
+            fresh.release(true);
+            throw e;
+          }
         } catch (e) {
-          fresh.release(true);
-          throw e;
+          revokeError = (e as Error).message; // reconcile() will revoke it: no active row covers it
         }
-      } catch (e) {
-        revokeError = (e as Error).message; // reconcile() will revoke it: no active row covers it
       }
     }
     const verification = { error: (error as Error).message, compensation: revoke?.verification ?? { error: revokeError } };

@@ -177,13 +177,9 @@ export async function markFailed(q: Queryable, id: number, u: { code: string; sq
 export async function markRevoked(q: Queryable, id: number, u: {
   reason: string; actor: string; sql: ExecutedSql[]; sessionsEnded: number; verification: Record<string, unknown>;
 }): Promise<LedgerRow> {
-  const { rows } = await q.query(
-    `UPDATE ledger SET status = 'revoked', revoked_at = clock_timestamp(), revoke_reason = $2, revoked_by = $3,
-            sql_executed = sql_executed || $4::jsonb, sessions_ended = sessions_ended + $5, verification = verification || $6::jsonb
-      WHERE id = $1 AND status IN ('active', 'intent') RETURNING ${COLUMNS}`,
-    [id, u.reason, u.actor, JSON.stringify(u.sql), u.sessionsEnded, JSON.stringify(u.verification)]);
-  if (!rows[0]) throw new Error(`ledger row ${id} is not open`);
-  return toRow(rows[0]);
+  const [row] = await markRevokedMany(q, [{ id, ...u }]);
+  if (!row) throw new Error(`ledger row ${id} is not open`);
+  return row;
 }
 
 /** markRevoked for many rows in one statement (a batch revoke); returns the rows it closed. */
