@@ -22,21 +22,6 @@ export function repoPath(repo: string, abs: string): string {
   return relative(repo, abs).split(sep).join("/");
 }
 
-/** policies/* entries (not recursive), sorted; the caller decides which names count. */
-export async function listPolicyEntries(repo: string): Promise<RepoEntry[] | null> {
-  const dir = join(repo, "policies");
-  let dirents;
-  try {
-    dirents = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return null;
-  }
-  return dirents
-    .filter((d) => !d.isDirectory())
-    .map((d) => ({ path: `policies/${d.name}`, abs: join(dir, d.name), kind: kindOf(d) }))
-    .sort((a, b) => (a.path < b.path ? -1 : 1));
-}
-
 /** Every non-directory entry below `absDir`, without following symlinks. */
 export async function walk(repo: string, absDir: string): Promise<RepoEntry[]> {
   const out: RepoEntry[] = [];
