@@ -94,7 +94,7 @@ function run(argv: string[], env: Record<string, string>): ChildProcess {
   return child;
 }
 
-function finished(child: ChildProcess, limitMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function finished(child: ChildProcess, limitMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -147,7 +147,7 @@ describe("issue 12: the production image", () => {
     const r = await finished(run(dockerfile.cmd, { APP_ID: String(sim.app.id), PRIVATE_KEY: sim.app.privateKey, WEBHOOK_SECRET: sim.app.webhookSecret, JIT_REPOSITORIES: "acme/access" }));
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n")).toEqual(["refusing to start: JIT_PRODUCTION_CONFIG: DATABASE_URL is required when NODE_ENV=production (the embedded PostgreSQL is for development only)"]);
-  });
+   }, 90_000);
 
   it("starts from environment variables alone, serves /health healthy and accepts a signed delivery; its HEALTHCHECK passes, then fails once it stops", async () => {
     const port = await freePort();
