@@ -1,8 +1,9 @@
 // Work that no HTTP request runs: the delivery queue's worker (src/queue/), the lost-merge
 // reconciler (src/jobs/lost-merges.ts, leader-only), the expiry scheduler (sweeps, revert PRs,
 // reminders, drift) and the health endpoint. With the GitHub App configured, policies come from
-// each repository's default branch and revert PRs are opened; without it, the local policies/
-// serve, no webhook is accepted and GitHub work waits in the outbox.
+// each repository's default branch through the API (no checkout needed) and revert PRs are opened;
+// without it, a local policies/ (development) serves, no webhook is accepted and GitHub work waits
+// in the outbox.
 import type { Probot } from "probot";
 import type { Logger as PinoLogger } from "pino";
 import { ConfigError } from "./config.ts";

@@ -68,6 +68,8 @@ export function productionProblems(c: AppConfig): Problem[] {
     out.push(problem("JIT_PRODUCTION_CONFIG", "JIT_REPOSITORIES must name the access repositories when NODE_ENV=production (e.g. acme/access)"));
   }
   if (c.webhookProxyUrl) out.push(problem("JIT_PRODUCTION_CONFIG", "WEBHOOK_PROXY_URL is for development only"));
+  // The embedded PostgreSQL is a development dependency the production image does not install.
+  if (!c.databaseUrl) out.push(problem("JIT_PRODUCTION_CONFIG", "DATABASE_URL is required when NODE_ENV=production (the embedded PostgreSQL is for development only)"));
   return out;
 }
 

@@ -10,7 +10,7 @@ import { GrantEngine } from "./db/grantor.ts";
 import { migrate } from "./db/migrations.ts";
 import { consoleLogger, openStateDatabase, type Logger, type StateDatabase } from "./db/state.ts";
 import { TargetError, Targets } from "./db/targets.ts";
-import { loadPolicies } from "./policy-loader.ts";
+import { localPolicies } from "./policy-loader.ts";
 import { pino } from "pino";
 import { createApp } from "./app.ts";
 import { startBackground } from "./background.ts";
@@ -24,8 +24,11 @@ export class StartupError extends Error {
   }
 }
 
+const NO_DATABASES: Policy = { databases: {}, identities: {} };
+
 export interface Services {
-  policy: Policy;
+  /** The checkout's policies/ when there is one (development); null: read through the API only. */
+  policy: Policy | null;
   state: StateDatabase;
   targets: Targets;
   engine: GrantEngine;
@@ -34,7 +37,7 @@ export interface Services {
 
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
-  /** Repository checkout holding policies/ (and, with the embedded database, .data/). */
+  /** Working directory: an optional policies/ (development) and, with the embedded database, .data/. */
   cwd?: string;
   log?: Logger;
   /** Use this policy instead of reading policies/*.yaml (tests, or the app's base-branch copy). */
@@ -46,15 +49,19 @@ export async function startServices(opts: StartOptions = {}): Promise<Services> 
   const cwd = opts.cwd ?? process.cwd();
   const log = opts.log ?? consoleLogger;
 
-  let policy = opts.policy;
+  // No checkout needed: without a local policies/ the access repositories' policies are read
+  // through the API (background.ts); a local one (development) is checked at start as before.
+  let policy: Policy | null = opts.policy ?? null;
   if (!policy) {
-    const loaded = await loadPolicies(cwd);
-    if (!loaded.ok || !loaded.details) throw new StartupError(loaded.problems.length ? loaded.problems : [problem("JIT_POLICY_INVALID", loaded.message)]);
-    policy = loaded.details;
+    const loaded = await localPolicies(cwd);
+    if (loaded && (!loaded.ok || !loaded.details)) throw new StartupError(loaded.problems.length ? loaded.problems : [problem("JIT_POLICY_INVALID", loaded.message)]);
+    policy = loaded?.details ?? null;
+    if (!policy) log.info("policies: no local policies/; read from the access repositories through the GitHub API");
   }
 
   const state = await openStateDatabase({ env, cwd, log });
-  const targets = new Targets(policy, env);
+  // Without a local policy no target is known at start: each is checked when a policy names it.
+  const targets = new Targets(policy ?? NO_DATABASES, env);
   const stop = async () => {
     await targets.close();
     await state.close();
@@ -64,7 +71,7 @@ export async function startServices(opts: StartOptions = {}): Promise<Services> 
     const applied = await migrate(state.pool);
     log.info(applied.length ? `state: applied migrations ${applied.join(", ")}` : "state: schema up to date");
 
-    const engine = new GrantEngine(state.pool, targets, policy);
+    const engine = new GrantEngine(state.pool, targets, policy ?? NO_DATABASES);
     const refusals: Problem[] = [];
     for (const key of targets.keys()) {
       if (!targets.configured(key)) {

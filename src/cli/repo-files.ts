@@ -1,8 +1,8 @@
 // Disk side of `jit validate`: lists policy and request files of a checkout. Symbolic links are
 // never followed (the app only honours regular files, mode 100644), and reads are capped so a
 // huge file costs at most cap + 1 bytes: the parser then reports it as too large.
-import { constants } from "node:fs";
-import { lstat, open, readdir, realpath } from "node:fs/promises";
+import { lstat, readdir, realpath } from "node:fs/promises";
+export { readCapped } from "../util/read-capped.ts";
 import { dirname, join, relative, resolve, sep } from "node:path";
 
 export type EntryKind = "file" | "symlink" | "other";
@@ -20,21 +20,6 @@ function kindOf(d: { isFile(): boolean; isSymbolicLink(): boolean }): EntryKind 
 
 export function repoPath(repo: string, abs: string): string {
   return relative(repo, abs).split(sep).join("/");
-}
-
-/** policies/* entries (not recursive), sorted; the caller decides which names count. */
-export async function listPolicyEntries(repo: string): Promise<RepoEntry[] | null> {
-  const dir = join(repo, "policies");
-  let dirents;
-  try {
-    dirents = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return null;
-  }
-  return dirents
-    .filter((d) => !d.isDirectory())
-    .map((d) => ({ path: `policies/${d.name}`, abs: join(dir, d.name), kind: kindOf(d) }))
-    .sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
 /** Every non-directory entry below `absDir`, without following symlinks. */
@@ -75,22 +60,6 @@ export async function entriesFor(repo: string, abs: string): Promise<RepoEntry[]
   return [{ path, abs, kind: st.isFile() ? "file" : "other" }];
 }
 
-/** Reads at most `cap + 1` bytes: enough for the parser to see the file is over the cap. */
-export async function readCapped(abs: string, cap: number): Promise<Uint8Array> {
-  const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    const buf = new Uint8Array(cap + 1);
-    let filled = 0;
-    while (filled < buf.length) {
-      const { bytesRead } = await fh.read(buf, filled, buf.length - filled, null);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return buf.subarray(0, filled);
-  } finally {
-    await fh.close();
-  }
-}
 
 /**
  * The repository root for a command run in `start` or below it: the nearest folder, walking up,

@@ -7,6 +7,7 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { CODES } from "../core/codes.ts";
 import { evaluatePolicy, evaluateRequestAgainstPolicy } from "../core/evaluate-policy.ts";
 import { isPolicyPath, parsePolicies, POLICY_MAX_BYTES } from "../core/policy.ts";
+import { irregularEntry } from "../core/policy-reader.ts";
 import { plain, plainText, visible } from "../core/inert.ts";
 import { problem, type Problem } from "../core/problem.ts";
 import { parseRequest, REQUEST_MAX_BYTES } from "../core/request.ts";
@@ -18,9 +19,10 @@ import { parseStrictYaml, type Locate } from "../core/yaml-strict.ts";
 import { parseCommand, unknownFormat, type OptionValues } from "./args.ts";
 import type { CliIo } from "./io.ts";
 import { readCodeowners } from "./owners.ts";
-import { entriesFor, findRepoRoot, listPolicyEntries, readCapped, walk, type RepoEntry } from "./repo-files.ts";
+import { entriesFor, findRepoRoot, readCapped, walk, type RepoEntry } from "./repo-files.ts";
 import { renderSarif } from "./sarif.ts";
 import { ownershipProblems } from "./validate-owners.ts";
+import { diskPolicyReader } from "../policy-loader.ts";
 
 const USAGE = `usage: jit validate [--repo DIR] [--requester LOGIN [--team @org/team]...] [--format text|json|github|sarif] [PATH...]
 
@@ -90,16 +92,19 @@ async function validate(given: Options, io: CliIo): Promise<number> {
   const repoStat = await stat(repo).catch(() => null);
   if (!repoStat?.isDirectory()) throw new UsageError(`${repo} is not a directory`);
 
-  const policyEntries = await listPolicyEntries(repo);
+  // The app's own policy reader lists the directory: a file the app would refuse is refused here.
+  const policyReader = diskPolicyReader(repo);
+  const policyEntries = (await policyReader.list())?.sort((a, b) => (a.path < b.path ? -1 : 1)) ?? null;
   if (policyEntries === null) throw new UsageError(`${repo} has no policies/ directory`);
   const reports: FileReport[] = [];
   /** What each reported file holds, for the source lines in text output. */
   const sources = new Map<string, Uint8Array>();
   const policyFiles: { path: string; bytes: Uint8Array }[] = [];
   for (const e of policyEntries) {
-    if (e.kind === "file" && isPolicyPath(e.path)) policyFiles.push({ path: e.path, bytes: await readCapped(e.abs, POLICY_MAX_BYTES) });
-    else if (isPolicyPath(e.path)) reports.push({ path: e.path, problems: [problem("JIT_POLICY_INVALID", "a policy file must be a regular file, not a symbolic link", { path: e.path, line: 1, column: 1, hint: "replace the link with the file itself" })] });
-    else if (/\.ya?ml$/i.test(e.path)) reports.push({ path: e.path, problems: [problem("JIT_POLICY_INVALID", "policy files must end in .yaml; this one is ignored by the app", { path: e.path, line: 1, column: 1, hint: "rename it to end in .yaml" })] });
+    const irregular = irregularEntry(e);
+    if (!irregular && isPolicyPath(e.path)) policyFiles.push({ path: e.path, bytes: (await policyReader.read(e)) ?? new Uint8Array() });
+    else if (isPolicyPath(e.path)) reports.push({ path: e.path, problems: [problem("JIT_POLICY_INVALID", `a policy file must be a regular file (mode 100644), not ${irregular}`, { path: e.path, line: 1, column: 1, hint: "replace it with a regular, non-executable file" })] });
+    else if (e.type === "blob" && /\.ya?ml$/i.test(e.path)) reports.push({ path: e.path, problems: [problem("JIT_POLICY_INVALID", "policy files must end in .yaml; this one is ignored by the app", { path: e.path, line: 1, column: 1, hint: "rename it to end in .yaml" })] });
   }
   if (policyFiles.length === 0) throw new UsageError(`${repo} has no policies/*.yaml files`);
   const policies = parsePolicies(policyFiles);

@@ -25,7 +25,8 @@ import { CODEOWNERS_LOCATIONS, codeownersFromBytes, type SelectedCodeowners } fr
 import type { ChangedFile, PullRequestContext, PullRequestInfo, RequestState, TreeEntry } from "./context.ts";
 import { formatDuration } from "./duration.ts";
 import { evaluatePolicy } from "./evaluate-policy.ts";
-import { isPolicyPath, parsePolicies, type PolicyFile } from "./policy.ts";
+import { parsePolicies } from "./policy.ts";
+import { irregularEntry, readPolicies } from "./policy-reader.ts";
 import { decide, problem, type Decision, type Problem } from "./problem.ts";
 import { parseRequestPath, isUnderRequestsDir } from "./request-path.ts";
 import { parseRequest } from "./request.ts";
@@ -33,7 +34,7 @@ import { safeProblems } from "./text.ts";
 import type { AccessRequest, Policy, PolicyEvaluation } from "./types.ts";
 
 /** More policy files than this is refused rather than read (keeps the read count bounded). */
-export const MAX_POLICY_FILES = 50;
+export { MAX_POLICY_FILES } from "./policy-reader.ts";
 
 export interface EvaluatePullRequestOptions {
   /** Milliseconds since the epoch: answers "until when, if merged now". */
@@ -125,7 +126,7 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
   out.requestState = state;
   if (file.status === "removed") {
     out.kind = state.status === "active" ? "revoke" : "none";
-    if (out.kind === "revoke") out.basePolicy = await readPolicies(ctx, baseSha, []);
+    if (out.kind === "revoke") out.basePolicy = await readBasePolicies(ctx, baseSha, []);
     return done();
   }
   out.kind = state.status === "active" && file.status !== "added" ? "extension" : "grant";
@@ -190,7 +191,7 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
   }
 
   // Policies at the base, never the head.
-  const policy = await readPolicies(ctx, baseSha, problems);
+  const policy = await readBasePolicies(ctx, baseSha, problems);
   out.basePolicy = policy;
   if (!policy) return done();
 
@@ -311,11 +312,7 @@ function findEntry(entries: readonly TreeEntry[], path: string): TreeEntry | und
 }
 
 function describeEntry(e: TreeEntry | undefined): string {
-  if (!e) return "missing";
-  if (e.type !== "blob") return `a ${e.type === "tree" ? "directory" : "submodule"}`;
-  if (e.mode === "120000") return "a symbolic link (mode 120000)";
-  if (e.mode === "100755") return "executable (mode 100755)";
-  return `mode ${e.mode}`;
+  return e ? (irregularEntry(e) ?? `mode ${e.mode}`) : "missing";
 }
 
 /** An active request may change its duration only; the new total counts from the original grant. */
@@ -335,26 +332,15 @@ async function checkExtension(ctx: PullRequestContext, baseSha: string, request:
   return [];
 }
 
-async function readPolicies(ctx: PullRequestContext, sha: string, problems: Problem[]): Promise<Policy | null> {
-  const entries = (await ctx.listDir(sha, "policies")).filter((e) => isPolicyPath(e.path)).sort((a, b) => (a.path < b.path ? -1 : 1));
-  if (entries.length > MAX_POLICY_FILES) {
-    problems.push(problem("JIT_POLICY_INVALID", `policies/ holds ${entries.length} policy files; at most ${MAX_POLICY_FILES} are read`));
-    return null;
-  }
-  const irregular = entries.filter((e) => e.type !== "blob" || (e.mode !== "100644" && e.mode !== "100755"));
-  for (const e of irregular) {
-    problems.push(problem("JIT_POLICY_INVALID", `${e.path} is ${describeEntry(e)}; a policy file must be a regular file`, { path: e.path }));
-  }
-  if (irregular.length > 0) return null;
-  const files: PolicyFile[] = [];
-  const contents = await Promise.all(entries.map((e) => ctx.fileAt(sha, e.path)));
-  entries.forEach((e, i) => {
-    const bytes = contents[i];
-    if (bytes === undefined) problems.push(problem("JIT_POLICY_INVALID", `${e.path} could not be read at ${sha.slice(0, 12)}`, { path: e.path }));
-    else files.push({ path: e.path, bytes });
+/** The base policies through the one policy reader (src/core/policy-reader.ts); problems go to `problems`. */
+async function readBasePolicies(ctx: PullRequestContext, sha: string, problems: Problem[]): Promise<Policy | null> {
+  const read = await readPolicies({
+    where: sha.slice(0, 12),
+    list: () => ctx.listDir(sha, "policies"),
+    read: (e) => ctx.fileAt(sha, e.path),
   });
-  if (files.length !== entries.length) return null;
-  const parsed = parsePolicies(files);
+  // The trees API answers an absent directory with no entries: the same "no policy files" refusal.
+  const parsed = read ?? parsePolicies([]);
   problems.push(...parsed.problems);
   return parsed.details;
 }

@@ -3,7 +3,8 @@
 // another cluster than the one granted on). In the app the policy is read per repository at the
 // default branch (briefly cached); the CLI reads policies/*.yaml from its checkout. GitHub being down
 // must never block a revoke, so the app falls back to the last policy it read, then to the policy
-// at the grant's merge commit, then to its local copy.
+// at the grant's merge commit, then to a local copy if it was started in a checkout (development;
+// the server needs none). Every read goes through the one policy reader (src/core/policy-reader.ts).
 import { decide, problem, type Decision } from "../core/problem.ts";
 import { accessEntry, ALL_REPOSITORIES, keyAuthority, keyOwner } from "../core/repositories.ts";
 import type { Policy } from "../core/types.ts";
@@ -32,9 +33,12 @@ const defines = (p: Policy | null | undefined, database: string): p is Policy =>
 const unavailable = (g: GrantRef, why: string): Decision<Policy | null> =>
   decide(null, [problem("JIT_POLICY_UNAVAILABLE", `no policy defining database "${g.database}" for ${g.repository}: ${why}`)], "");
 
-/** `jit expire` / `jit reconcile`: the checkout's policies/, for the grants of one repository (or all). */
+/**
+ * `jit expire` / `jit reconcile`: the checkout's policies/, for the grants of one repository (or all).
+ * Null: a server with neither a local policies/ nor the GitHub App configured knows no policy.
+ */
 export class StaticPolicySource implements PolicySource {
-  constructor(private readonly policy: Policy, private readonly repository: string | null) {}
+  constructor(private readonly policy: Policy | null, private readonly repository: string | null) {}
 
   serves(repository: string): boolean {
     return this.repository === null || repository === this.repository;
@@ -42,12 +46,13 @@ export class StaticPolicySource implements PolicySource {
 
   async policyFor(g: GrantRef): Promise<Decision<Policy | null>> {
     if (!this.serves(g.repository)) return unavailable(g, `this run serves ${this.repository} only`);
+    if (!this.policy) return unavailable(g, "no local policies/ and the GitHub App is not configured");
     if (!defines(this.policy, g.database)) return unavailable(g, "the local policies/ do not define it");
     return decide(this.policy, [], "local policy");
   }
 
   async policiesToReconcile(): Promise<{ repository: string; policy: Policy }[]> {
-    return [{ repository: this.repository ?? "(local)", policy: this.policy }];
+    return this.policy ? [{ repository: this.repository ?? "(local)", policy: this.policy }] : [];
   }
 }
 
@@ -60,7 +65,7 @@ export interface GitHubPolicySourceOptions {
   github: GitHubAccess;
   /** The state database: repositories to reconcile are those the ledger knows. */
   state: Queryable;
-  /** The app's own policies/ (the template checkout), last resort when GitHub cannot be read. */
+  /** A local policies/ (development checkout), last resort when GitHub cannot be read; usually none. */
   fallback?: Policy | null;
   ttlMs?: number;
   /** App clock, for the cache only. */

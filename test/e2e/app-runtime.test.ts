@@ -80,7 +80,7 @@ describe("case 26: webhook signatures", () => {
 });
 
 describe("case 27: production configuration", () => {
-  const base = { NODE_ENV: "production", JIT_REPOSITORIES: "acme/access", APP_ID: "31337", PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----", WEBHOOK_SECRET: "s3cret-of-at-least-some-length" };
+  const base = { NODE_ENV: "production", JIT_REPOSITORIES: "acme/access", APP_ID: "31337", PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----", WEBHOOK_SECRET: "s3cret-of-at-least-some-length", DATABASE_URL: "postgres://127.0.0.1:1/state" };
   const refusal = (env: NodeJS.ProcessEnv): string[] => {
     try {
       loadConfig(env);
@@ -98,6 +98,7 @@ describe("case 27: production configuration", () => {
     expect(refusal({ ...base, WEBHOOK_SECRET: "development" })).toEqual([`JIT_PRODUCTION_CONFIG: WEBHOOK_SECRET must not be Probot's fallback "development" in production`]);
     expect(refusal({ ...base, APP_ID: undefined })).toEqual(["JIT_PRODUCTION_CONFIG: APP_ID is required when NODE_ENV=production"]);
     expect(refusal({ ...base, PRIVATE_KEY: undefined })).toEqual(["JIT_PRODUCTION_CONFIG: PRIVATE_KEY or PRIVATE_KEY_PATH is required when NODE_ENV=production"]);
+    expect(refusal({ ...base, DATABASE_URL: undefined })).toEqual(["JIT_PRODUCTION_CONFIG: DATABASE_URL is required when NODE_ENV=production (the embedded PostgreSQL is for development only)"]);
     // the refusal names variables, never their values
     expect(refusal({ ...base, WEBHOOK_SECRET: "development", APP_ID: undefined }).join("\n")).not.toContain(base.PRIVATE_KEY);
     // outside production the same settings are accepted (local development with the fallback)
@@ -130,11 +131,11 @@ describe("case 27: the process refuses to start", () => {
     });
   }
 
-  const prod = { NODE_ENV: "production", JIT_REPOSITORIES: "acme/access", APP_ID: "31337", PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\\nx\\n-----END RSA PRIVATE KEY-----" };
+  const prod = { NODE_ENV: "production", JIT_REPOSITORIES: "acme/access", APP_ID: "31337", PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\\nx\\n-----END RSA PRIVATE KEY-----", DATABASE_URL: "postgres://127.0.0.1:1/state" };
   for (const [what, env, message] of [
     ["WEBHOOK_SECRET unset", { ...prod }, "WEBHOOK_SECRET is required when NODE_ENV=production"],
     ["WEBHOOK_SECRET=development", { ...prod, WEBHOOK_SECRET: "development" }, `WEBHOOK_SECRET must not be Probot's fallback "development" in production`],
-    ["APP_ID missing", { NODE_ENV: "production", JIT_REPOSITORIES: "acme/access", PRIVATE_KEY: prod.PRIVATE_KEY, WEBHOOK_SECRET: "a-real-secret-value" }, "APP_ID is required when NODE_ENV=production"],
+    ["APP_ID missing", { NODE_ENV: "production", JIT_REPOSITORIES: "acme/access", PRIVATE_KEY: prod.PRIVATE_KEY, WEBHOOK_SECRET: "a-real-secret-value", DATABASE_URL: prod.DATABASE_URL }, "APP_ID is required when NODE_ENV=production"],
     ["JIT_REPOSITORIES unset (I10)", { ...prod, JIT_REPOSITORIES: "", WEBHOOK_SECRET: "a-real-secret-value" }, "JIT_REPOSITORIES must name the access repositories when NODE_ENV=production (e.g. acme/access)"],
   ] as const) {
     it(`case 27: node src/main.ts with NODE_ENV=production and ${what} exits non-zero with JIT_PRODUCTION_CONFIG`, async () => {
@@ -145,6 +146,13 @@ describe("case 27: the process refuses to start", () => {
       expect(r.leftovers).toEqual([]);
     });
   }
+  it("case 27: node src/main.ts with NODE_ENV=production and DATABASE_URL unset refuses in one line, before touching the embedded PostgreSQL", async () => {
+    const { DATABASE_URL: _unset, ...env } = { ...prod, WEBHOOK_SECRET: "a-real-secret-value" };
+    const r = await start(env);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toEqual(["refusing to start: JIT_PRODUCTION_CONFIG: DATABASE_URL is required when NODE_ENV=production (the embedded PostgreSQL is for development only)"]);
+    expect(r.leftovers).toEqual([]);
+  });
 });
 
 describe("case 29: the payload says approved, the API says otherwise", () => {

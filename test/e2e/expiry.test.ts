@@ -244,6 +244,33 @@ describe("expiry lifecycle", () => {
     await e2e.sim.waitForIdle();
   });
 
+  it("I15: a server with no checkout that never read a policy (fresh process, GitHub down) revokes an expired grant from the ledger alone", async () => {
+    await grantViaPullRequest("alice-inc-3", "INC-3");
+    expect(await appGranted()).toEqual(["alice"]);
+    const { rows: recorded } = await state.query("SELECT connection_env FROM ledger WHERE request_id = 'alice-inc-3'");
+    expect(recorded).toEqual([{ connection_env: "ORDERS_PROD_DATABASE_URL" }]);
+    // What the app builds without a local policies/: no fallback, nothing cached yet.
+    const blind = new GitHubPolicySource({ github: probotGitHub(probot), state, ttlMs: 0 });
+    const faults = ["repos/get", "git/get-ref", "git/get-tree", "git/get-blob"].map((route) => e2e.sim.injectFault({ route, status: 503, count: Infinity }));
+    try {
+      expect((await blind.policyFor({ repository: REPO, database: "orders-prod", mergeSha: null })).code).toBe("JIT_POLICY_UNAVAILABLE");
+      await state.query("UPDATE ledger SET expires_at = now() - interval '1 second' WHERE request_id = 'alice-inc-3'");
+      const { sweep } = await import("../../src/scheduler/sweep.ts");
+      const { NO_LEADER } = await import("../../src/scheduler/leader.ts");
+      const r = await sweep({ state, engines: deps!.engines, policies: blind, actor: "test:no-checkout", leadership: NO_LEADER });
+      expect(r.failed).toEqual([]);
+      expect(r.revoked.map((g) => g.requestId)).toEqual(["alice-inc-3"]);
+      expect(faults.reduce((n, f) => n + f.hits, 0)).toBeGreaterThanOrEqual(1); // the policy really was unreadable
+      expect(await appGranted()).toEqual([]);
+      expect(await ledger("alice-inc-3")).toEqual([expect.objectContaining({ status: "revoked", revoke_reason: "expired" })]);
+    } finally {
+      for (const f of faults) f.clear();
+    }
+    await scheduler.drainNow();
+    expect(e2e.sim.repo(REPO).pulls().filter((p) => p.headRef.startsWith("jit/expire/orders-prod/alice-inc-3-"))).toEqual([expect.objectContaining({ merged: true })]);
+    await e2e.sim.waitForIdle();
+  });
+
   it("the health endpoint reflects the sweeps", async () => {
     const h = await scheduler.health();
     expect(h.lastSweep.sweeper).toBe("app");

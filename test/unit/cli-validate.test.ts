@@ -1,7 +1,7 @@
 // `jit validate` over temporary checkouts: exit codes, the three output formats, what the disk
 // walk reports (misplaced files, symlinks, oversized files), and the invalid fixture corpus.
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -148,6 +148,18 @@ describe("jit validate", () => {
     // Named explicitly, through the linked directory, it is still a link.
     const named = await json(dir, [join(dir, "access-requests/mirror/alice-inc-1234.yaml")]);
     expect(named.report.files.find((f) => f.path.startsWith("access-requests/"))?.errors[0]?.code).toBe("JIT_PATH_INVALID");
+  });
+
+  it("I2: a policy file the app would refuse (symbolic link, executable) fails validation the same way", async () => {
+    const dir = repo({ [GOOD_PATH]: GOOD, "elsewhere/billing.yaml": "identities: {}\n", "policies/tools.yaml": "identities: {}\n" });
+    symlinkSync(join(dir, "elsewhere/billing.yaml"), join(dir, "policies/billing.yaml"));
+    chmodSync(join(dir, "policies/tools.yaml"), 0o755);
+    const { code, report } = await json(dir);
+    expect(code).toBe(1);
+    expect(report.files.filter((f) => !f.ok).map((f) => [f.path, f.errors[0]?.code, f.errors[0]?.message])).toEqual([
+      ["policies/billing.yaml", "JIT_POLICY_INVALID", "a policy file must be a regular file (mode 100644), not a symbolic link (mode 120000)"],
+      ["policies/tools.yaml", "JIT_POLICY_INVALID", "a policy file must be a regular file (mode 100644), not executable (mode 100755)"],
+    ]);
   });
 
   it("reads at most the cap of an oversized file and reports JIT_FILE_TOO_LARGE", async () => {

@@ -53,7 +53,7 @@ describe("I10: JIT_REPOSITORIES", () => {
   it("I10: unset means every repository in development; production refuses to start (JIT_PRODUCTION_CONFIG)", () => {
     expect(parse(undefined).details.mode).toBe("all");
     expect(accessEntry(parse("").details, "any/repo")).toEqual({ name: "any/repo", keys: null });
-    const prod = { NODE_ENV: "production", APP_ID: "1", PRIVATE_KEY: "k", WEBHOOK_SECRET: "a-real-secret" };
+    const prod = { NODE_ENV: "production", APP_ID: "1", PRIVATE_KEY: "k", WEBHOOK_SECRET: "a-real-secret", DATABASE_URL: "postgres://127.0.0.1:1/state" };
     expect(() => loadConfig(prod)).toThrow(ConfigError);
     try {
       loadConfig(prod);
