@@ -17,6 +17,7 @@ import { startBackground } from "./background.ts";
 import { ConfigError, loadConfig, type AppConfig } from "./config.ts";
 import { createProbot, startServer, WEBHOOK_PATH } from "./server.ts";
 import { buildDeps } from "./usecases/build-deps.ts";
+import { needsSetup, runSetup } from "./setup/run.ts";
 
 export class StartupError extends Error {
   constructor(readonly problems: Problem[]) {
@@ -117,6 +118,11 @@ async function main(): Promise<void> {
     return;
   }
   const { root, log } = createLogger(config.logLevel);
+  // Registration flow (src/setup/): development without credentials serves the setup page first.
+  if (needsSetup(config)) {
+    await runSetup(config, log);
+    config = loadConfig(process.env);
+  }
   if (config.repositories.mode === "all") {
     log.warn("JIT_REPOSITORIES is unset: EVERY repository of the installation may grant and revoke (I10). Development only; production refuses to start without it.");
   }
