@@ -19,14 +19,15 @@ const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9]
 
 /** GHE_HOST / GHE_PROTOCOL → URLs. Plain http is refused in production (tokens would travel in clear). */
 export function parseGitHubHost(host: string | undefined, protocol: string | undefined, production: boolean): Decision<GitHubHost> {
-  const h = (host ?? "").trim();
+  const h = host ?? ""; // not trimmed: stray whitespace is refused, not guessed away
   const p = (protocol ?? "").trim() || "https";
   const problems: Problem[] = [];
   if (h === "") {
     if ((protocol ?? "").trim() !== "") problems.push(problem("JIT_CONFIG_INVALID", "GHE_PROTOCOL is set but GHE_HOST is not"));
     return decide(GITHUB_COM, problems, "GitHub: github.com");
   }
-  if (!HOST.test(h) || h.length > 253) problems.push(problem("JIT_CONFIG_INVALID", "GHE_HOST must be a host name with an optional port, e.g. ghe.example.com (no scheme, path or credentials)"));
+  const port = /:(\d+)$/.exec(h)?.[1];
+  if (!HOST.test(h) || h.length > 253 || (port !== undefined && Number(port) > 65535)) problems.push(problem("JIT_CONFIG_INVALID", "GHE_HOST must be a host name with an optional port, e.g. ghe.example.com (no scheme, path or credentials)"));
   if (p !== "https" && p !== "http") problems.push(problem("JIT_CONFIG_INVALID", 'GHE_PROTOCOL must be "https" or "http"'));
   else if (p === "http" && production) problems.push(problem("JIT_PRODUCTION_CONFIG", "GHE_PROTOCOL=http is refused when NODE_ENV=production: the app's tokens would travel unencrypted"));
   const base = `${p}://${h.toLowerCase()}`;
