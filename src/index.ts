@@ -22,11 +22,15 @@ const jitAccess: ApplicationFunction = async (app, options) => {
   const deps = buildDeps({ state: services.state.pool, env: process.env, log: app.log, ...(config.appId ? { appId: Number(config.appId) } : {}) });
   createApp(deps)(app);
   const background = await startBackground({ services, deps, probot: app, log: app.log });
-  options.addHandler((req, res) => {
-    if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/health") return false;
-    void background.health(req, res);
-    return true;
-  });
+  try {
+    options.addHandler((req, res) => {
+      if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/health") return false;
+      void background.health(req, res);
+      return true;
+    });
+  } catch {
+    // a Probot without a server (`new Probot().load(…)`): there is no route to add
+  }
   running.set(app, async () => {
     await background.stop();
     await deps.close();

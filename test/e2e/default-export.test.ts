@@ -30,8 +30,9 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "jit-default-export-"));
   cpSync(join(REPO, "test", "fixtures", "policies"), join(dir, "policies"), { recursive: true });
   sim = await GitHubSimulator.start();
-  probot = new Probot({ appId: sim.app.id, privateKey: sim.app.privateKey, secret: sim.app.webhookSecret, baseUrl: sim.baseUrl, Octokit: TestOctokit, logLevel: "warn" });
-  server = createServer(createNodeMiddleware(() => {}, { probot, webhooksPath: "/api/github/webhooks" }));
+  probot = new Probot({ appId: sim.app.id, privateKey: sim.app.privateKey, secret: sim.app.webhookSecret, baseUrl: sim.baseUrl, Octokit: TestOctokit, logLevel: "error" });
+  const middleware = await createNodeMiddleware(() => {}, { probot, webhooksPath: "/api/github/webhooks" }); // what `probot run` serves
+  server = createServer((req, res) => { void middleware(req, res); });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   sim.setWebhookUrls([`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`]);
 }, 120_000);
@@ -54,12 +55,13 @@ describe("default export", () => {
 
   it("is a function Probot loads, and the loaded app handles deliveries (I10: another repository gets a neutral check only)", async () => {
     expect(typeof jitAccess).toBe("function");
-    await probot.load(jitAccess, { cwd: dir, addHandler: () => {} });
+    // without a server Probot's load() hands the app an addHandler that throws; the app copes
+    await probot.load(jitAccess, { cwd: dir, addHandler: () => { throw new Error("No server instance"); } });
     await sim.createRepo({ owner: "acme", name: "access" });
     const other = await sim.createRepo({ owner: "acme", name: "other", collaborators: { alice: "write" } });
     const { headSha } = await other.openPullRequest("alice", "req", { "access-requests/orders-prod/alice-1.yaml": "role: orders_readonly\n" });
     await sim.waitForIdle();
-    const runs = other.checkRuns(headSha);
+    const runs = await other.checkRuns(headSha);
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ conclusion: "neutral" });
     expect(JSON.stringify(runs[0])).toContain("not an access repository");
