@@ -58,6 +58,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   const github = parseGitHubHost(env.GHE_HOST, env.GHE_PROTOCOL, production);
   config.github = github.details;
   const problems = [...(production ? productionProblems(config) : []), ...repos.problems, ...github.problems];
+  if (config.webhookProxyUrl !== undefined && !/^https?:\/\/[^\s/@]+\/\S*$/.test(config.webhookProxyUrl)) {
+    problems.push(problem("JIT_CONFIG_INVALID", "WEBHOOK_PROXY_URL must be an http(s) channel URL, e.g. https://smee.io/<channel>"));
+  }
   if (config.setupOrg !== undefined && !/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(config.setupOrg)) {
     problems.push(problem("JIT_CONFIG_INVALID", "GH_ORG must be an organization login"));
   }
