@@ -7,6 +7,7 @@ import type { AppConfig } from "../config.ts";
 import type { Logger } from "../db/state.ts";
 import { readAppYml, SETUP_PATH } from "./manifest.ts";
 import { startSetupServer } from "./setup-server.ts";
+import { createWebhookChannel } from "./webhook-proxy.ts";
 
 /** Development without APP_ID or a private key: the registration flow runs first. */
 export function needsSetup(config: AppConfig): boolean {
@@ -14,11 +15,20 @@ export function needsSetup(config: AppConfig): boolean {
 }
 
 /** Serves the setup page until an app is registered; then the written variables are in `env`. */
-export async function runSetup(config: AppConfig, log: Logger, o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+export async function runSetup(config: AppConfig, log: Logger, o: { cwd?: string; env?: NodeJS.ProcessEnv; newChannelUrl?: string } = {}): Promise<void> {
   const cwd = o.cwd ?? process.cwd();
   const env = o.env ?? process.env;
   const envPath = join(cwd, ".env");
-  const setup = await startSetupServer({ config, appYml: readAppYml(cwd), envPath, log });
+  // GitHub must reach the webhook: a laptop gets a smee channel unless one is set or NO_SMEE_SETUP=true.
+  const extraEnv: Record<string, string> = {};
+  if (!config.webhookProxyUrl && env.NO_SMEE_SETUP !== "true") {
+    const channel = await createWebhookChannel({ log, ...(o.newChannelUrl ? { newChannelUrl: o.newChannelUrl } : {}) });
+    if (channel) {
+      config = { ...config, webhookProxyUrl: channel };
+      extraEnv.WEBHOOK_PROXY_URL = channel;
+    }
+  }
+  const setup = await startSetupServer({ config, appYml: readAppYml(cwd), envPath, log, extraEnv });
   log.info(`setup: no GitHub App is configured (APP_ID, PRIVATE_KEY). Open ${setup.url}${SETUP_PATH} to register one from app.yml on ${config.github.webUrl}; the credentials go to ${envPath}.`);
   const written = await setup.registered;
   await setup.close();

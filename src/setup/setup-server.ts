@@ -24,6 +24,8 @@ export interface SetupOptions {
   appYml: Record<string, unknown>;
   /** Where the credentials are written. */
   envPath: string;
+  /** Written to .env together with the credentials (e.g. the WEBHOOK_PROXY_URL the manifest uses). */
+  extraEnv?: Record<string, string>;
   log: Logger;
 }
 
@@ -89,6 +91,7 @@ export async function startSetupServer(o: SetupOptions): Promise<SetupServer> {
           if (v !== null && v !== undefined && v !== "") values[key] = String(v);
         }
         if (!values.APP_ID || !values.PRIVATE_KEY || !values.WEBHOOK_SECRET) throw new Error("GitHub's answer lacks the id, key or webhook secret");
+        Object.assign(values, o.extraEnv ?? {});
         const written = writeEnvFile(o.envPath, values);
         finished = written;
         const installUrl = `${o.config.github.webUrl}/apps/${encodeURIComponent(String(data.slug ?? ""))}/installations/new`;

@@ -41,3 +41,23 @@ export async function startWebhookProxy(o: { source: string; target: string; log
   o.log.info(`webhook proxy: forwarding WEBHOOK_PROXY_URL to ${o.target}`);
   return { stop: () => client.stop() };
 }
+
+/**
+ * A new smee.io channel for the registration flow (as Probot's setup does), so that GitHub can
+ * reach a server on a laptop; null (with a warning) when smee-client or the service is unavailable.
+ */
+export async function createWebhookChannel(o: { log: Logger; newChannelUrl?: string; timeoutMs?: number }): Promise<string | null> {
+  try {
+    const { SmeeClient } = await import("smee-client");
+    const signal = AbortSignal.timeout(o.timeoutMs ?? 10_000);
+    const url = await SmeeClient.createChannel({
+      ...(o.newChannelUrl ? { newChannelUrl: o.newChannelUrl } : {}),
+      fetch: ((input: string, init: RequestInit) => fetch(input, { ...init, signal })) as never,
+    });
+    if (!/^https?:\/\/[^\s/@]+\/\S+$/.test(url)) throw new Error("the service answered no channel URL");
+    return url;
+  } catch (e) {
+    o.log.warn(`setup: no webhook channel could be created (${(e as Error).message}); the app's webhook will point at this server's URL. Set WEBHOOK_PROXY_URL to a channel from https://smee.io/new and reload the page to change that.`);
+    return null;
+  }
+}

@@ -7,6 +7,8 @@ import { createPrivateKey } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { GitHubSimulator } from "../sim/index.ts";
 import { loadConfig } from "../../src/config.ts";
 import { runSetup } from "../../src/setup/run.ts";
@@ -59,7 +61,11 @@ async function startSetup(env: NodeJS.ProcessEnv) {
 describe("registration flow (manifest) against the simulator", () => {
   it("registers the app from app.yml and writes APP_ID, PRIVATE_KEY, WEBHOOK_SECRET to .env (0600), then carries on with them", async () => {
     const env = devEnv();
-    const done = runSetup(loadConfig(env), log, { cwd: dir, env });
+    // smee.io/new stand-in: answers a HEAD with the new channel's address, as smee.io does
+    const channels = createServer((req, res) => { res.writeHead(307, { location: "https://smee.io/chan-test-1" }).end(); });
+    await new Promise<void>((r) => channels.listen(0, "127.0.0.1", r));
+    const newChannelUrl = `http://127.0.0.1:${(channels.address() as AddressInfo).port}/new`;
+    const done = runSetup(loadConfig(env), log, { cwd: dir, env, newChannelUrl }).finally(() => channels.close());
     // runSetup logs where the page is
     const setupUrl = await (async () => {
       for (let i = 0; i < 200; i++) {
@@ -77,7 +83,7 @@ describe("registration flow (manifest) against the simulator", () => {
     const manifest = JSON.parse(form.manifest) as Record<string, unknown>;
     expect(manifest).toMatchObject({
       name: "jit-access", public: false, url: setupUrl,
-      hook_attributes: { url: `${setupUrl}/api/github/webhooks` }, redirect_url: `${setupUrl}/probot/setup`, callback_urls: [setupUrl],
+      hook_attributes: { url: "https://smee.io/chan-test-1" }, redirect_url: `${setupUrl}/probot/setup`, callback_urls: [setupUrl],
       default_permissions: { checks: "write", contents: "write", pull_requests: "write", issues: "write", members: "read", metadata: "read" },
       default_events: ["pull_request", "pull_request_review", "push", "check_run", "check_suite"],
     });
@@ -97,6 +103,7 @@ describe("registration flow (manifest) against the simulator", () => {
     expect(createPrivateKey(written.PRIVATE_KEY!).asymmetricKeyType).toBe("rsa");
     expect(written.WEBHOOK_SECRET).toMatch(/^[0-9a-f]{40}$/);
     expect(written.GITHUB_CLIENT_ID).toBeTruthy();
+    expect(written.WEBHOOK_PROXY_URL).toBe("https://smee.io/chan-test-1");
     // the process continues with them: config now has the app
     expect(env.APP_ID).toBe(written.APP_ID);
     const after = loadConfig(env);
@@ -106,6 +113,14 @@ describe("registration flow (manifest) against the simulator", () => {
     expect(lines.join("\n")).not.toContain(written.WEBHOOK_SECRET);
     expect(lines.join("\n")).not.toContain("PRIVATE KEY");
     expect(sim.requests("apps/create-from-manifest")).toHaveLength(1);
+  });
+
+  it("without a channel the webhook points at this server's route", async () => {
+    const s = await startSetup(devEnv());
+    try {
+      const m = JSON.parse((await readForm(s.url)).manifest) as { hook_attributes: { url: string } };
+      expect(m.hook_attributes.url).toBe(`${s.url}/api/github/webhooks`);
+    } finally { await s.close(); }
   });
 
   it("registers under GH_ORG's organization", async () => {
