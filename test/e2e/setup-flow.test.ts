@@ -162,6 +162,19 @@ describe("the setup page under attack", () => {
     } finally { await s.close(); }
   });
 
+  it("a code GitHub does not convert (used, expired, invented) writes nothing and leaves the page usable", async () => {
+    const s = await startSetup(devEnv());
+    try {
+      const form = await readForm(s.url);
+      const state = new URL(form.action).searchParams.get("state")!;
+      const r = await fetch(`${s.url}/probot/setup?code=deadbeef&state=${state}`);
+      expect(r.status).toBe(502);
+      expect(existsSync(join(dir, ".env"))).toBe(false);
+      await fetch(await submitToGitHub(form)); // a real registration still completes afterwards
+      expect((await s.registered).keys).toContain("APP_ID");
+    } finally { await s.close(); }
+  });
+
   it("I9: a page reached under a foreign Host (DNS rebinding) is refused and shows no state", async () => {
     const s = await startSetup(devEnv());
     try {

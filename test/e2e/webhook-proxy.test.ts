@@ -32,7 +32,7 @@ beforeAll(async () => {
     stream = res;
   });
   smeeUrl = `${await listen(smee)}/channel-abc123`;
-  const probot = new Probot({ appId: 1, privateKey: "unused", secret: SECRET, logLevel: "error" });
+  const probot = new Probot({ appId: 1, privateKey: "unused", secret: SECRET, logLevel: "fatal" }); // the refused bad signature is expected here
   const middleware = await createNodeMiddleware((a) => { a.onAny(async (c) => { received.push({ id: c.id, name: c.name, payload: c.payload }); }); }, { probot, webhooksPath: WEBHOOK_PATH });
   app = createServer((req, res) => { void middleware(req, res, () => { res.writeHead(404).end(); }); });
   appUrl = await listen(app);
