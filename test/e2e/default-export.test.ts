@@ -2,6 +2,7 @@
 // `new Probot(...).load(defaultExport)` run the whole app. Loaded here into a plain Probot behind
 // Probot's own middleware, against the simulator and a real PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -51,6 +52,17 @@ describe("default export", () => {
     const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { main: string; exports: Record<string, string> };
     expect(pkg.main).toBe("src/index.ts");
     expect(pkg.exports["."]).toBe("./src/index.ts");
+  });
+
+  it("`probot run ./src/index.ts` resolves it to the app function (Probot's own resolver, in a child process)", () => {
+    // Probot's resolver imports the path natively: TypeScript needs Node's type stripping (Node 24)
+    // or, on an older Node, the tsx loader.
+    const strip = (process as { features?: { typescript?: unknown } }).features?.typescript;
+    const script = `const { resolveAppFunction } = await import(${JSON.stringify(join(REPO, "node_modules/probot/lib/helpers/resolve-app-function.js"))});
+const fn = await resolveAppFunction("./src/index.ts");
+console.log(typeof fn, fn.length);`;
+    const out = execFileSync(process.execPath, [...(strip ? [] : ["--import", "tsx"]), "--input-type=module", "-e", script], { cwd: REPO, encoding: "utf8", env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+    expect(out.trim()).toBe("function 2");
   });
 
   it("is a function Probot loads, and the loaded app handles deliveries (I10: another repository gets a neutral check only)", async () => {
