@@ -527,8 +527,8 @@ export class GrantEngine {
         `revoke not verified: membership ${applied.verification.membershipGone ? "gone" : "still present"}, ${applied.verification.sessionsLeft} session(s) left`) });
     }
     // The batch's residue is told once, on its first revoked row (one alert, one event).
-    const carrier = residue && (residue.undone.length || residue.remaining.length) ? done.find((d) => d.applied.outcome === "revoked")?.row : undefined;
-    if (carrier && residue) {
+    const carrier = residue ? done.find((d) => d.applied.outcome === "revoked")?.row : undefined;
+    if (carrier && residue && (residue.undone.length || residue.remaining.length)) {
       events.push({ ...ev(carrier), kind: "window_residue", code: residue.remaining.length ? "JIT_WINDOW_RESIDUE" : null, details: { ...residue } });
     }
     const closed = await markRevokedMany(client, done.map(({ row, applied }) => ({
