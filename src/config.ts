@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import type { Problem } from "./core/problem.ts";
 import { problem } from "./core/problem.ts";
 import { parseRepositories, type AccessRepositories } from "./core/repositories.ts";
+import { GITHUB_COM, parseGitHubHost, type GitHubHost } from "./core/github-host.ts";
 
 export interface AppConfig {
   production: boolean;
@@ -17,6 +18,10 @@ export interface AppConfig {
   databaseUrl?: string;
   /** I10: the access repositories (JIT_REPOSITORIES); "all" only outside production. */
   repositories: AccessRepositories;
+  /** github.com, or GitHub Enterprise Server from GHE_HOST/GHE_PROTOCOL (the variables Probot reads). */
+  github: GitHubHost;
+  /** GH_ORG: register the app under this organization in the setup flow (as Probot does). */
+  setupOrg?: string;
 }
 
 export class ConfigError extends Error {
@@ -45,10 +50,20 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     logLevel: env.LOG_LEVEL || "info",
     databaseUrl: env.DATABASE_URL || undefined,
     repositories: { mode: "all", entries: [] },
+    github: GITHUB_COM,
+    setupOrg: env.GH_ORG || undefined,
   };
   const repos = parseRepositories(env.JIT_REPOSITORIES);
   config.repositories = repos.details;
-  const problems = [...(production ? productionProblems(config) : []), ...repos.problems];
+  const github = parseGitHubHost(env.GHE_HOST, env.GHE_PROTOCOL, production);
+  config.github = github.details;
+  const problems = [...(production ? productionProblems(config) : []), ...repos.problems, ...github.problems];
+  if (config.webhookProxyUrl !== undefined && !/^https?:\/\/[^\s/@]+\/\S*$/.test(config.webhookProxyUrl)) {
+    problems.push(problem("JIT_CONFIG_INVALID", "WEBHOOK_PROXY_URL must be an http(s) channel URL, e.g. https://smee.io/<channel>"));
+  }
+  if (config.setupOrg !== undefined && !/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(config.setupOrg)) {
+    problems.push(problem("JIT_CONFIG_INVALID", "GH_ORG must be an organization login"));
+  }
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
     problems.push(problem("JIT_PRODUCTION_CONFIG", "PORT must be an integer from 0 to 65535"));
   }

@@ -17,6 +17,8 @@ import { startBackground } from "./background.ts";
 import { ConfigError, loadConfig, type AppConfig } from "./config.ts";
 import { createProbot, startServer, WEBHOOK_PATH } from "./server.ts";
 import { buildDeps } from "./usecases/build-deps.ts";
+import { needsSetup, runSetup } from "./setup/run.ts";
+import { forwardTarget, startWebhookProxy } from "./setup/webhook-proxy.ts";
 
 export class StartupError extends Error {
   constructor(readonly problems: Problem[]) {
@@ -124,6 +126,11 @@ async function main(): Promise<void> {
     return;
   }
   const { root, log } = createLogger(config.logLevel);
+  // Registration flow (src/setup/): development without credentials serves the setup page first.
+  if (needsSetup(config)) {
+    await runSetup(config, log);
+    config = loadConfig(process.env);
+  }
   if (config.repositories.mode === "all") {
     log.warn("JIT_REPOSITORIES is unset: EVERY repository of the installation may grant and revoke (I10). Development only; production refuses to start without it.");
   }
@@ -159,6 +166,10 @@ async function main(): Promise<void> {
   }
   const server = await startServer({ config, webhooks: background.webhooks, health: background.health });
   log.info(`jit-access: listening on ${server.url} (webhooks at ${WEBHOOK_PATH}, health at /health), pid ${process.pid}`);
+  // Development: a smee channel forwards GitHub's deliveries here (src/setup/webhook-proxy.ts).
+  const proxy = config.webhookProxyUrl && !config.production && probot
+    ? await startWebhookProxy({ source: config.webhookProxyUrl, target: forwardTarget(server.url, WEBHOOK_PATH), log })
+    : null;
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -166,6 +177,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info(`jit-access: ${signal} received, stopping`);
     (async () => {
+      await proxy?.stop();
       await server.close();
       await background.stop();
       await deps.close();

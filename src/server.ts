@@ -21,7 +21,10 @@ export interface RunningServer {
 /** A Probot instance only when the app is configured; the caller decides what "configured" needs. */
 export function createProbot(config: AppConfig): Probot | null {
   if (!config.appId || !config.privateKey || !config.webhookSecret) return null;
-  return new Probot({ appId: config.appId, privateKey: config.privateKey, secret: config.webhookSecret, logLevel: config.logLevel as "info" });
+  return new Probot({
+    appId: config.appId, privateKey: config.privateKey, secret: config.webhookSecret, logLevel: config.logLevel as "info",
+    baseUrl: config.github.apiUrl, // GHE_HOST: https://<host>/api/v3, as Probot's own `run` derives it
+  });
 }
 
 export async function startServer(opts: { config: AppConfig; webhooks: WebhookHandler | null; health: HealthHandler }): Promise<RunningServer> {

@@ -21,7 +21,7 @@ export async function runMerges(io: CliIo, format: "text" | "json"): Promise<num
       io.err("jit reconcile --merges: JIT_CONFIG_MISSING_ENV: APP_ID and PRIVATE_KEY or PRIVATE_KEY_PATH are required");
       return 2;
     }
-    probot = new Probot({ appId: config.appId, privateKey: config.privateKey, logLevel: "warn", ...(io.env.GITHUB_API_URL ? { baseUrl: io.env.GITHUB_API_URL } : {}) });
+    probot = new Probot({ appId: config.appId, privateKey: config.privateKey, logLevel: "warn", baseUrl: io.env.GITHUB_API_URL || config.github.apiUrl });
   } catch (e) {
     io.err(`jit reconcile --merges: ${(e as Error).message}`);
     return 2;

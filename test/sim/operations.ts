@@ -22,6 +22,7 @@ export const OPERATIONS: readonly OperationDef[] = [
   op("apps/create-installation-access-token", "POST", "/app/installations/{installation_id}/access_tokens"),
   op("apps/get-repo-installation", "GET", `${R}/installation`),
   op("apps/list-repos-accessible-to-installation", "GET", "/installation/repositories"),
+  op("apps/create-from-manifest", "POST", "/app-manifests/{code}/conversions"),
   // repositories, branches, contents, collaborators, users
   op("repos/get", "GET", R),
   op("repos/list-branches", "GET", `${R}/branches`),

@@ -6,11 +6,15 @@ import type { AppAuth, Actor } from "./auth.ts";
 import type { ContractValidator } from "./contract.ts";
 import type { SimContext } from "./context.ts";
 import type { Faults, RateLimits, RequestLogEntry } from "./faults.ts";
+import { handleManifestForm } from "./manifests.ts";
 import { matchRoute, type Handler, type RouteResponse } from "./router.ts";
 import { HttpError } from "./world.ts";
 
 const DOCS = "https://docs.github.com/rest";
 /** Operations that authenticate as the app (JWT) rather than with an installation/user token. */
+/** Operations GitHub serves without credentials (the manifest code is the credential). */
+const PUBLIC = new Set(["apps/create-from-manifest"]);
+const ANONYMOUS: Actor = { kind: "user", login: "", token: "anonymous" };
 const APP_AUTH = new Set(["apps/get-authenticated", "apps/list-installations", "apps/get-installation", "apps/create-installation-access-token", "apps/get-repo-installation"]);
 
 export interface ServerDeps {
@@ -36,13 +40,20 @@ const actorName = (a: Actor | null) => (!a ? "" : a.kind === "app" ? "app" : a.l
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function createSimServer(d: ServerDeps): Server {
-  return createServer((req, res) => { void handle(d, req, res); });
+  return createServer((req, res) => {
+    void (async () => {
+      if (await handleManifestForm(d.ctx.w, d.ctx.w.app.owner, req, res)) return;
+      await handle(d, req, res);
+    })();
+  });
 }
 
 async function handle(d: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = performance.now();
   const method = req.method ?? "GET";
   const url = new URL(req.url ?? "/", d.ctx.w.baseUrl);
+  // GitHub Enterprise Server serves the same API under /api/v3 (GHE_HOST clients use that base).
+  if (url.pathname.startsWith("/api/v3/")) url.pathname = url.pathname.slice("/api/v3".length);
   const match = matchRoute(method, url.pathname);
   let actor: Actor | null = null;
   let faulted = false;
@@ -55,7 +66,7 @@ async function handle(d: ServerDeps, req: IncomingMessage, res: ServerResponse):
     if (raw.trim() !== "") {
       try { body = JSON.parse(raw); } catch { throw new HttpError(400, "Problems parsing JSON"); }
     }
-    actor = d.auth.authenticate(req.headers.authorization, APP_AUTH.has(match.op.id));
+    actor = PUBLIC.has(match.op.id) && !req.headers.authorization ? ANONYMOUS : d.auth.authenticate(req.headers.authorization, APP_AUTH.has(match.op.id));
     const rl = d.rateLimits.consume(actor.kind === "app" ? "app" : actor.token);
     Object.assign(headers, rl.headers);
     if (rl.exceeded) throw new HttpError(403, `API rate limit exceeded for ${actorName(actor)}.`);

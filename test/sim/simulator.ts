@@ -11,6 +11,7 @@ import { createRepo, type CreateRepoOptions } from "./repos.ts";
 import { allRoutes } from "./routes/index.ts";
 import { RepoScenario, type CommitSpec, type Files, type OpenPullOptions, type ReviewState } from "./scenario.ts";
 import { createSimServer } from "./server.ts";
+import { issueManifestCode } from "./manifests.ts";
 import { installationShape, userByLogin } from "./shapes.ts";
 import type { Team } from "./state.ts";
 import { WebhookDispatcher, type Delivery, type DeliveryFilter, type SignatureMode } from "./webhooks.ts";
@@ -146,6 +147,8 @@ export class GitHubSimulator {
   }
   installationId(account: string): number | undefined { return this.#ctx.w.installationFor(account)?.id; }
   /** A token that acts as a person over the REST API. */
+  /** GitHub's "Create GitHub App" click on a manifest (manifests.ts): a one-time code for POST /app-manifests/{code}/conversions. */
+  issueManifestCode(manifest: Record<string, unknown>, owner = this.#ctx.w.app.owner): string { return issueManifestCode(this.#ctx.w, manifest, owner); }
   userToken(login: string): string { this.#ctx.w.user(login); return this.#auth.issueUserToken(login); }
 
   // ---- repositories ----

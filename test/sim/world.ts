@@ -1,6 +1,7 @@
 // The simulator's world: users, orgs, teams, the GitHub App and its installations, repositories.
 // Lookups and derived facts (effective permission, author association) live here; behaviour that
 // changes state lives in pulls.ts / checks.ts, HTTP in routes/, JSON shapes in shapes.ts.
+import type { PendingManifest } from "./manifests.ts";
 import { Ids, PERMISSION_RANK, type Installation, type Permission, type Repo, type SimUser, type Team } from "./state.ts";
 
 export interface AppInfo {
@@ -26,6 +27,8 @@ export class SimWorld {
   readonly teams = new Map<string, Team>(); // key "org/slug"
   readonly repos = new Map<string, Repo>(); // key "owner/name" (lowercase)
   readonly installations = new Map<number, Installation>();
+  /** One-time codes of the app-manifest flow (manifests.ts). */
+  readonly manifestCodes = new Map<string, PendingManifest>();
   baseUrl = "";
 
   constructor(readonly app: AppInfo, readonly now: () => Date) {}

@@ -3,6 +3,7 @@ import { appShape, installationShape, repoShape, iso } from "../shapes.ts";
 import { intParam, paginate, type Handler } from "../router.ts";
 import { HttpError } from "../world.ts";
 import type { AppAuth } from "../auth.ts";
+import { convertManifestCode } from "../manifests.ts";
 
 export function appRoutes(auth: AppAuth): Record<string, Handler> {
   return {
@@ -35,6 +36,8 @@ export function appRoutes(auth: AppAuth): Record<string, Handler> {
       if (!inst) throw new HttpError(404, "Not Found");
       return { status: 200, body: installationShape(ctx.w, inst.id) };
     },
+    // No authentication: the one-time code is the credential, as on GitHub.
+    "apps/create-from-manifest": async (req, ctx) => ({ status: 201, body: convertManifestCode(ctx.w, req.params.code ?? "") }),
     "apps/list-repos-accessible-to-installation": async (req, ctx) => {
       if (req.actor.kind !== "installation") throw new HttpError(403, "This endpoint requires an installation access token");
       const inst = ctx.w.installations.get(req.actor.installationId)!;
