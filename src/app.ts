@@ -23,11 +23,12 @@ async function once(deps: AppDeps, context: AnyContext, fn: () => Promise<string
   await markProcessed(deps.state, context.id, outcome);
 }
 
-/** I10: only the operator's access repositories (by name and pinned id) reach the use cases. */
+/** I10: only the operator's access repositories (by name and pinned id, as the API reports it) reach the use cases. */
 function gate(deps: AppDeps, context: AnyContext): Promise<Gate> {
   const { owner, repo } = context.repo();
   const id = (context.payload as { repository?: { id?: number } }).repository?.id;
-  return gateRepository(deps, `${owner}/${repo}`, id);
+  const fresh = async () => (await (context.octokit as unknown as Octokit).rest.repos.get({ owner, repo })).data.id;
+  return gateRepository(deps, `${owner}/${repo}`, id, fresh);
 }
 
 export function createApp(deps: AppDeps) {

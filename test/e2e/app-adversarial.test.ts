@@ -85,6 +85,9 @@ describe("I10: a foreign repository never reaches a decision", () => {
     expect(d.status).toBeLessThan(300);
     await w.nothingGranted(id);
     expect(await w.ledger(id)).toEqual([]);
+    // and the lie pinned nothing: the access repository is known by the id GitHub reports for it
+    const { rows } = await w.stateSu.query<{ repo_id: string }>("SELECT repo_id::text FROM repository_pins WHERE name = 'acme/access'");
+    expect(rows.map((r) => Number(r.repo_id))).toEqual([w.repo.repo.id]);
   });
 });
 
@@ -131,6 +134,6 @@ describe("I17: the push of a merge commit and the closed delivery are one merge"
     await w.idle();
     expect((await w.ledger(id)).map((r) => r.status)).toEqual(["active"]);
     expect((await w.appGranted()).filter((m) => m.member === "bob" && m.role === "orders_readonly")).toHaveLength(1);
-    expect(w.comments(number).filter((c) => c.user === bot() && c.body.includes("Granted"))).toHaveLength(1);
+    expect(w.comments(number).filter((c) => c.user === bot() && c.body.includes("**jit-access**: granted"))).toHaveLength(1);
   });
 });
