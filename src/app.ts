@@ -7,7 +7,7 @@ import type { AppDeps } from "./usecases/context.ts";
 import { alreadyProcessed, markProcessed } from "./usecases/deliveries.ts";
 import { handleMerged } from "./usecases/merge.ts";
 import { handlePush } from "./usecases/push.ts";
-import { recordPusherOf } from "./usecases/record-pusher.ts";
+import { recordBranchPush, recordPusherOf } from "./usecases/record-pusher.ts";
 import { gateRepository, type Gate } from "./usecases/repository-gate.ts";
 
 type AnyContext = Context<"pull_request" | "pull_request_review" | "push" | "check_run" | "check_suite" | "installation">;
@@ -75,6 +75,10 @@ export function createApp(deps: AppDeps) {
       await once(deps, context, async () => {
         const g = await gate(deps, context);
         if (!g.ok) return g.problem.code;
+        // I13: a push to a PR's branch while the PR is closed sends no synchronize: record it here.
+        await recordBranchPush(deps, octo(context), context.repo(), {
+          id: context.id, ref: p.ref, after: p.after, defaultBranch: p.repository.default_branch, pusher: p.sender?.login ?? p.pusher?.name,
+        });
         const r = await handlePush(deps, octo(context), context.repo(), {
           ref: p.ref, before: p.before, after: p.after, defaultBranch: p.repository.default_branch,
         });

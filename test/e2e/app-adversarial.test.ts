@@ -85,9 +85,12 @@ describe("I10: a foreign repository never reaches a decision", () => {
     expect(d.status).toBeLessThan(300);
     await w.nothingGranted(id);
     expect(await w.ledger(id)).toEqual([]);
-    // and the lie pinned nothing: the access repository is known by the id GitHub reports for it
+    // and the lie pinned nothing (a first sight would otherwise pin the foreign id and lock the real repository out)
     const { rows } = await w.stateSu.query<{ repo_id: string }>("SELECT repo_id::text FROM repository_pins WHERE name = 'acme/access'");
-    expect(rows.map((r) => Number(r.repo_id))).toEqual([w.repo.repo.id]);
+    expect(rows.map((r) => Number(r.repo_id))).not.toContain(shadow.repo.id);
+    await w.request("bob", "bob-after-lie");
+    const pinned = await w.stateSu.query<{ repo_id: string }>("SELECT repo_id::text FROM repository_pins WHERE name = 'acme/access'");
+    expect(pinned.rows.map((r) => Number(r.repo_id))).toEqual([w.repo.repo.id]);
   });
 });
 
@@ -135,5 +138,32 @@ describe("I17: the push of a merge commit and the closed delivery are one merge"
     expect((await w.ledger(id)).map((r) => r.status)).toEqual(["active"]);
     expect((await w.appGranted()).filter((m) => m.member === "bob" && m.role === "orders_readonly")).toHaveLength(1);
     expect(w.comments(number).filter((c) => c.user === bot() && c.body.includes("**jit-access**: granted"))).toHaveLength(1);
+  });
+});
+
+describe("I13: a push while the pull request is closed", () => {
+  it("I13: a DBA who pushes alice's commit to her closed PR's branch, which alice then reopens, cannot approve it; nothing granted", async () => {
+    const id = "alice-closed-push";
+    const { number, headSha } = await w.request("alice", id);
+    await w.repo.close(number, { asUser: "alice" });
+    await w.idle();
+    // alice's own commit (author and committer alice), pushed by dora while the PR is closed: GitHub sends no synchronize
+    const side = await w.repo.commitToBranch("alice", `side/${id}`, { files: { [`access-requests/orders-prod/${id}.yaml`]: requestYaml({ reason: "Investigate INC-1234 again" }) } }, { from: headSha });
+    const syncsBefore = w.e2e.sim.findDeliveries({ event: "pull_request", action: "synchronize" }).length;
+    await asUser("dora", "PATCH", `/repos/acme/access/git/refs/heads/req/${id}`, { sha: side });
+    await w.idle();
+    expect(w.e2e.sim.findDeliveries({ event: "pull_request", action: "synchronize" }).length).toBe(syncsBefore);
+    await w.repo.reopen(number, { asUser: "alice" });
+    await w.idle();
+    expect(w.repo.headSha(number)).toBe(side);
+    await w.repo.review("dora", number, "APPROVE");
+    await w.idle();
+    const check = await w.check(side);
+    expect(check.conclusion).toBe("failure");
+    expect(codesIn(check.output.summary)).toEqual(expect.arrayContaining(["JIT_APPROVALS_MISSING", "JIT_APPROVER_IS_PUSHER"]));
+    await w.repo.merge(number);
+    await w.idle();
+    await w.nothingGranted(id);
+    expect(await w.ledger(id)).toEqual([]);
   });
 });
