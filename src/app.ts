@@ -77,7 +77,7 @@ export function createApp(deps: AppDeps) {
         if (!g.ok) return g.problem.code;
         // I13: a push to a PR's branch while the PR is closed sends no synchronize: record it here.
         await recordBranchPush(deps, octo(context), context.repo(), {
-          id: context.id, ref: p.ref, after: p.after, defaultBranch: p.repository.default_branch, pusher: p.sender?.login ?? p.pusher?.name,
+          id: context.id, ref: p.ref, after: p.after, created: /^0+$/.test(p.before), defaultBranch: p.repository.default_branch, pusher: p.sender?.login ?? p.pusher?.name,
         });
         const r = await handlePush(deps, octo(context), context.repo(), {
           ref: p.ref, before: p.before, after: p.after, defaultBranch: p.repository.default_branch,

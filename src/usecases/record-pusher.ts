@@ -31,6 +31,8 @@ export interface BranchPush {
   id: string;
   ref: string;
   after: string;
+  /** The push created the branch (before is all zeros). */
+  created: boolean;
   defaultBranch: string;
   pusher: string | undefined;
 }
@@ -43,6 +45,8 @@ export async function recordBranchPush(deps: AppDeps, octokit: Octokit, ref: Rep
   const prs = await octokit.paginate(octokit.rest.pulls.list, { ...ref, state: "all", head: `${ref.owner}:${branch}`, per_page: 100 });
   for (const pr of prs) {
     if (pr.head.ref !== branch || pr.head.repo?.full_name?.toLowerCase() !== repoKey(ref).toLowerCase()) continue;
+    // An open PR's pushes arrive as synchronize too; the push that created its branch is its author's opening.
+    if (pr.state === "open" && p.created) continue;
     // Recorded as the synchronize it is (or would have been, were the PR open): one row either way.
     await recordPusher(deps.state, { repository: repoKey(ref), prNumber: pr.number, login: p.pusher, action: "synchronize", headSha: p.after, deliveryId: p.id });
   }
