@@ -7,7 +7,7 @@ import type { AppDeps } from "./usecases/context.ts";
 import { alreadyProcessed, markProcessed } from "./usecases/deliveries.ts";
 import { handleMerged } from "./usecases/merge.ts";
 import { handlePush } from "./usecases/push.ts";
-import { recordPusherOf } from "./usecases/record-pusher.ts";
+import { recordBranchPush, recordPusherOf } from "./usecases/record-pusher.ts";
 import { gateRepository, type Gate } from "./usecases/repository-gate.ts";
 
 type AnyContext = Context<"pull_request" | "pull_request_review" | "push" | "check_run" | "check_suite" | "installation">;
@@ -23,11 +23,12 @@ async function once(deps: AppDeps, context: AnyContext, fn: () => Promise<string
   await markProcessed(deps.state, context.id, outcome);
 }
 
-/** I10: only the operator's access repositories (by name and pinned id) reach the use cases. */
+/** I10: only the operator's access repositories (by name and pinned id, as the API reports it) reach the use cases. */
 function gate(deps: AppDeps, context: AnyContext): Promise<Gate> {
   const { owner, repo } = context.repo();
   const id = (context.payload as { repository?: { id?: number } }).repository?.id;
-  return gateRepository(deps, `${owner}/${repo}`, id);
+  const fresh = async () => (await (context.octokit as unknown as Octokit).rest.repos.get({ owner, repo })).data.id;
+  return gateRepository(deps, `${owner}/${repo}`, id, fresh);
 }
 
 export function createApp(deps: AppDeps) {
@@ -74,6 +75,10 @@ export function createApp(deps: AppDeps) {
       await once(deps, context, async () => {
         const g = await gate(deps, context);
         if (!g.ok) return g.problem.code;
+        // I13: a push to a PR's branch while the PR is closed sends no synchronize: record it here.
+        await recordBranchPush(deps, octo(context), context.repo(), {
+          id: context.id, ref: p.ref, after: p.after, created: /^0+$/.test(p.before), defaultBranch: p.repository.default_branch, pusher: p.sender?.login ?? p.pusher?.name,
+        });
         const r = await handlePush(deps, octo(context), context.repo(), {
           ref: p.ref, before: p.before, after: p.after, defaultBranch: p.repository.default_branch,
         });

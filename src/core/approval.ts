@@ -276,18 +276,32 @@ export function pusherLogins(pushers: readonly Pusher[]): Map<string, string> {
 }
 
 /**
- * Commits whose author or committer GitHub did not link to an account: nobody can tell whether the
- * person behind them is the approver, so the decision fails closed until the identity is linked.
+ * Commits whose author or committer GitHub did not link to an account, or with a co-author trailer
+ * whose email resolves to no account (a trailer's name is free text, never proof): nobody can tell
+ * whether the person behind them is the approver, so the decision fails closed until it is linked.
  */
 export function unattributedCommits(commits: readonly PullRequestCommit[], path: string): Problem[] {
   const out: Problem[] = [];
+  const linked = linkedEmails(commits);
   for (const c of commits) {
-    const unlinked = (["author", "committer"] as const).filter((k) => !c[k].login);
+    const unlinked = (["author", "committer"] as const).filter((k) => !c[k].login).map((k) => `${k} ${c[k].name ?? "?"} <${c[k].email ?? "?"}>`);
+    const resolved = new Set((c.coAuthors ?? []).filter((co) => co.login).map((co) => lower(co.email)));
+    for (const co of parseCoAuthors(c.message)) {
+      if (!noreplyLogin(co.email) && !linked.has(lower(co.email)) && !resolved.has(lower(co.email))) unlinked.push(`co-author ${co.name || "?"} <${co.email || "?"}>`);
+    }
     if (unlinked.length === 0) continue;
-    const who = unlinked.map((k) => `${k} ${c[k].name ?? "?"} <${c[k].email ?? "?"}>`).join(" and ");
-    out.push(problem("JIT_COMMIT_UNATTRIBUTED", `commit ${c.sha.slice(0, 12)}: ${who} is not linked to any GitHub account, so the app cannot prove who made it`, {
-      path, hint: "add that email to the GitHub account of whoever made the commit (and verify it), or re-push the commit with an email linked to your account",
+    out.push(problem("JIT_COMMIT_UNATTRIBUTED", `commit ${c.sha.slice(0, 12)}: ${unlinked.join(" and ")} is not linked to any GitHub account, so the app cannot prove who made it`, {
+      path, hint: "add that email to the GitHub account of whoever made the commit (and verify it), or re-push the commit with an email linked to your account (a co-author: their users.noreply.github.com address)",
     }));
+  }
+  return out;
+}
+
+/** Emails GitHub linked to accounts on these very commits, with the login. */
+function linkedEmails(commits: readonly PullRequestCommit[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const c of commits) {
+    for (const a of [c.author, c.committer]) if (a.email && a.login) out.set(lower(a.email), lower(a.login));
   }
   return out;
 }
@@ -318,10 +332,7 @@ export function contributorLogins(commits: readonly PullRequestCommit[]): Map<st
     if (login && !out.has(lower(login))) out.set(lower(login), how);
   };
   // Emails GitHub linked to accounts on these very commits resolve co-author trailers too.
-  const emailLogin = new Map<string, string>();
-  for (const c of commits) {
-    for (const a of [c.author, c.committer]) if (a.email && a.login) emailLogin.set(lower(a.email), lower(a.login));
-  }
+  const emailLogin = linkedEmails(commits);
   for (const c of commits) {
     const short = c.sha.slice(0, 12);
     add(c.author.login, `author of ${short}`);

@@ -155,8 +155,8 @@ export function joinMd(parts: readonly Md[], separator: string): Md {
   return Md.unsafeTrusted(parts.map((p) => p.text).join(separator));
 }
 
-/** A closing keyword GitHub reads in PR bodies and commit messages, followed by what it closes. */
-const CLOSING = /\b(close[sd]?|fix(?:e[sd])?|resolve[sd]?)(\s*:?\s+)(?=[A-Za-z0-9_.-]*\/?[A-Za-z0-9_.-]*#[0-9]|GH-[0-9]|[A-Za-z][A-Za-z0-9+.-]*:\/\/)/gi;
+/** A closing keyword GitHub reads in PR bodies and commit messages, followed by what it closes (`Fixes:#1` too). */
+const CLOSING = /\b(close[sd]?|fix(?:e[sd])?|resolve[sd]?)(\s*:\s*|\s+)(?=[A-Za-z0-9_.-]*\/?[A-Za-z0-9_.-]*#[0-9]|GH-[0-9]|[A-Za-z][A-Za-z0-9+.-]*:\/\/)/gi;
 
 /**
  * Untrusted text for a plain-text field: no hidden characters, bounded; a space after `@` where

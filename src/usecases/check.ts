@@ -7,7 +7,7 @@ import { isRequestPullRequest, renderCheck, renderStickyComment, type PlanPrevie
 import { isUnderRequestsDir } from "../core/request-path.ts";
 import { renderStatement } from "../core/sql.ts";
 import { pushersOf } from "../db/pushers.ts";
-import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
+import { isNotFound, repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import { OctokitPullRequestContext } from "../github/pr-context.ts";
 import { upsertStickyComment } from "../github/sticky-comment.ts";
 import type { AppDeps } from "./context.ts";
@@ -99,7 +99,15 @@ export async function recheckClosed(deps: AppDeps, octokit: Octokit, ref: RepoRe
  * policies (or GitHub asked for this check run), a neutral check says why nothing will happen.
  */
 export async function notAccessCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number, why: Problem, checkRunId?: number): Promise<string> {
-  const { data: pr } = await octokit.rest.pulls.get({ ...ref, pull_number: number });
+  // A payload that names a repository it does not come from (I10) may name a PR that is not there.
+  const pr = await octokit.rest.pulls.get({ ...ref, pull_number: number }).then((r) => r.data, (e: unknown) => {
+    if (isNotFound(e)) return null;
+    throw e;
+  });
+  if (!pr) {
+    deps.log.warn({ pr: number, code: why.code }, "not an access repository, and no such pull request there: nothing is evaluated");
+    return "not an access repository";
+  }
   const files = await octokit.paginate(octokit.rest.pulls.listFiles, { ...ref, pull_number: number, per_page: 100 });
   const relevant = files.some((f) => isUnderRequestsDir(f.filename) || isUnderRequestsDir(f.previous_filename ?? "") || isPolicyPath(f.filename));
   deps.log.info({ pr: number, code: why.code, relevant }, "not an access repository: nothing is evaluated");

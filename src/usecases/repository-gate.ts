@@ -7,19 +7,28 @@ import type { AppDeps } from "./context.ts";
 
 export type Gate = { ok: true } | { ok: false; problem: Problem };
 
-/** `repository` is "owner/name"; `id` its GitHub id (from the payload or a fresh repos.get). */
-export async function gateRepository(deps: Pick<AppDeps, "state" | "repositories">, repository: string, id: number | undefined): Promise<Gate> {
+/**
+ * `repository` is "owner/name"; `id` its GitHub id as the event or job names it. `fresh` reads the
+ * id from the API: an event's payload only routes, so its id must be GitHub's for that name, and
+ * only GitHub's answer is ever pinned (a payload naming the access repository with another
+ * repository's id can neither pass nor pin that id first).
+ */
+export async function gateRepository(deps: Pick<AppDeps, "state" | "repositories">, repository: string, id: number | undefined, fresh?: () => Promise<number>): Promise<Gate> {
   const entry = accessEntry(deps.repositories, repository);
   if (!entry) return { ok: false, problem: notAccessProblem(repository) };
-  if (deps.repositories.mode === "all" || id === undefined) return { ok: true };
-  const pinned = await pinRepositoryId(deps.state, entry.name, id);
-  if (pinned === id) return { ok: true };
-  return {
-    ok: false,
-    problem: problem("JIT_REPO_ID_CHANGED", `${repository} has id ${id}, but the access repository of that name had id ${pinned}: it was deleted and re-created, or transferred; nothing is granted or revoked from it`, {
-      hint: "if this is intended, an operator deletes the pin (DELETE FROM repository_pins WHERE name = '<owner/name>')",
-    }),
-  };
+  if (deps.repositories.mode === "all") return { ok: true };
+  const actual = fresh ? await fresh() : id;
+  if (actual === undefined) return { ok: true };
+  if (id !== undefined && id !== actual) return { ok: false, problem: idChanged(repository, id, actual) };
+  const pinned = await pinRepositoryId(deps.state, entry.name, actual);
+  if (pinned === actual) return { ok: true };
+  return { ok: false, problem: idChanged(repository, actual, pinned) };
+}
+
+function idChanged(repository: string, id: number, expected: number): Problem {
+  return problem("JIT_REPO_ID_CHANGED", `${repository} has id ${id}, but the access repository of that name had id ${expected}: it was deleted and re-created, or transferred; nothing is granted or revoked from it`, {
+    hint: "if this is intended, an operator deletes the pin (DELETE FROM repository_pins WHERE name = '<owner/name>')",
+  });
 }
 
 /** I10: a decision about a database key another access repository owns fails with that code (check and merge alike). */
