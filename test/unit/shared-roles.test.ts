@@ -20,6 +20,9 @@ function repo(second: { env: string; max?: string; approvers?: string; role?: st
   const dir = mkdtempSync(join(tmpdir(), "jit-shared-"));
   temps.push(dir);
   mkdirSync(join(dir, "policies"));
+  // Owners that can approve both keys, so the only finding left is the one under test.
+  mkdirSync(join(dir, ".github"));
+  writeFileSync(join(dir, ".github", "CODEOWNERS"), "/access-requests/ @acme/dba\n");
   writeFileSync(join(dir, "policies", "orders.yaml"), [
     "databases:", "  orders-prod:", "    connection_env: ORDERS_PROD_DATABASE_URL", "    roles:", "      orders_readonly:", ...ROLE("8h"),
     "identities:", "  alice: alice", ""].join("\n"));

@@ -1,6 +1,7 @@
 // I13: whoever touched the branch cannot approve it, and an approval counts only before the merge,
 // on the merged head and (with max_approval_age) recently enough. Through the one pull-request
 // decision with the fake context; "nothing granted" = the decision is not ok, with the exact code.
+import { mention } from "../../src/core/inert.ts";
 import { describe, expect, it } from "vitest";
 import type { Decision } from "../../src/core/problem.ts";
 import { evaluatePullRequest, type PullRequestEvaluation } from "../../src/core/pull-request.ts";
@@ -249,8 +250,8 @@ describe("I13: the check says why each review does not count", () => {
       ["renovate[bot]", "JIT_APPROVER_IS_BOT"],
       ["sam", "JIT_APPROVER_NOT_OWNER"],
     ]);
-    const text = renderCheck(d, null, NOW).summary;
-    for (const [login, code] of excluded(d)!) expect(text).toContain(`@${login}: **${code}**`);
+    const text = renderCheck(d, null, NOW).summary.text;
+    for (const [login, code] of excluded(d)!) expect(text).toContain(`${mention(login).text}: **${code}**`);
     expect(text).toContain(REQUEST_PATH);
   });
 
@@ -261,6 +262,6 @@ describe("I13: the check says why each review does not count", () => {
     expect(excluded(d)).toEqual([["dave", "JIT_APPROVAL_DISMISSED"]]);
     expect(codes(d)).toEqual(["JIT_APPROVALS_MISSING"]);
     expect(renderCheck(d, null, NOW).conclusion).toBe("action_required");
-    expect(renderCheck(d, null, NOW).summary).toContain("@dave: **JIT_APPROVAL_DISMISSED**");
+    expect(renderCheck(d, null, NOW).summary.text).toContain("@dave: **JIT_APPROVAL_DISMISSED**");
   });
 });
