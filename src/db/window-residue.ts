@@ -55,7 +55,23 @@ export async function inspectWindowResidue(client: Client, role: string, member?
       [`-- in database "${o.db}", as a superuser: drop what is not needed, or hand it to its proper owner`, `REASSIGN OWNED BY ${q} TO <owner>;`], role));
   }
   out.push(...await inspectRoleSettings(client, role, member));
+  if (member !== undefined) out.push(...await schemaCreateGiven(client, oid, role));
   return out;
+}
+
+/**
+ * After a window: CREATE on a schema granted to the bundle. The bundle had none when it was
+ * granted (the preflight checks), so a member gave it, e.g. on a schema of their own; the app
+ * cannot revoke another grantor's grant, and the next grant is refused until it is gone.
+ */
+async function schemaCreateGiven(client: Client, oid: string, role: string): Promise<Finding[]> {
+  const { rows } = await query<{ schema: string; grantor: string }>(client, `
+    SELECT quote_ident(n.nspname) AS schema, quote_ident(g.rolname) AS grantor
+      FROM pg_namespace n CROSS JOIN LATERAL aclexplode(n.nspacl) a JOIN pg_roles g ON g.oid = a.grantor
+     WHERE a.grantee = $1::oid AND a.privilege_type = 'CREATE' ORDER BY 1, 2`, [oid]);
+  return rows.map((r) => finding("JIT_WINDOW_RESIDUE",
+    `"${role}" was given CREATE on schema ${r.schema} by ${r.grantor}: the next grant of the role is refused until it is revoked`,
+    [`-- as ${r.grantor}, the schema owner or a superuser:`, `REVOKE CREATE ON SCHEMA ${r.schema} FROM ${quoteRole(role)};`], role));
 }
 
 /** `role` settings (ALTER ROLE … SET role) that start a login's sessions as the bundle. */

@@ -73,23 +73,85 @@ describe("I14: a grantee hands objects to the bundle during the window", () => {
     expect(await as("mallory", "SELECT count(*) FROM mallory_s.v")).toMatch(/permission denied/);
     expect(await as("erin", "SELECT mallory_s.peek()")).toMatch(/permission denied/);
 
-    if (f.major >= 16) {
-      expect(d.details.residue).toEqual({ undone: [], remaining: [] });
-      expect((await engine.grant(f.input("hand-2", { role: "k_bundle", dbUser: "erin" }))).ok).toBe(true);
-      return;
-    }
-    // PG15: what she handed over is reported (the app cannot take ownership back) and refuses the next grant.
+    // Every major: the CREATE she gave the bundle is reported at revoke and refuses the next grant.
     expect(d.details.residue?.remaining).toContainEqual(expect.objectContaining({
-      code: "JIT_WINDOW_RESIDUE", message: expect.stringContaining('"k_bundle" owns 2 object(s)'),
+      code: "JIT_WINDOW_RESIDUE", message: '"k_bundle" was given CREATE on schema mallory_s by mallory: the next grant of the role is refused until it is revoked',
+      fix: ["-- as mallory, the schema owner or a superuser:", "REVOKE CREATE ON SCHEMA mallory_s FROM \"k_bundle\";"],
     }));
     expect(await eventsFor(f, "hand-1")).toContainEqual({ kind: "window_residue", code: "JIT_WINDOW_RESIDUE" });
     const next = await engine.grant(f.input("hand-2", { role: "k_bundle", dbUser: "erin" }));
     expect(next.code).toBe("JIT_ROLE_NOT_PURE");
-    expect(next.problems.map((p) => p.message).join("\n")).toMatch(/role "k_bundle" owns 2 object\(s\) in database "orders": (function|view)/);
+    const why = next.problems.map((p) => p.message).join("\n");
+    expect(why).toContain('role "k_bundle" can CREATE in schema mallory_s');
+    if (f.major < 16) {
+      // PG15: what she handed over is reported too (the app cannot take ownership back).
+      expect(d.details.residue?.remaining).toContainEqual(expect.objectContaining({
+        code: "JIT_WINDOW_RESIDUE", message: expect.stringContaining('"k_bundle" owns 2 object(s)'),
+      }));
+      expect(why).toMatch(/role "k_bundle" owns 2 object\(s\) in database "orders": (function|view)/);
+    }
     expect(await f.appGranted("k_bundle")).toEqual([]);
-    // The fix a DBA runs makes the role grantable again.
-    await f.su.query("REASSIGN OWNED BY k_bundle TO mallory");
-    await f.su.query("REVOKE ALL ON SCHEMA mallory_s FROM k_bundle");
+    // The fixes a DBA runs make the role grantable again.
+    if (f.major < 16) await f.su.query("REASSIGN OWNED BY k_bundle TO mallory");
+    await f.su.query("REVOKE CREATE ON SCHEMA mallory_s FROM k_bundle");
     expect((await engine.grant(f.input("hand-3", { role: "k_bundle", dbUser: "erin" }))).ok).toBe(true);
+  });
+
+  it("I14: a SECURITY DEFINER trigger function given to the bundle no longer runs as the bundle after revoke", async () => {
+    expect((await engine.grant(f.input("trig-1", { role: "k_bundle2", dbUser: "mallory" }))).ok).toBe(true);
+    const m = await f.login("mallory");
+    await m.query("GRANT CREATE, USAGE ON SCHEMA mallory_s TO k_bundle2");
+    await m.query("CREATE TABLE mallory_s.loot (total numeric)");
+    await m.query("GRANT INSERT ON mallory_s.loot TO k_bundle2");
+    await m.query("CREATE TABLE mallory_s.poke (id int)");
+    await m.query(`CREATE FUNCTION mallory_s.copy() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS
+      'BEGIN INSERT INTO mallory_s.loot SELECT sum(total) FROM public.orders; RETURN NEW; END'`);
+    await m.query("CREATE TRIGGER copy AFTER INSERT ON mallory_s.poke FOR EACH ROW EXECUTE FUNCTION mallory_s.copy()");
+    const handed = await m.query("ALTER FUNCTION mallory_s.copy() OWNER TO k_bundle2").then(() => "ok", (e: Error) => e.message);
+    expect(handed).toBe(f.major >= 16 ? 'must be able to SET ROLE "k_bundle2"' : "ok");
+    await m.end().catch(() => {});
+
+    const d = await revoke("trig-1");
+    expect(d.ok, d.message).toBe(true);
+    expect(await f.appGranted("k_bundle2")).toEqual([]);
+    // Her insert fires the trigger; it must not read orders for her any more.
+    expect(await as("mallory", "INSERT INTO mallory_s.poke VALUES (1)")).toMatch(/permission denied for table orders/);
+    const loot = await f.su.query("SELECT count(*)::int AS n FROM mallory_s.loot");
+    expect(loot.rows[0]).toEqual({ n: 0 });
+    if (f.major < 16) {
+      const fn = await f.su.query("SELECT prosecdef FROM pg_proc WHERE oid = 'mallory_s.copy()'::regprocedure");
+      expect(fn.rows[0]).toEqual({ prosecdef: false });
+      expect(d.details.residue?.undone.flatMap((x) => x.fix)).toContain("ALTER ROUTINE mallory_s.copy() SECURITY INVOKER;");
+      await f.su.query("REASSIGN OWNED BY k_bundle2 TO mallory");
+    }
+    await f.su.query("REVOKE ALL ON SCHEMA mallory_s FROM k_bundle2");
+    await f.su.query("REVOKE ALL ON mallory_s.loot FROM k_bundle2");
+    expect((await engine.grant(f.input("trig-2", { role: "k_bundle2", dbUser: "erin" }))).ok).toBe(true);
+  });
+});
+
+describe("I14: role settings a grantee sets on itself", () => {
+  it("I14: ALTER ROLE self IN DATABASE d SET role = bundle (here and in another database) is reported at revoke with the exact reset, and the next person is granted", async () => {
+    await f.su.query("CREATE DATABASE elsewhere");
+    expect((await engine.grant(f.input("set-1", { role: "k_bundle3", dbUser: "frank" }))).ok).toBe(true);
+    const fr = await f.login("frank");
+    await fr.query("ALTER ROLE frank IN DATABASE orders SET role = 'k_bundle3'");
+    await fr.query("ALTER ROLE frank IN DATABASE elsewhere SET ROLE TO K_BUNDLE3");
+    await fr.end().catch(() => {});
+    const d = await revoke("set-1");
+    expect(d.ok, d.message).toBe(true);
+    expect(await f.appGranted("k_bundle3")).toEqual([]);
+    expect(d.details.residue?.remaining.flatMap((x) => x.fix).sort()).toEqual([
+      "ALTER ROLE frank IN DATABASE elsewhere RESET role;",
+      "ALTER ROLE frank IN DATABASE orders RESET role;",
+    ]);
+    // A new session of frank is frank: the setting only warns once the membership is gone.
+    const again = await cluster.connect("frank", "orders");
+    expect((await again.query("SELECT current_user::text AS u")).rows[0]).toEqual({ u: "frank" });
+    await again.end();
+    // Not bricked: the setting is frank's, the bundle stays pure, the next person is granted.
+    const next = await engine.grant(f.input("set-2", { role: "k_bundle3", dbUser: "erin" }));
+    expect(next.ok, JSON.stringify(next.problems)).toBe(true);
+    expect(await f.appGranted("k_bundle3")).toEqual([{ role: "k_bundle3", member: "erin", admin: false }]);
   });
 });
