@@ -155,3 +155,30 @@ describe("I14: role settings a grantee sets on itself", () => {
     expect(await f.appGranted("k_bundle3")).toEqual([{ role: "k_bundle3", member: "erin", admin: false }]);
   });
 });
+
+describe("I14: the closure's powers in other databases of the cluster", () => {
+  it("I14: a grant option the bundle holds in another database refuses the grant (membership is cluster-wide); without it the grant proceeds", async () => {
+    await f.su.query("CREATE DATABASE archive2");
+    await f.su.query("CREATE ROLE k_far NOLOGIN");
+    await f.su.query(f.major >= 16 ? `GRANT k_far TO ${"jit_app"} WITH ADMIN TRUE, INHERIT FALSE, SET FALSE` : "GRANT k_far TO jit_app WITH ADMIN OPTION");
+    const archive = await cluster.connect("postgres", "archive2");
+    try {
+      await archive.query("CREATE TABLE secrets (v text)");
+      await archive.query("INSERT INTO secrets VALUES ('s3cr3t')");
+      await archive.query("GRANT SELECT ON secrets TO k_far WITH GRANT OPTION");
+      const e = f.newEngine({ policy: makePolicy([...BUNDLES, "k_far"]) }).engine;
+      const d = await e.grant(f.input("far-1", { role: "k_far", dbUser: "frank" }));
+      expect(d.code, d.message).toBe("JIT_ROLE_NOT_PURE");
+      expect(d.problems.map((p) => p.message).join("\n")).toContain('role "k_far" holds privileges in database "archive2"');
+      expect(await f.appGranted("k_far")).toEqual([]);
+      const { rows } = await f.su.query("SELECT pg_has_role('frank', 'k_far', 'MEMBER') AS m");
+      expect(rows[0]).toEqual({ m: false });
+      // The DBA's fix: no privileges there at all (the app can only inspect the database it connects to).
+      await archive.query("REVOKE ALL ON secrets FROM k_far CASCADE");
+      expect((await e.grant(f.input("far-2", { role: "k_far", dbUser: "frank" }))).ok).toBe(true);
+    } finally {
+      await archive.end();
+    }
+  });
+});
+
