@@ -13,13 +13,15 @@ let f: GrantFixture;
 let engine: GrantEngine;
 
 const BUNDLES = ["k_bundle", "k_bundle2", "k_bundle3"];
+/** Every role the app holds ADMIN on in this file, so none makes it "too powerful" for the others. */
+const ALL = [...BUNDLES, "k_far", "k_up1", "k_up2", "k_up3", "k_up4", "k_up5"];
 
 beforeAll(async () => {
   cluster = await startPostgres();
   f = await setupGrantFixture(cluster, { roles: BUNDLES, logins: ["mallory", "erin", "frank"] });
   // A login that owns a schema of its own: common, and the lever of the PG15 attack below.
   await f.su.query("CREATE SCHEMA mallory_s AUTHORIZATION mallory");
-  engine = f.newEngine({ policy: makePolicy(BUNDLES) }).engine;
+  engine = f.newEngine({ policy: makePolicy(ALL) }).engine;
 }, 120_000);
 
 afterAll(async () => {
@@ -153,6 +155,7 @@ describe("I14: role settings a grantee sets on itself", () => {
     const next = await engine.grant(f.input("set-2", { role: "k_bundle3", dbUser: "erin" }));
     expect(next.ok, JSON.stringify(next.problems)).toBe(true);
     expect(await f.appGranted("k_bundle3")).toEqual([{ role: "k_bundle3", member: "erin", admin: false }]);
+    expect((await revoke("set-2")).ok).toBe(true);
   });
 });
 
@@ -166,7 +169,7 @@ describe("I14: the closure's powers in other databases of the cluster", () => {
       await archive.query("CREATE TABLE secrets (v text)");
       await archive.query("INSERT INTO secrets VALUES ('s3cr3t')");
       await archive.query("GRANT SELECT ON secrets TO k_far WITH GRANT OPTION");
-      const e = f.newEngine({ policy: makePolicy([...BUNDLES, "k_far"]) }).engine;
+      const e = engine;
       const d = await e.grant(f.input("far-1", { role: "k_far", dbUser: "frank" }));
       expect(d.code, d.message).toBe("JIT_ROLE_NOT_PURE");
       expect(d.problems.map((p) => p.message).join("\n")).toContain('role "k_far" holds privileges in database "archive2"');
@@ -179,6 +182,69 @@ describe("I14: the closure's powers in other databases of the cluster", () => {
     } finally {
       await archive.end();
     }
+  });
+});
+
+describe("I14: default privileges FOR ROLE the bundle, every form", () => {
+  it("I14: global, IN SCHEMA, ON SCHEMAS/TYPES/SEQUENCES, and REVOKE from PUBLIC entries are all undone at revoke; the next person is granted", async () => {
+    await f.su.query("CREATE SCHEMA IF NOT EXISTS reports");
+    expect((await engine.grant(f.input("adp-1", { role: "k_bundle3", dbUser: "erin" }))).ok).toBe(true);
+    const e = await f.login("erin");
+    for (const sql of [
+      "ALTER DEFAULT PRIVILEGES FOR ROLE k_bundle3 REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC",
+      "ALTER DEFAULT PRIVILEGES FOR ROLE k_bundle3 GRANT ALL ON SCHEMAS TO erin",
+      "ALTER DEFAULT PRIVILEGES FOR ROLE k_bundle3 REVOKE USAGE ON TYPES FROM PUBLIC",
+      "ALTER DEFAULT PRIVILEGES FOR ROLE k_bundle3 IN SCHEMA reports GRANT SELECT ON TABLES TO PUBLIC",
+      "ALTER DEFAULT PRIVILEGES FOR ROLE k_bundle3 IN SCHEMA reports GRANT USAGE ON SEQUENCES TO erin WITH GRANT OPTION",
+      "ALTER DEFAULT PRIVILEGES FOR ROLE k_bundle3 REVOKE ALL ON TABLES FROM k_bundle3",
+    ]) await e.query(sql);
+    const during = await f.su.query("SELECT count(*)::int AS n FROM pg_default_acl WHERE defaclrole = 'k_bundle3'::regrole");
+    expect(during.rows[0]!.n).toBeGreaterThanOrEqual(5);
+    const d = await revoke("adp-1");
+    expect(d.ok, d.message).toBe(true);
+    expect(d.details.residue?.remaining).toEqual([]);
+    const after = await f.su.query("SELECT count(*)::int AS n FROM pg_default_acl WHERE defaclrole = 'k_bundle3'::regrole");
+    expect(after.rows[0]).toEqual({ n: 0 });
+    const next = await engine.grant(f.input("adp-2", { role: "k_bundle3", dbUser: "frank" }));
+    expect(next.ok, JSON.stringify(next.problems)).toBe(true);
+    expect(await f.appGranted("k_bundle3")).toEqual([{ role: "k_bundle3", member: "frank", admin: false }]);
+    expect((await revoke("adp-2")).ok).toBe(true);
+  });
+});
+
+describe("I14: powers far up the closure", () => {
+  const setups: [string, string[], RegExp][] = [
+    ["CREATEDB three levels up", ["CREATE ROLE z1 NOLOGIN", "CREATE ROLE z2 NOLOGIN", "CREATE ROLE z3 NOLOGIN CREATEDB", "GRANT z3 TO z2", "GRANT z2 TO z1", "GRANT z1 TO k_up1"],
+      /member of "z3" \(CREATEDB\) through "z1"/],
+    ["ADMIN OPTION on another role through an intermediate", ["CREATE ROLE y1 NOLOGIN", "CREATE ROLE y2 NOLOGIN", "GRANT k_bundle TO y2 WITH ADMIN OPTION", "GRANT y2 TO y1", "GRANT y1 TO k_up2"],
+      /role "y2" .* holds ADMIN OPTION on role k_bundle/],
+    ["ownership of a database", ["CREATE ROLE x1 NOLOGIN", "CREATE DATABASE owned_db", "ALTER DATABASE owned_db OWNER TO x1", "GRANT x1 TO k_up3"],
+      /role "x1" .* owns 1 object\(s\) in shared objects: database owned_db/],
+    ["ownership of a large object and a foreign server", ["CREATE ROLE w1 NOLOGIN", "SELECT lo_create(424242)", "ALTER LARGE OBJECT 424242 OWNER TO w1",
+      "CREATE FOREIGN DATA WRAPPER dummy_fdw", "CREATE SERVER far_srv FOREIGN DATA WRAPPER dummy_fdw", "ALTER SERVER far_srv OWNER TO w1", "GRANT w1 TO k_up4"],
+      /role "w1" .* owns 2 object\(s\) in database "orders": (large object 424242, server far_srv|server far_srv, large object 424242)/],
+    ["CREATE on a schema through PUBLIC", ["CREATE SCHEMA open_s", "GRANT CREATE ON SCHEMA open_s TO PUBLIC", "CREATE ROLE v1 NOLOGIN", "GRANT v1 TO k_up5"],
+      /role "k_up5" can CREATE in schema open_s/],
+  ];
+  const roles = setups.map((_, i) => `k_up${i + 1}`);
+
+  beforeAll(async () => {
+    for (const r of roles) {
+      await f.su.query(`CREATE ROLE ${r} NOLOGIN`);
+      await f.su.query(f.major >= 16 ? `GRANT ${r} TO jit_app WITH ADMIN TRUE, INHERIT FALSE, SET FALSE` : `GRANT ${r} TO jit_app WITH ADMIN OPTION`);
+    }
+    for (const [, sql] of setups) for (const s of sql) await f.su.query(s);
+  });
+
+  it.each(setups.map(([name, , why], i) => [name, roles[i]!, why] as const))("I14: %s refuses %s, nothing granted", async (_name, role, why) => {
+    const e = engine;
+    const id = `up-${role.replaceAll("_", "-")}`;
+    const d = await e.grant(f.input(id, { role, dbUser: "frank" }));
+    expect(d.code).toBe("JIT_ROLE_NOT_PURE");
+    expect(d.problems.map((p) => p.message).join("\n")).toMatch(why);
+    expect(await f.appGranted(role)).toEqual([]);
+    const { rows } = await f.su.query("SELECT pg_has_role('frank', $1, 'MEMBER') AS m", [role]);
+    expect(rows[0]).toEqual({ m: false });
   });
 });
 
