@@ -97,6 +97,7 @@ describe("I14: a grantee hands objects to the bundle during the window", () => {
     if (f.major < 16) await f.su.query("REASSIGN OWNED BY k_bundle TO mallory");
     await f.su.query("REVOKE CREATE ON SCHEMA mallory_s FROM k_bundle");
     expect((await engine.grant(f.input("hand-3", { role: "k_bundle", dbUser: "erin" }))).ok).toBe(true);
+    expect((await revoke("hand-3")).ok).toBe(true);
   });
 
   it("I14: a SECURITY DEFINER trigger function given to the bundle no longer runs as the bundle after revoke", async () => {
@@ -129,6 +130,37 @@ describe("I14: a grantee hands objects to the bundle during the window", () => {
     await f.su.query("REVOKE ALL ON SCHEMA mallory_s FROM k_bundle2");
     await f.su.query("REVOKE ALL ON mallory_s.loot FROM k_bundle2");
     expect((await engine.grant(f.input("trig-2", { role: "k_bundle2", dbUser: "erin" }))).ok).toBe(true);
+    expect((await revoke("trig-2")).ok).toBe(true);
+  });
+});
+
+describe("I14: REASSIGN OWNED BY self TO the bundle", () => {
+  it("I14: REASSIGN OWNED BY <grantee> TO <bundle> is refused on every major; nothing reads orders after revoke and the next person is granted", async () => {
+    await f.su.query("CREATE ROLE trudy LOGIN");
+    // A schema she may create in but does not own (owning one makes REASSIGN need CREATE on the database).
+    await f.su.query("CREATE SCHEMA trudy_s");
+    await f.su.query("GRANT CREATE, USAGE ON SCHEMA trudy_s TO trudy");
+    expect((await engine.grant(f.input("reas-1", { role: "k_bundle", dbUser: "trudy" }))).ok).toBe(true);
+    const t = await f.login("trudy");
+    await t.query("CREATE FUNCTION trudy_s.peek() RETURNS numeric LANGUAGE sql SECURITY DEFINER AS 'SELECT sum(total) FROM public.orders'");
+    await t.query("CREATE VIEW trudy_s.v AS SELECT id, total FROM public.orders");
+    const moved = await t.query("REASSIGN OWNED BY trudy TO k_bundle").then(() => "ok", (e: Error) => e.message);
+    // PG16+: changing an owner needs SET on the new owner, which the app never grants; PG15: the
+    // new owner needs CREATE on the schema, which a pure bundle lacks.
+    expect(moved).toBe(f.major >= 16 ? 'must be able to SET ROLE "k_bundle"' : "permission denied for schema trudy_s");
+    await t.end().catch(() => {});
+    const owned = await f.su.query("SELECT count(*)::int AS n FROM pg_shdepend WHERE refobjid = 'k_bundle'::regrole AND deptype = 'o'");
+
+    const d = await revoke("reas-1");
+    expect(d.ok, d.message).toBe(true);
+    expect(await f.appGranted("k_bundle")).toEqual([]);
+    expect(await as("trudy", "SELECT trudy_s.peek()")).toMatch(/permission denied/);
+    expect(await as("trudy", "SELECT count(*) FROM trudy_s.v")).toMatch(/permission denied/);
+    expect(owned.rows[0]).toEqual({ n: 0 });
+    expect(d.details.residue).toEqual({ undone: [], remaining: [] });
+    const again = await engine.grant(f.input("reas-3", { role: "k_bundle", dbUser: "erin" }));
+    expect(again.ok, JSON.stringify(again.problems)).toBe(true);
+    expect((await revoke("reas-3")).ok).toBe(true);
   });
 });
 
