@@ -56,10 +56,13 @@ function serverOf(value: string): string | null {
   }
 }
 
-/** One spelling per host: case, a trailing dot and every loopback spelling (localhost, 127.x, ::1) fold together. */
+/**
+ * One spelling per host: case, a trailing dot, IPv6 brackets, and the usual loopback names
+ * (localhost, 127.0.0.1, ::1) fold together. Other spellings are left to the system identifier.
+ */
 function hostKey(host: string): string {
   const h = host.toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
-  return h === "localhost" || h === "::1" || /^127(?:\.\d{1,3}){1,3}$/.test(h) || /^0*:(?:0*:)*0*1$/.test(h) ? "loopback" : h;
+  return h === "localhost" || h === "127.0.0.1" || h === "::1" ? "loopback" : h;
 }
 
 /**

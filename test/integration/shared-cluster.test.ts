@@ -42,15 +42,18 @@ function twoKeys(): Policy {
  */
 const spellings = (): [string, "JIT_ROLE_SHARED_ACROSS_KEYS" | "JIT_DB_UNREACHABLE"][] => [
   [`postgres://${APP}@localhost:${cluster.port}/other?sslmode=disable`, "JIT_ROLE_SHARED_ACROSS_KEYS"],
+  [`postgresql://${APP}@127.1:${cluster.port}/jit_state`, "JIT_ROLE_SHARED_ACROSS_KEYS"],
   [`host=localhost port=${cluster.port} dbname=other user=${APP}`, "JIT_DB_UNREACHABLE"],
   [`host=127.0.0.1 port=${cluster.port} dbname=jit_state user=${APP} application_name=x`, "JIT_DB_UNREACHABLE"],
 ];
 
-async function refusedUnderBoth(env: NodeJS.ProcessEnv, tag: string, otherCode: string): Promise<void> {
+async function refusedUnderBoth(env: NodeJS.ProcessEnv, tag: string, otherCode: string): Promise<string[]> {
   const { engine } = f.newEngine({ policy: twoKeys(), env });
+  const messages: string[] = [];
   for (const database of [DB_KEY, OTHER_KEY]) {
     const id = `${tag}-${database}`;
     const d = await engine.grant(f.input(id, { database, path: `access-requests/${database}/${id}.yaml`, dbUser: "bob" }));
+    messages.push(d.message);
     expect(d.code, `${tag} ${database}: ${d.message}`).toBe(database === DB_KEY ? "JIT_ROLE_SHARED_ACROSS_KEYS" : otherCode);
     expect(d.message).not.toMatch(/localhost|127\.0\.0\.1|dbname|postgres:/);
     expect(await ledgerRow(f, id)).toBeUndefined();
@@ -58,6 +61,7 @@ async function refusedUnderBoth(env: NodeJS.ProcessEnv, tag: string, otherCode: 
   expect(await f.appGranted()).toEqual([]);
   const { rows } = await f.su.query("SELECT pg_has_role('bob', 'orders_readonly', 'MEMBER') AS m");
   expect(rows[0]).toEqual({ m: false });
+  return messages;
 }
 
 describe("I16: one cluster under two keys, however the connection is spelled", () => {
@@ -74,6 +78,9 @@ describe("I16: one cluster under two keys, however the connection is spelled", (
       await denied.end();
       let i = 0;
       for (const [other, code] of spellings()) await refusedUnderBoth({ ...f.env, [OTHER_ENV]: other }, `nosysid${i++}`, code);
+      // 127.1 is told apart by neither configuration nor system identifier: by the server's start time and databases.
+      const [first] = await refusedUnderBoth({ ...f.env, [OTHER_ENV]: `postgresql://${APP}@127.1:${cluster.port}/other` }, "print", "JIT_ROLE_SHARED_ACROSS_KEYS");
+      expect(first).toContain("the same server (equal start time and databases)");
     } finally {
       await f.su.query("GRANT EXECUTE ON FUNCTION pg_control_system() TO PUBLIC");
     }

@@ -1,6 +1,6 @@
 // I16 in configuration: spellings of one server that differ only in form (loopback names, case, a
 // trailing dot, IPv6 brackets, host and port in query parameters) are the same server; other
-// hosts and ports stay apart. Values are never part of the reason.
+// hosts and ports stay apart (the system identifier decides those at runtime).
 import { describe, expect, it } from "vitest";
 import { sameConnection } from "../../src/core/shared-roles.ts";
 import type { Policy, RolePolicy } from "../../src/core/types.ts";
@@ -19,7 +19,7 @@ describe("I16: one server, many spellings", () => {
   it.each([
     ["postgresql://u@localhost:5432/orders", "host=127.0.0.1 port=5432 dbname=archive"],
     ["postgresql://u@127.0.0.1/orders", "postgres://v@[::1]:5432/other"],
-    ["host=LOCALHOST. dbname=x", "postgresql://u@127.0.0.2:5432/y"],
+    ["host=LOCALHOST. dbname=x", "postgresql://u@127.0.0.1:5432/y"],
     ["postgresql://u@DB.Internal:6432/a", "host=db.internal. port=6432 dbname=b"],
     ["postgresql:///orders?host=localhost&port=5433", "host=127.0.0.1 port=5433"],
     ["hostaddr=::1 port=5432", "postgresql://u@localhost/z"],
