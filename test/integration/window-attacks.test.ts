@@ -134,6 +134,44 @@ describe("I14: a grantee hands objects to the bundle during the window", () => {
   });
 });
 
+describe("I14: objects the bundle owns at revoke, however they got there", () => {
+  it("I14: a SECURITY DEFINER function, a view and a sequence a superuser gave the bundle during the window are defused at revoke on every major", async () => {
+    expect((await engine.grant(f.input("slip-1", { role: "k_bundle2", dbUser: "frank" }))).ok).toBe(true);
+    await f.su.query("CREATE SCHEMA slip");
+    await f.su.query("GRANT USAGE ON SCHEMA slip TO PUBLIC");
+    await f.su.query("CREATE FUNCTION slip.total() RETURNS numeric LANGUAGE sql SECURITY DEFINER AS 'SELECT sum(total) FROM public.orders'");
+    await f.su.query("CREATE VIEW slip.v AS SELECT id FROM public.orders");
+    await f.su.query("CREATE SEQUENCE slip.s");
+    for (const o of ["FUNCTION slip.total()", "VIEW slip.v", "SEQUENCE slip.s"]) await f.su.query(`ALTER ${o} OWNER TO k_bundle2`);
+    await f.su.query("GRANT SELECT ON slip.v TO frank");
+    await f.su.query("GRANT USAGE ON SEQUENCE slip.s TO PUBLIC");
+    expect(await as("frank", "SELECT slip.total()")).toBe("ok");
+
+    const d = await revoke("slip-1");
+    expect(d.ok, d.message).toBe(true);
+    expect(d.details.residue?.undone.flatMap((x) => x.fix)).toEqual([
+      "ALTER ROUTINE slip.total() SECURITY INVOKER;",
+      "ALTER VIEW slip.v SET (security_invoker = true);",
+      "REVOKE ALL ON SEQUENCE slip.s FROM PUBLIC;",
+      "REVOKE ALL ON ROUTINE slip.total() FROM PUBLIC;",
+      "REVOKE ALL ON TABLE slip.v FROM frank;",
+    ]);
+    for (const sql of ["SELECT slip.total()", "SELECT count(*) FROM slip.v", "SELECT nextval('slip.s')"]) {
+      expect(await as("frank", sql), sql).toMatch(/permission denied/);
+    }
+    // The app's own membership is back to what it was: nothing lent survives the transaction.
+    const app = await f.su.query("SELECT count(*)::int AS n FROM pg_auth_members WHERE roleid = 'k_bundle2'::regrole AND member = 'jit_app'::regrole");
+    expect(app.rows[0]).toEqual({ n: 1 });
+    expect(d.details.residue?.remaining.map((x) => x.message)).toContain('"k_bundle2" owns 3 object(s) or default privilege entr(ies) in database "orders"');
+    const next = await engine.grant(f.input("slip-2", { role: "k_bundle2", dbUser: "erin" }));
+    expect(next.code).toBe("JIT_ROLE_NOT_PURE");
+    expect(await f.appGranted("k_bundle2")).toEqual([]);
+    await f.su.query("DROP SCHEMA slip CASCADE");
+    expect((await engine.grant(f.input("slip-3", { role: "k_bundle2", dbUser: "erin" }))).ok).toBe(true);
+    expect((await revoke("slip-3")).ok).toBe(true);
+  });
+});
+
 describe("I14: REASSIGN OWNED BY self TO the bundle", () => {
   it("I14: REASSIGN OWNED BY <grantee> TO <bundle> is refused on every major; nothing reads orders after revoke and the next person is granted", async () => {
     await f.su.query("CREATE ROLE trudy LOGIN");
