@@ -5,8 +5,11 @@
 //      database clock). Goal: p99 < 2 s.
 //   2. The cost of a sweep when nothing is due, among 1 000 000 historical ledger rows.
 //      Goal: < 5 ms.
-// Run: npm run bench:expiry  (JIT_TEST_PG_MAJOR=17 for PostgreSQL 17)
+//   3. With `--backlog N` instead: N overdue grants on 2 clusters caught up at start (issue 16;
+//      bench/expiry-backlog.ts). Goal: the last one revoked and verified within 10 s for N = 10 000.
+// Run: npm run bench:expiry [-- --backlog N]  (JIT_TEST_PG_MAJOR=17 for PostgreSQL 17)
 import pg from "pg";
+import { backlogBench } from "./expiry-backlog.ts";
 import { LeaderLock, NO_LEADER } from "../src/scheduler/leader.ts";
 import { StaticPolicySource } from "../src/scheduler/policy-source.ts";
 import { startScheduler } from "../src/scheduler/scheduler.ts";
@@ -28,6 +31,14 @@ const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
 const line = (name: string, samples: number[]) =>
   console.log(`${name.padEnd(44)} n=${samples.length}  p50 ${fmt(pct(samples, 50)).padStart(10)}  p99 ${fmt(pct(samples, 99)).padStart(10)}  max ${fmt(Math.max(...samples)).padStart(10)}`);
 const quiet = { info: () => {}, warn: () => {}, error: (o: object, m: string) => console.error(m, JSON.stringify(o)) };
+
+const backlogAt = process.argv.indexOf("--backlog");
+if (backlogAt >= 0) {
+  const n = Number(process.argv[backlogAt + 1] ?? "10000");
+  if (!Number.isInteger(n) || n < 10 || n % 10 !== 0) throw new Error("--backlog N: N must be a multiple of 10");
+  await backlogBench(n);
+  process.exit(0);
+}
 
 const major = (process.env.JIT_TEST_PG_MAJOR ?? "15") as PgMajor;
 const cluster = await startPostgres({ major, settings: { max_connections: "1400" } });
@@ -122,8 +133,9 @@ try {
   try {
     for (let i = 0; i < 200; i++) {
       await client.query("BEGIN");
-      const { rows } = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN (ANALYZE, TIMING OFF) SELECT id, repository, database, request_id, path, merge_sha FROM ledger
-        WHERE status = 'active' AND expires_at <= now() AND NOT (id = ANY('{}'::int8[])) ORDER BY expires_at LIMIT 100 FOR UPDATE SKIP LOCKED`);
+      const { rows } = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN (ANALYZE, TIMING OFF) SELECT id, repository, database, request_id, path, merge_sha,
+          cluster_id, role, connection_env FROM ledger
+        WHERE status = 'active' AND expires_at <= now() AND NOT (id = ANY('{}'::int8[])) ORDER BY expires_at > now() DESC, expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED`);
       await client.query("COMMIT");
       const exec = rows.find((r) => r["QUERY PLAN"].startsWith("Execution Time"))!["QUERY PLAN"];
       server.push(Number(/([\d.]+) ms/.exec(exec)![1]));

@@ -5,6 +5,9 @@
 // Exit 0 healthy, 1 problems found, 2 usage/configuration error or a database it cannot connect to.
 import type { Policy } from "../core/types.ts";
 import type { Finding } from "../db/finding.ts";
+import { formerAppGrants } from "../db/former-grants.ts";
+import { clusterGrantors } from "../db/ledger.ts";
+import { createPool } from "../db/state.ts";
 import { inspectAppRole } from "../db/inspect-app.ts";
 import { inspectGrantableRole } from "../db/inspect-role.ts";
 import { inspectRoleSettings } from "../db/window-residue.ts";
@@ -17,7 +20,8 @@ import { loadPoliciesForCli } from "./load-policies.ts";
 const USAGE = `usage: jit doctor [--repo DIR] [--database KEY] [--format text|json]
 
 Checks the app's database role and every grantable role of the policies in each target database,
-and prints the SQL that fixes each problem. Connects with the variables the policies name.
+and prints the SQL that fixes each problem. Connects with the variables the policies name; with
+DATABASE_URL it also reports memberships granted by a former app role the ledger recorded (I15).
 Exit status: 0 healthy, 1 problems found, 2 usage error or a database that cannot be reached.`;
 
 export interface DatabaseReport {
@@ -29,14 +33,18 @@ export interface DatabaseReport {
   appRole?: string;
   app: Finding[];
   roles: { role: string; findings: Finding[] }[];
+  /** I15: memberships granted by a former app role the ledger recorded (needs DATABASE_URL). */
+  formerGrants: Finding[];
 }
 
 export async function diagnose(policy: Policy, env: NodeJS.ProcessEnv, keys: string[]): Promise<DatabaseReport[]> {
   const targets = new Targets(policy, env, 1);
+  // The ledger says which app roles ever granted on each cluster; without DATABASE_URL that check is skipped.
+  const state = env.DATABASE_URL ? createPool({ connectionString: env.DATABASE_URL, max: 1, application_name: "jit-doctor" }) : null;
   const out: DatabaseReport[] = [];
   try {
     for (const key of keys) {
-      const report: DatabaseReport = { database: key, env: targets.envName(key), connected: false, app: [], roles: [] };
+      const report: DatabaseReport = { database: key, env: targets.envName(key), connected: false, app: [], roles: [], formerGrants: [] };
       out.push(report);
       try {
         const info = await targets.info(key);
@@ -49,6 +57,7 @@ export async function diagnose(policy: Policy, env: NodeJS.ProcessEnv, keys: str
             // I4/I14 on the role and its closure, plus logins set to start their sessions as it.
             report.roles.push({ role, findings: [...await inspectGrantableRole(client, role, info.pgMajor), ...await inspectRoleSettings(client, role)] });
           }
+          if (state) report.formerGrants = await formerAppGrants(client, info, await clusterGrantors(state, info.clusterId));
         } finally {
           client.release();
         }
@@ -59,6 +68,7 @@ export async function diagnose(policy: Policy, env: NodeJS.ProcessEnv, keys: str
     }
   } finally {
     await targets.close();
+    await state?.end();
   }
   return out;
 }
@@ -92,7 +102,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   const reports = await diagnose(policy, io.env, values.database !== undefined ? [values.database] : all);
   const unreachable = reports.some((r) => r.error);
-  const problems = reports.some((r) => r.app.length || r.roles.some((x) => x.findings.length));
+  const problems = reports.some((r) => r.app.length || r.roles.some((x) => x.findings.length) || r.formerGrants.length);
 
   if (args.format === "json") {
     io.out(JSON.stringify({ ok: !unreachable && !problems, databases: reports }, null, 2));
@@ -105,6 +115,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       }
       printFindings(io, `app role "${r.appRole}"`, r.app);
       for (const x of r.roles) printFindings(io, `grantable role "${x.role}"`, x.findings);
+      if (r.formerGrants.length) printFindings(io, "memberships granted by a former app role", r.formerGrants);
     }
     io.out(unreachable ? "doctor: some databases could not be checked" : problems ? "doctor: problems found; run the fix SQL above as a superuser" : "doctor: healthy");
   }

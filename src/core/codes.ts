@@ -77,6 +77,9 @@ export const CODES = {
   JIT_WINDOW_RESIDUE: "after a revoke, the grantable role still carries something a member changed during the window (default privileges, owned objects, a role setting) that the app could not undo",
   JIT_ROLE_SHARED_ACROSS_KEYS: "the same role on the same cluster is grantable under two database keys with different rules",
   JIT_TARGET_CHANGED: "the target login's OID at merge differs from the one the check recorded: a dropped and recreated login is a different person",
+  JIT_REVOKE_TARGET_UNAVAILABLE: "no configured connection (the recorded variable or any other) reaches the cluster the grant was made on, so the revoke cannot run",
+  JIT_REVOKE_FORMER_GRANTOR: "a membership was granted by a former app role that today's app role cannot act for (PG16+); the revoke is not verified until it is removed",
+  JIT_FORMER_APP_GRANT: "a membership granted by a former app role of this cluster (recorded in the ledger) is still in place",
   // App and scheduling
   JIT_WEBHOOK_SIGNATURE: "the webhook signature is missing or wrong",
   JIT_PRODUCTION_CONFIG: "production configuration is unsafe (secret, app id or key)",

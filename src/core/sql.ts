@@ -114,3 +114,45 @@ export function buildRevokePlan(input: PlanInput): Statement[] {
 export function renderStatement(s: Statement): string {
   return s.params.reduce((text, p, i) => text.replaceAll(`$${i + 1}`, `'${p.replaceAll("'", "''")}'`), s.text) + ";";
 }
+
+export interface RevokeManyInput {
+  /** The grantable role, by its current name. */
+  role: string;
+  /** Members whose membership the grantor made, by their current names. */
+  members: string[];
+  /** The role recorded as the grantor (I15): today's app role or a former one. */
+  grantor: string;
+  /** Today's app role (never a member or the role). */
+  appRole: string;
+  pgMajor: number;
+}
+
+/**
+ * One REVOKE for many members of one role (a backlog batch). PG15 keeps one row per (role, member)
+ * whoever granted it, so a plain REVOKE by any role with ADMIN removes a former app role's row
+ * too. PG16+ keeps one row per grantor and refuses `GRANTED BY <other role>` unless the current
+ * role has that role's privileges: for a former app role (I15, after a credential rotation) the
+ * revoke runs under `SET ROLE <former>`, which the operator allows with
+ * `GRANT <former> TO <new> WITH INHERIT FALSE, SET TRUE` (docs/expiry.md).
+ */
+export function buildRevokeManyPlan(input: RevokeManyInput): Statement[] {
+  if (!Number.isInteger(input.pgMajor) || input.pgMajor < 15) throw new Error(`unsupported PostgreSQL major version: ${String(input.pgMajor)}`);
+  if (input.members.length === 0) return [];
+  const role = quoteRole(input.role);
+  const grantor = quoteRole(input.grantor);
+  quoteRole(input.appRole);
+  const names = new Set([input.role, input.grantor, input.appRole]);
+  const list = input.members.map((m) => {
+    if (names.has(m)) throw new SqlIdentifierError("role, members and grantor must be different roles");
+    return quoteRole(m);
+  }).join(", ");
+  if (input.role === input.grantor || input.role === input.appRole) throw new SqlIdentifierError("the role cannot be its own grantor");
+  if (input.pgMajor < 16) return [{ kind: "revoke", text: `REVOKE ${role} FROM ${list}`, params: [] }];
+  const revoke: Statement = { kind: "revoke", text: `REVOKE ${role} FROM ${list} GRANTED BY ${grantor}`, params: [] };
+  if (input.grantor === input.appRole) return [revoke];
+  return [{ kind: "set_role", text: `SET ROLE ${grantor}`, params: [] }, revoke, { kind: "reset_role", text: "RESET ROLE", params: [] }];
+}
+
+/** TERMINATE_SQL for many grantees at once: same filters, the function still in the select list only. */
+export const TERMINATE_MANY_SQL =
+  "SELECT pid, usename::text AS usename, pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid()";

@@ -52,3 +52,14 @@ export async function listEvents(q: Queryable, filter: { ledgerId?: number; kind
     repository: r.repository, database: r.database, requestId: r.request_id, actor: r.actor, details: r.details,
   }));
 }
+
+/** appendEvent for many events in one statement (a batch revoke records one event per row, as a single revoke does). */
+export async function appendEvents(q: Queryable, events: EventInput[]): Promise<void> {
+  if (events.length === 0) return;
+  await q.query(
+    `INSERT INTO events (ledger_id, kind, code, repository, database, request_id, actor, details)
+     SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[])`,
+    [events.map((e) => e.ledgerId ?? null), events.map((e) => e.kind), events.map((e) => e.code ?? null), events.map((e) => e.repository ?? null),
+      events.map((e) => e.database ?? null), events.map((e) => e.requestId ?? null), events.map((e) => e.actor ?? null),
+      events.map((e) => JSON.stringify(e.details ?? {}))]);
+}

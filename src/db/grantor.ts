@@ -10,15 +10,16 @@ import type { JitCode } from "../core/codes.ts";
 import { decide, problem, type Decision, type Problem } from "../core/problem.ts";
 import { buildGrantPlan, quoteRole, SqlIdentifierError, type Statement } from "../core/sql.ts";
 import type { Policy } from "../core/types.ts";
-import { applyGrant, applyRevoke, ApplyError, membershipState, type AppliedRevoke } from "./apply.ts";
-import { appendEvent } from "./events.ts";
+import { applyGrant, applyRevoke, applyRevokeMany, ApplyError, membershipState, type AppliedRevoke, type MemberRevoke } from "./apply.ts";
+import { appendEvent, appendEvents, type EventInput } from "./events.ts";
 import { query } from "./executor.ts";
 import type { Finding } from "./finding.ts";
 import type { AppRoleScope } from "./inspect-app.ts";
 import { inspectAppRole } from "./inspect-app.ts";
 import {
-  appendSql, findDue, getByKey, insertIntent, listActive, lockByKey, lockIdleIntents, markActive, markFailed, markRevoked, nextExpiry,
-  openRows, type ActiveGrant, type ExecutedSql, type LedgerKey, type LedgerRow,
+  appendSql, clusterGrantors, findDue, getByKey, insertIntent, listActive, lockByKey, lockIdleIntents, lockMembership, lockOpenByIds, markActive,
+  markFailed, markRevokedMany, nextExpiry, openRows, otherHolders, recordGrantor, recordMembership, type ActiveGrant, type ExecutedSql, type LedgerKey,
+  type LedgerRow,
 } from "./ledger.ts";
 import { preflight } from "./preflight.ts";
 import { roleOid } from "./inspect-role.ts";
@@ -94,7 +95,12 @@ export interface EngineHooks {
    * seam for crash-safety tests (SECURITY.md case 41); production leaves it unset.
    */
   afterGrant?: (row: LedgerRow) => Promise<void> | void;
+  /** Runs after the membership lock is taken, before preflight: a seam for the I16 race tests. */
+  beforeGrant?: (row: LedgerRow) => Promise<void> | void;
 }
+
+/** Members per batch REVOKE statement: bounds the statement (and each row's recorded SQL) in size. */
+const BATCH_MEMBERS = 100;
 
 const fail = <T>(details: T, code: JitCode, message: string): Decision<T> => decide(details, [problem(code, message)], "");
 
@@ -182,6 +188,10 @@ export class GrantEngine {
         await appendEvent(this.state, { ledgerId: first.id, repository: input.repository, database: input.database, requestId: input.requestId,
           actor: input.actor, kind: "grant_intent", details: { role: input.role, dbUser: input.dbUser, durationMs: input.durationMs } });
       }
+      // I15: committed before the GRANT, so even a crash right after it leaves the grantor on record.
+      await recordGrantor(this.state, first.id, {
+        clusterId: info.clusterId, connectionEnv: this.targets.envName(input.database), grantorRole: info.appRole, grantorOid: info.appRoleOid,
+      });
       client = await this.state.connect();
     } catch (e) {
       return fail(none, "JIT_DB_UNREACHABLE", `state database: ${(e as Error).message}`); // nothing granted; safe to retry
@@ -212,6 +222,8 @@ export class GrantEngine {
       const closed = await this.refuseOutsideWindow(client, row, input, ev);
       if (closed) return closed;
 
+      // I16: one grant of this (cluster, role, member) at a time, until this transaction ends.
+      await lockMembership(client, { clusterId: info.clusterId, role: input.role, dbUser: input.dbUser });
       // Scope first: it needs a connection of its own, and holding one while waiting for another
       // could exhaust the pool under concurrent grants.
       const scope = await this.scopeFor(input.database);
@@ -219,7 +231,9 @@ export class GrantEngine {
       if (!created) {
         // An intent nobody holds: a previous attempt crashed. Its GRANT may have happened.
         const m = await membershipState(target, info, input.role, input.dbUser);
-        if (m.appGranted) {
+        // I16: never take away a membership another active grant holds (PG15 has one row for both).
+        const holders = m.appGranted ? await otherHolders(client, row.id, { clusterId: info.clusterId, role: input.role, dbUser: input.dbUser }) : [];
+        if (m.appGranted && holders.length === 0) {
           const applied = await applyRevoke(target, info, input.role, input.dbUser);
           await appendEvent(client, { ...ev, kind: "drift_orphan_revoked", code: "JIT_DRIFT_ORPHAN_GRANT",
             details: { role: input.role, member: input.dbUser, reason: "left by an interrupted grant of this request", ...applied.verification } });
@@ -228,6 +242,7 @@ export class GrantEngine {
 
       // I16: the login the check showed for this head SHA (when one was recorded) must still be it.
       const expected = input.headSha ? await recordedBinding(client, { ...input, headSha: input.headSha }) : undefined;
+      await this.hooks.beforeGrant?.(row);
       const pre = await preflight(target, { role: input.role, dbUser: input.dbUser, info, scope, ...(expected ? { expected } : {}) });
       if (!pre.ok) {
         const failed = await markFailed(client, row.id, { code: pre.code, sql: [], verification: { preflight: pre.problems } });
@@ -243,6 +258,7 @@ export class GrantEngine {
       try {
         const applied = await applyGrant(target, info, input.role, input.dbUser);
         sql = applied.sql;
+        await recordMembership(client, row.id, { roleOid: applied.roleOid, memberOid: applied.memberOid });
         await this.hooks.afterGrant?.(row);
         const active = await markActive(client, row.id, { sql, verification: applied.verification, windowStart: input.mergedAt ?? null });
         await appendEvent(client, { ...ev, kind: "granted", details: { role: input.role, dbUser: input.dbUser, expiresAt: active.expiresAt, sql } });
@@ -308,21 +324,31 @@ export class GrantEngine {
     let revoke: AppliedRevoke | undefined;
     let revokeError: string | undefined;
     let targetBroken = false;
-    try {
-      revoke = await applyRevoke(target, info, row.role, row.dbUser);
-    } catch {
-      targetBroken = true;
+    // I16: if another active grant holds this membership (PG15 keeps one row for both), the
+    // GRANT here changed nothing and taking it back would end the other person's grant. If the
+    // state database cannot say, revoke anyway: least privilege first, and reconcile reports a
+    // holder whose membership went missing.
+    const holders = await otherHolders(this.state, row.id, { clusterId: info.clusterId, role: row.role, dbUser: row.dbUser }).catch(() => []);
+    const revokeOn = async (client: pg.PoolClient) => { revoke = await applyRevoke(client, info, row.role, row.dbUser); };
+    if (holders.length > 0) {
+      revokeError = `not revoked: held by active ledger row(s) ${holders.join(", ")}`;
+    } else {
       try {
-        const fresh = await this.targets.connect(row.database);
+        await revokeOn(target);
+      } catch {
+        targetBroken = true;
         try {
-          revoke = await applyRevoke(fresh, info, row.role, row.dbUser);
-          fresh.release();
+          const fresh = await this.targets.connect(row.database);
+          try {
+            await revokeOn(fresh);
+            fresh.release();
+          } catch (e) {
+            fresh.release(true);
+            throw e;
+          }
         } catch (e) {
-          fresh.release(true);
-          throw e;
+          revokeError = (e as Error).message; // reconcile() will revoke it: no active row covers it
         }
-      } catch (e) {
-        revokeError = (e as Error).message; // reconcile() will revoke it: no active row covers it
       }
     }
     const verification = { error: (error as Error).message, compensation: revoke?.verification ?? { error: revokeError } };
@@ -352,8 +378,6 @@ export class GrantEngine {
     } catch (e) {
       return fail({ alreadyClosed: false }, "JIT_DB_UNREACHABLE", `state database: ${(e as Error).message}`);
     }
-    let target: pg.PoolClient | undefined;
-    let targetBroken = false;
     try {
       await client.query("BEGIN");
       const row = await lockByKey(client, key);
@@ -365,50 +389,160 @@ export class GrantEngine {
         await client.query("COMMIT");
         return decide({ row, alreadyClosed: true }, [], row.status === "revoked" ? `already revoked (${row.revokeReason})` : "never granted");
       }
-      const ev = { ledgerId: row.id, repository: row.repository, database: row.database, requestId: row.requestId, actor: opts.actor };
-      try {
-        const info = await this.targets.info(row.database);
-        if (info.clusterId !== row.clusterId) {
-          throw new TargetError("JIT_REVOKE_FAILED", `the connection for "${row.database}" now reaches another cluster than the one granted on; refusing to act`);
-        }
-        target = await this.targets.connect(row.database);
-        const applied = await applyRevoke(target, info, row.role, row.dbUser);
-        if (!applied.verified) {
-          await appendSql(client, row.id, applied.sql, { lastRevokeAttempt: applied.verification });
-          await appendEvent(client, { ...ev, kind: "revoke_failed", code: "JIT_REVOKE_FAILED", details: { reason: opts.reason, ...applied.verification } });
-          await client.query("COMMIT");
-          return fail({ row, alreadyClosed: false, applied }, "JIT_REVOKE_FAILED",
-            `revoke not verified: membership ${applied.verification.membershipGone ? "gone" : "still present"}, ${applied.verification.sessionsLeft} session(s) left`);
-        }
-        // I14: after the verified revoke, undo or report what the grantee changed about the bundle.
-        const residue = await cleanWindowResidue(target, info, row.role, row.dbUser);
-        const closed = await markRevoked(client, row.id, {
-          reason: opts.reason, actor: opts.actor, sql: applied.sql, sessionsEnded: applied.sessionsEnded,
-          verification: { revoke: applied.verification, residue },
-        });
-        await appendEvent(client, { ...ev, kind: applied.outcome === "revoked" ? "revoked" : "revoke_noop", details: { reason: opts.reason, ...applied.verification } });
-        if (residue.undone.length || residue.remaining.length) {
-          await appendEvent(client, { ...ev, kind: "window_residue", code: residue.remaining.length ? "JIT_WINDOW_RESIDUE" : null, details: { ...residue } });
-        }
-        await client.query("COMMIT");
-        const how = applied.outcome === "revoked" ? "revoked" : applied.outcome === "user_missing" ? "closed (the user no longer exists)" : "closed (membership was already gone)";
-        return decide({ row: closed, alreadyClosed: false, applied, residue }, [], `${how}; ${applied.sessionsEnded} session(s) ended`);
-      } catch (e) {
-        targetBroken = true;
-        const code = codeOf(e, "JIT_REVOKE_FAILED");
-        const sql = e instanceof ApplyError ? e.sql : [];
-        if (sql.length) await appendSql(client, row.id, sql, { lastRevokeAttempt: { error: (e as Error).message } });
-        await appendEvent(client, { ...ev, kind: "revoke_failed", code, details: { reason: opts.reason, error: (e as Error).message } });
-        await client.query("COMMIT");
-        return fail({ row, alreadyClosed: false }, code, (e as Error).message);
-      }
+      const [d] = await this.revokeLocked(client, [row], opts);
+      await client.query("COMMIT");
+      return d!.decision;
     } catch (e) {
       await client.query("ROLLBACK").catch(() => {});
       return fail({ alreadyClosed: false }, codeOf(e, "JIT_REVOKE_FAILED"), (e as Error).message);
     } finally {
       client.release();
-      target?.release(targetBroken);
     }
+  }
+
+  /**
+   * Issue 16: revokes many due grants at once. Locks the rows still active among `ids` (others were
+   * closed meanwhile and are left out), then per (cluster, role) one batch: one REVOKE, one
+   * termination statement per round, one verification query, one UPDATE and one INSERT of events,
+   * exactly the ledger rows and events a revoke of each one alone records.
+   */
+  async revokeMany(ids: number[], opts: { reason: string; actor: string }): Promise<{ id: number; decision: Decision<RevokeDetails> }[]> {
+    const client = await this.state.connect();
+    try {
+      await client.query("BEGIN");
+      const rows = await lockOpenByIds(client, ids);
+      const out = await this.revokeLocked(client, rows, opts);
+      await client.query("COMMIT");
+      return out;
+    } catch (e) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * I15: the connection a revoke uses. The variable recorded at grant time first (then, for rows
+   * from before it was recorded, today's variable of the row's database key), then any other
+   * configured variable: whichever reaches the cluster the grant was made on, by system identifier.
+   * Today's policy is not consulted for anything else.
+   */
+  private async targetFor(row: LedgerRow): Promise<{ info: TargetInfo; env: string }> {
+    const candidates: { env: string; key: string }[] = [];
+    if (row.connectionEnv) candidates.push({ env: row.connectionEnv, key: row.database });
+    else if (Object.hasOwn(this.policy.databases, row.database)) candidates.push({ env: this.targets.envName(row.database), key: row.database });
+    for (const key of this.targets.keys()) candidates.push({ env: this.targets.envName(key), key });
+    const tried: string[] = [];
+    const seen = new Set<string>();
+    let unreachable = false;
+    for (const c of candidates) {
+      if (seen.has(c.env)) continue;
+      seen.add(c.env);
+      if (!this.targets.hasEnv(c.env)) {
+        tried.push(`${c.env} is not set`);
+        continue;
+      }
+      try {
+        const info = await this.targets.infoVia(c.env, c.key);
+        if (info.clusterId === row.clusterId) return { info, env: c.env };
+        tried.push(`${c.env} reaches another cluster`);
+      } catch (e) {
+        unreachable ||= e instanceof TargetError && e.code === "JIT_DB_UNREACHABLE";
+        tried.push(`${(e as Error).message}`);
+      }
+    }
+    // A server that does not answer is an outage (retried); no configured way to the cluster is a configuration problem.
+    throw new TargetError(unreachable ? "JIT_DB_UNREACHABLE" : "JIT_REVOKE_TARGET_UNAVAILABLE",
+      `no configured connection reaches the cluster "${row.database}" was granted on (${tried.join("; ") || "no candidates"}); refusing to record a revoke`);
+  }
+
+  /** Revokes locked open rows, grouped per (connection, role); records each row; never throws for a target failure. */
+  private async revokeLocked(client: pg.PoolClient, rows: LedgerRow[], opts: { reason: string; actor: string }): Promise<{ id: number; decision: Decision<RevokeDetails> }[]> {
+    const out: { id: number; decision: Decision<RevokeDetails> }[] = [];
+    const groups = new Map<string, { rows: LedgerRow[]; target: Promise<{ info: TargetInfo; env: string }> }>();
+    const resolved = new Map<string, Promise<{ info: TargetInfo; env: string }>>();
+    for (const row of rows) {
+      const where = `${row.clusterId}\u0000${row.connectionEnv ?? row.database}`;
+      let target = resolved.get(where);
+      if (!target) {
+        target = this.targetFor(row);
+        target.catch(() => {});
+        resolved.set(where, target);
+      }
+      const k = `${where}\u0000${row.role}\u0000${row.roleOid ?? ""}`;
+      const g = groups.get(k);
+      if (g) g.rows.push(row);
+      else groups.set(k, { rows: [row], target });
+    }
+    for (const g of groups.values()) {
+      for (let i = 0; i < g.rows.length; i += BATCH_MEMBERS) out.push(...await this.revokeGroup(client, g.rows.slice(i, i + BATCH_MEMBERS), g.target, opts));
+    }
+    return out;
+  }
+
+  private async revokeGroup(client: pg.PoolClient, rows: LedgerRow[], where: Promise<{ info: TargetInfo; env: string }>, opts: { reason: string; actor: string }): Promise<{ id: number; decision: Decision<RevokeDetails> }[]> {
+    const ev = (row: LedgerRow) => ({ ledgerId: row.id, repository: row.repository, database: row.database, requestId: row.requestId, actor: opts.actor });
+    const first = rows[0]!;
+    let target: pg.PoolClient | undefined;
+    let results: MemberRevoke[];
+    let residue: ResidueReport | undefined;
+    try {
+      const { info, env } = await where;
+      // Every app role on record for the cluster, and each row's own recorded grantor in any case.
+      const grantors = [...new Set([...(await clusterGrantors(client, first.clusterId)).map((g) => g.oid), ...rows.flatMap((r) => (r.grantorOid ? [r.grantorOid] : []))])];
+      target = await this.targets.connectVia(env, `database "${first.database}"`);
+      ({ results } = await applyRevokeMany(target, info, {
+        role: first.role, roleOid: first.roleOid, members: rows.map((r) => ({ name: r.dbUser, oid: r.memberOid })), grantors,
+      }));
+      // I14: after the verified revoke, undo or report what a grantee changed about the bundle (once
+      // per batch: default privileges FOR ROLE it, and any login set to start as it).
+      if (results.some((r) => r.verified && r.outcome === "revoked")) residue = await cleanWindowResidue(target, info, first.role);
+      target.release();
+      target = undefined;
+    } catch (e) {
+      target?.release(true);
+      const code = codeOf(e, "JIT_REVOKE_FAILED");
+      const sql = e instanceof ApplyError ? e.sql : [];
+      for (const row of rows) if (sql.length) await appendSql(client, row.id, sql, { lastRevokeAttempt: { error: (e as Error).message } });
+      await appendEvents(client, rows.map((row) => ({ ...ev(row), kind: "revoke_failed", code, details: { reason: opts.reason, error: (e as Error).message } })));
+      return rows.map((row) => ({ id: row.id, decision: fail({ row, alreadyClosed: false }, code, (e as Error).message) }));
+    }
+
+    const out: { id: number; decision: Decision<RevokeDetails> }[] = [];
+    const done: { row: LedgerRow; applied: MemberRevoke }[] = [];
+    const events: EventInput[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const applied = results[i]!;
+      if (applied.verified) {
+        done.push({ row, applied });
+        events.push({ ...ev(row), kind: applied.outcome === "revoked" ? "revoked" : "revoke_noop", details: { reason: opts.reason, ...applied.verification } });
+        continue;
+      }
+      const code = applied.code ?? "JIT_REVOKE_FAILED";
+      await appendSql(client, row.id, applied.sql, { lastRevokeAttempt: { ...applied.verification, ...(applied.error ? { error: applied.error } : {}) } });
+      events.push({ ...ev(row), kind: "revoke_failed", code, details: { reason: opts.reason, ...applied.verification, ...(applied.error ? { error: applied.error } : {}) } });
+      out.push({ id: row.id, decision: fail({ row, alreadyClosed: false, applied }, code, applied.error ??
+        `revoke not verified: membership ${applied.verification.membershipGone ? "gone" : "still present"}, ${applied.verification.sessionsLeft} session(s) left`) });
+    }
+    // The batch's residue is told once, on its first revoked row (one alert, one event).
+    const carrier = residue ? done.find((d) => d.applied.outcome === "revoked")?.row : undefined;
+    if (carrier && residue && (residue.undone.length || residue.remaining.length)) {
+      events.push({ ...ev(carrier), kind: "window_residue", code: residue.remaining.length ? "JIT_WINDOW_RESIDUE" : null, details: { ...residue } });
+    }
+    const closed = await markRevokedMany(client, done.map(({ row, applied }) => ({
+      id: row.id, reason: opts.reason, actor: opts.actor, sql: applied.sql, sessionsEnded: applied.sessionsEnded,
+      verification: { revoke: applied.verification, ...(row === carrier ? { residue } : {}) },
+    })));
+    await appendEvents(client, events);
+    const byId = new Map(closed.map((r) => [r.id, r]));
+    for (const { row, applied } of done) {
+      const how = applied.outcome === "revoked" ? "revoked" : applied.outcome === "user_missing" ? "closed (the user no longer exists)" : "closed (membership was already gone)";
+      const details: RevokeDetails = { row: byId.get(row.id) ?? row, alreadyClosed: false, applied, ...(row === carrier && residue ? { residue } : {}) };
+      out.push({ id: row.id, decision: decide(details, [], `${how}; ${applied.sessionsEnded} session(s) ended`) });
+    }
+    return out;
   }
 
   findDue(limit: number): Promise<LedgerRow[]> {

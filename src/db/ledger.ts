@@ -47,11 +47,18 @@ export interface LedgerRow extends LedgerIntent {
   sqlExecuted: ExecutedSql[];
   sessionsEnded: number;
   verification: Record<string, unknown>;
+  /** I15: recorded at grant time (null on rows from before migration 008). */
+  connectionEnv: string | null;
+  grantorRole: string | null;
+  grantorOid: string | null;
+  roleOid: string | null;
+  memberOid: string | null;
 }
 
 const COLUMNS = `id::int8 AS id, repository, path, request_id, pr_number, head_sha, merge_sha, approvers, database, cluster_id, role,
   db_user, duration_ms::int8 AS duration_ms, status, created_at, granted_at, expires_at, revoked_at, revoke_reason, revoked_by,
-  failure_code, sql_executed, sessions_ended, verification, actor`;
+  failure_code, sql_executed, sessions_ended, verification, actor,
+  connection_env, grantor_role, grantor_oid::text AS grantor_oid, role_oid::text AS role_oid, member_oid::text AS member_oid`;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function toRow(r: any): LedgerRow {
@@ -61,7 +68,8 @@ function toRow(r: any): LedgerRow {
     role: r.role, dbUser: r.db_user, durationMs: Number(r.duration_ms), status: r.status, createdAt: r.created_at,
     grantedAt: r.granted_at, expiresAt: r.expires_at, revokedAt: r.revoked_at, revokeReason: r.revoke_reason,
     revokedBy: r.revoked_by, failureCode: r.failure_code, sqlExecuted: r.sql_executed, sessionsEnded: r.sessions_ended,
-    verification: r.verification, actor: r.actor,
+    verification: r.verification, actor: r.actor, connectionEnv: r.connection_env ?? null, grantorRole: r.grantor_role ?? null,
+    grantorOid: r.grantor_oid ?? null, roleOid: r.role_oid ?? null, memberOid: r.member_oid ?? null,
   };
 }
 
@@ -82,6 +90,54 @@ export async function insertIntent(q: Queryable, i: LedgerIntent): Promise<{ row
   const existing = await getByKey(q, i);
   if (!existing) throw new Error("ledger row vanished after a conflicting insert");
   return { row: existing, created: false };
+}
+
+/**
+ * I15: what the revoke will use, recorded before the GRANT (the intent is committed first, so a
+ * crash after the GRANT still leaves the grantor and the connection variable on record). The
+ * grantor is also kept per cluster in app_grantors: verification covers every app role ever used.
+ */
+export async function recordGrantor(q: Queryable, id: number, f: { clusterId: string; connectionEnv: string; grantorRole: string; grantorOid: string }): Promise<void> {
+  await q.query(
+    `WITH g AS (INSERT INTO app_grantors (cluster_id, grantor_oid, grantor_role) VALUES ($2, $4::bigint, $5)
+                ON CONFLICT (cluster_id, grantor_oid) DO UPDATE SET grantor_role = excluded.grantor_role RETURNING 1)
+     UPDATE ledger SET connection_env = $3, grantor_oid = $4::bigint, grantor_role = $5 WHERE id = $1 AND status = 'intent'`,
+    [id, f.clusterId, f.connectionEnv, f.grantorOid, f.grantorRole]);
+}
+
+/** I15: the OIDs of the membership as verified after the GRANT (a recreated login is another person). */
+export async function recordMembership(q: Queryable, id: number, m: { roleOid: string; memberOid: string }): Promise<void> {
+  await q.query("UPDATE ledger SET role_oid = $2::bigint, member_oid = $3::bigint WHERE id = $1", [id, m.roleOid, m.memberOid]);
+}
+
+/** Every app role that granted on this cluster, by OID (I15). */
+export async function clusterGrantors(q: Queryable, clusterId: string): Promise<{ oid: string; role: string }[]> {
+  const { rows } = await q.query<{ oid: string; role: string }>(
+    "SELECT grantor_oid::text AS oid, grantor_role AS role FROM app_grantors WHERE cluster_id = $1 ORDER BY first_seen", [clusterId]);
+  return rows;
+}
+
+/**
+ * I16: serializes grants of one (cluster, role, member) for the rest of the caller's transaction.
+ * Two request ids for the same membership queue here, so the second one's preflight sees the
+ * first one's GRANT (and refuses) instead of both passing before either grants.
+ */
+export async function lockMembership(client: pg.PoolClient, m: { clusterId: string; role: string; dbUser: string }): Promise<void> {
+  await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 16))", [JSON.stringify([m.clusterId, m.role, m.dbUser])]);
+}
+
+/** Other rows that hold (or may be about to hold) this membership: compensation must leave it alone (I16). */
+export async function otherHolders(q: Queryable, id: number, m: { clusterId: string; role: string; dbUser: string }): Promise<number[]> {
+  const { rows } = await q.query<{ id: string }>(
+    `SELECT id FROM ledger WHERE cluster_id = $1 AND role = $2 AND db_user = $3 AND status = 'active' AND id <> $4`,
+    [m.clusterId, m.role, m.dbUser, id]);
+  return rows.map((r) => Number(r.id));
+}
+
+/** Locks the still-open rows among `ids` for the caller's transaction (a batch revoke). */
+export async function lockOpenByIds(client: pg.PoolClient, ids: number[]): Promise<LedgerRow[]> {
+  const { rows } = await client.query(`SELECT ${COLUMNS} FROM ledger WHERE id = ANY($1::int8[]) AND status = 'active' ORDER BY expires_at, id FOR UPDATE`, [ids]);
+  return rows.map(toRow);
 }
 
 export async function getByKey(q: Queryable, k: LedgerKey): Promise<LedgerRow | undefined> {
@@ -123,13 +179,23 @@ export async function markFailed(q: Queryable, id: number, u: { code: string; sq
 export async function markRevoked(q: Queryable, id: number, u: {
   reason: string; actor: string; sql: ExecutedSql[]; sessionsEnded: number; verification: Record<string, unknown>;
 }): Promise<LedgerRow> {
+  const [row] = await markRevokedMany(q, [{ id, ...u }]);
+  if (!row) throw new Error(`ledger row ${id} is not open`);
+  return row;
+}
+
+/** markRevoked for many rows in one statement (a batch revoke); returns the rows it closed. */
+export async function markRevokedMany(q: Queryable, items: { id: number; reason: string; actor: string; sql: ExecutedSql[]; sessionsEnded: number; verification: Record<string, unknown> }[]): Promise<LedgerRow[]> {
+  if (items.length === 0) return [];
   const { rows } = await q.query(
-    `UPDATE ledger SET status = 'revoked', revoked_at = clock_timestamp(), revoke_reason = $2, revoked_by = $3,
-            sql_executed = sql_executed || $4::jsonb, sessions_ended = sessions_ended + $5, verification = verification || $6::jsonb
-      WHERE id = $1 AND status IN ('active', 'intent') RETURNING ${COLUMNS}`,
-    [id, u.reason, u.actor, JSON.stringify(u.sql), u.sessionsEnded, JSON.stringify(u.verification)]);
-  if (!rows[0]) throw new Error(`ledger row ${id} is not open`);
-  return toRow(rows[0]);
+    `UPDATE ledger SET status = 'revoked', revoked_at = clock_timestamp(), revoke_reason = u.r_reason, revoked_by = u.r_actor,
+            sql_executed = sql_executed || u.r_sql, sessions_ended = sessions_ended + u.r_ended, verification = verification || u.r_verification
+       FROM unnest($1::int8[], $2::text[], $3::text[], $4::jsonb[], $5::int[], $6::jsonb[]) AS u(r_id, r_reason, r_actor, r_sql, r_ended, r_verification)
+      WHERE ledger.id = u.r_id AND ledger.status IN ('active', 'intent')
+      RETURNING ${COLUMNS}`,
+    [items.map((i) => i.id), items.map((i) => i.reason), items.map((i) => i.actor), items.map((i) => JSON.stringify(i.sql)),
+      items.map((i) => i.sessionsEnded), items.map((i) => JSON.stringify(i.verification))]);
+  return rows.map(toRow);
 }
 
 /** Records statements of an attempt that did not close the row (e.g. a revoke that must be retried). */

@@ -18,6 +18,8 @@ export class TargetError extends Error {
 export interface TargetInfo {
   /** The app's role on this target (current_user). */
   appRole: string;
+  /** The app role's OID (I15: recorded as the grantor; names can be renamed, OIDs cannot). */
+  appRoleOid: string;
   pgMajor: number;
   /** system_identifier: memberships are per cluster, so drift is compared per cluster. */
   clusterId: string;
@@ -51,26 +53,51 @@ export class Targets {
   }
 
   pool(key: string): pg.Pool {
-    const existing = this.pools.get(key);
+    return this.poolVia(this.envName(key), `database "${key}"`);
+  }
+
+  /** True when the variable is set (I15: a revoke connects through the variable its grant recorded). */
+  hasEnv(name: string): boolean {
+    return Boolean(this.env[name]);
+  }
+
+  /** The pool of one connection variable, whichever database key (today's or a former one) names it. */
+  poolVia(name: string, label = `variable ${name}`): pg.Pool {
+    const existing = this.pools.get(name);
     if (existing) return existing;
-    const name = this.envName(key);
     const connectionString = this.env[name];
     if (!connectionString) {
-      throw new TargetError("JIT_CONFIG_MISSING_ENV", `environment variable ${name} (connection for database "${key}") is not set`);
+      throw new TargetError("JIT_CONFIG_MISSING_ENV", `environment variable ${name} (connection for ${label}) is not set`);
     }
     const pool = createPool({ connectionString, max: this.poolMax, application_name: "jit-access" });
-    this.pools.set(key, pool);
+    this.pools.set(name, pool);
     return pool;
   }
 
   async connect(key: string): Promise<pg.PoolClient> {
-    const pool = this.pool(key);
+    return this.connectVia(this.envName(key), `database "${key}"`);
+  }
+
+  async connectVia(name: string, label = `variable ${name}`): Promise<pg.PoolClient> {
+    const pool = this.poolVia(name, label);
     try {
       return await pool.connect();
     } catch (e) {
       // The driver's message can name host and user but not the password; keep it short anyway.
-      throw new TargetError("JIT_DB_UNREACHABLE", `cannot connect to database "${key}" (${this.envName(key)}): ${(e as Error).message}`);
+      throw new TargetError("JIT_DB_UNREACHABLE", `cannot connect to ${label} (${name}): ${(e as Error).message}`);
     }
+  }
+
+  /** Facts about the target a connection variable reaches, read once per variable. */
+  infoVia(name: string, fallbackKey: string): Promise<TargetInfo> {
+    const k = `env:${name}`;
+    let p = this.infos.get(k);
+    if (!p) {
+      p = this.readInfoVia(name, fallbackKey, `variable ${name}`);
+      this.infos.set(k, p);
+      p.catch(() => this.infos.delete(k));
+    }
+    return p;
   }
 
   /** Facts about the target, read once per key. */
@@ -84,11 +111,16 @@ export class Targets {
     return p;
   }
 
-  private async readInfo(key: string): Promise<TargetInfo> {
-    const client = await this.connect(key);
+  private readInfo(key: string): Promise<TargetInfo> {
+    return this.readInfoVia(this.envName(key), key, `database "${key}"`);
+  }
+
+  private async readInfoVia(name: string, key: string, label: string): Promise<TargetInfo> {
+    const client = await this.connectVia(name, label);
     try {
-      const { rows } = await query<{ app: string; num: string; db: string }>(client,
-        "SELECT current_user::text AS app, current_setting('server_version_num') AS num, current_database()::text AS db");
+      const { rows } = await query<{ app: string; app_oid: string; num: string; db: string }>(client,
+        `SELECT current_user::text AS app, (SELECT oid FROM pg_roles WHERE rolname = current_user)::text AS app_oid,
+                current_setting('server_version_num') AS num, current_database()::text AS db`);
       const row = rows[0]!;
       let clusterId = `key:${key}`;
       try {
@@ -105,7 +137,7 @@ export class Targets {
       } catch {
         // refused as well: sharedRole treats the key as a possible twin of every other
       }
-      return { appRole: row.app, pgMajor: Math.floor(Number(row.num) / 10000), clusterId, database: row.db, serverPrint };
+      return { appRole: row.app, appRoleOid: row.app_oid, pgMajor: Math.floor(Number(row.num) / 10000), clusterId, database: row.db, serverPrint };
     } finally {
       client.release();
     }

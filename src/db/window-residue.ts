@@ -131,7 +131,8 @@ async function defuseOwnedSql(client: Client, oid: string): Promise<string[]> {
  * the bundle owns here (the residue the app has the right to undo), then reports what is left.
  * Never throws for a failed undo: the revoke already happened; what could not be undone is reported.
  */
-export async function cleanWindowResidue(client: Client, info: TargetInfo, role: string, member: string): Promise<ResidueReport> {
+/** `member` omitted: every login whose settings start it as the role is reported (a batch revoke). */
+export async function cleanWindowResidue(client: Client, info: TargetInfo, role: string, member?: string): Promise<ResidueReport> {
   try {
     return await clean(client, info, role, member);
   } catch (e) {
@@ -140,7 +141,7 @@ export async function cleanWindowResidue(client: Client, info: TargetInfo, role:
   }
 }
 
-async function clean(client: Client, info: TargetInfo, role: string, member: string): Promise<ResidueReport> {
+async function clean(client: Client, info: TargetInfo, role: string, member: string | undefined): Promise<ResidueReport> {
   const before = await inspectWindowResidue(client, role, member);
   const undoable = before.filter((f) => f.fix.length && f.fix.every((s) => s.startsWith("ALTER DEFAULT PRIVILEGES FOR ROLE ")));
   const oid = await roleOid(client, role);

@@ -33,7 +33,7 @@ export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
   remindBeforeMs: 15 * 60_000,
   staleAfterMs: 5 * 60_000,
   overdueAfterMs: 60_000,
-  batchSize: 100,
+  batchSize: 1000,
   parallel: 4,
   maxTimerMs: 30_000,
 };

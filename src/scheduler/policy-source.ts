@@ -23,6 +23,8 @@ export interface PolicySource {
   policyFor(grant: GrantRef): Promise<Decision<Policy | null>>;
   /** The policies whose target clusters to reconcile, one per repository. */
   policiesToReconcile(): Promise<{ repository: string; policy: Policy }[]>;
+  /** False for grants of a repository this sweeper does not serve (absent: serves all). */
+  serves?(repository: string): boolean;
 }
 
 const defines = (p: Policy | null | undefined, database: string): p is Policy => Boolean(p && Object.hasOwn(p.databases, database));
@@ -34,8 +36,12 @@ const unavailable = (g: GrantRef, why: string): Decision<Policy | null> =>
 export class StaticPolicySource implements PolicySource {
   constructor(private readonly policy: Policy, private readonly repository: string | null) {}
 
+  serves(repository: string): boolean {
+    return this.repository === null || repository === this.repository;
+  }
+
   async policyFor(g: GrantRef): Promise<Decision<Policy | null>> {
-    if (this.repository !== null && g.repository !== this.repository) return unavailable(g, `this run serves ${this.repository} only`);
+    if (!this.serves(g.repository)) return unavailable(g, `this run serves ${this.repository} only`);
     if (!defines(this.policy, g.database)) return unavailable(g, "the local policies/ do not define it");
     return decide(this.policy, [], "local policy");
   }

@@ -28,8 +28,18 @@ export const CLAIM_CLASS = LOCK_CLASS + 1;
 /** What a sweep needs from the grant engine (GrantEngine has it). */
 export interface SweepEngine {
   revoke(key: LedgerKey, opts: { reason: string; actor: string }): Promise<Decision<RevokeDetails>>;
+  /** Many due rows of one (cluster, role) at once (issue 16); without it the sweep revokes one by one. */
+  revokeMany?(ids: number[], opts: { reason: string; actor: string }): Promise<{ id: number; decision: Decision<RevokeDetails> }[]>;
   reconcile(actor?: string): Promise<ReconcileReport>;
 }
+
+/**
+ * I15: a revoke whose grant recorded its connection variable needs no policy at all; when no policy
+ * defines the grant's database any more (key deleted, repository gone) it runs with this one, which
+ * names no database: the engine connects through the recorded variable, or any configured one that
+ * reaches the recorded cluster.
+ */
+const NO_POLICY: Policy = { databases: {}, identities: {} };
 
 export interface SweepDeps {
   state: pg.Pool;
@@ -107,19 +117,26 @@ interface DueRow {
   requestId: string;
   path: string;
   mergeSha: string | null;
+  clusterId: string;
+  role: string;
+  connectionEnv: string | null;
 }
 
 /**
  * Claims up to `limit` due rows: row locks (SKIP LOCKED) for the duration of the claim, then a
  * session advisory lock per row that outlives the transaction and dies with the connection.
  */
-async function claimDue(client: pg.PoolClient, limit: number, exclude: number[]): Promise<{ mine: DueRow[]; seen: number[] }> {
+async function claimDue(client: pg.PoolClient, limit: number, exclude: number[], since: string): Promise<{ mine: DueRow[]; seen: number[] }> {
   await client.query("BEGIN");
   try {
-    const { rows: due } = await client.query<{ id: string; repository: string; database: string; request_id: string; path: string; merge_sha: string | null }>(
-      `SELECT id, repository, database, request_id, path, merge_sha FROM ledger
+    // The database clock decides what is due. Grants that fell due after this sweep started come
+    // first (a handful per page: they would otherwise wait behind a whole backlog), then the
+    // backlog, most overdue first.
+    const { rows: due } = await client.query<{ id: string; repository: string; database: string; request_id: string; path: string; merge_sha: string | null;
+      cluster_id: string; role: string; connection_env: string | null }>(
+      `SELECT id, repository, database, request_id, path, merge_sha, cluster_id, role, connection_env FROM ledger
         WHERE status = 'active' AND expires_at <= now() AND NOT (id = ANY($2::int8[]))
-        ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`, [limit, exclude]);
+        ORDER BY expires_at > $3::timestamptz DESC, expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`, [limit, exclude, since]);
     let held = new Set<string>();
     if (due.length > 0) {
       // The lock function runs over exactly these ids (never in a WHERE the planner could push
@@ -132,12 +149,22 @@ async function claimDue(client: pg.PoolClient, limit: number, exclude: number[])
     }
     await client.query("COMMIT");
     const mine = due.filter((r) => held.has(String(r.id)))
-      .map((r) => ({ id: Number(r.id), repository: r.repository, database: r.database, requestId: r.request_id, path: r.path, mergeSha: r.merge_sha }));
+      .map((r) => ({ id: Number(r.id), repository: r.repository, database: r.database, requestId: r.request_id, path: r.path, mergeSha: r.merge_sha,
+        clusterId: r.cluster_id, role: r.role, connectionEnv: r.connection_env }));
     return { mine, seen: due.map((r) => Number(r.id)) };
   } catch (e) {
     await client.query("ROLLBACK").catch(() => {});
     throw e;
   }
+}
+
+/** enqueueRevert for many grants in one statement; returns how many were queued now. */
+export async function enqueueReverts(q: Pick<pg.Pool, "query">, gs: { id: number; repository: string; database: string; requestId: string; path: string }[]): Promise<number> {
+  if (gs.length === 0) return 0;
+  const { rowCount } = await q.query(
+    `INSERT INTO outbox (kind, dedupe_key, payload) SELECT $1, k, p FROM unnest($2::text[], $3::jsonb[]) AS u(k, p) ON CONFLICT (dedupe_key) DO NOTHING`,
+    [REVERT_PR_KIND, gs.map(revertKey), gs.map((g) => JSON.stringify({ ledgerId: g.id, repository: g.repository, database: g.database, requestId: g.requestId, path: g.path }))]);
+  return rowCount ?? 0;
 }
 
 /** Queues the revert PR of an expired grant; one per request however often it is called. */
@@ -155,7 +182,7 @@ export function revertKey(g: { repository: string; database: string; requestId: 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : "");
 
 export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<SweepReport> {
-  const batchSize = opts.batchSize ?? 100;
+  const batchSize = opts.batchSize ?? 1000;
   const parallel = Math.max(1, opts.parallel ?? 4);
   const report: SweepReport = {
     actor: deps.actor, startedAt: "", finishedAt: "", claimed: 0, revoked: [], alreadyClosed: 0, failed: [], revertsQueued: 0,
@@ -179,31 +206,17 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
     const attempted: number[] = [];
     for (;;) {
       await deps.leadership.assertLeader();
-      const { mine: due, seen } = await claimDue(client, batchSize, attempted);
+      const { mine: due, seen } = await claimDue(client, batchSize, attempted, report.startedAt);
       if (seen.length === 0) break;
       // Rows another sweeper holds are left to it and not looked at again in this sweep.
       attempted.push(...seen);
       report.claimed += due.length;
 
-      const queue = [...due];
-      let abort = false;
-      const worker = async () => {
-        for (let r = queue.shift(); r && !abort; r = queue.shift()) {
-          try {
-            await revokeOne(deps, r, report, policyFor);
-          } catch (e) {
-            abort = true;
-            throw e;
-          }
-        }
-      };
-      const results = await Promise.allSettled(Array.from({ length: Math.min(parallel, due.length) }, worker));
-      const rejected = results.find((x): x is PromiseRejectedResult => x.status === "rejected");
-      if (rejected) throw rejected.reason;
+      await revokeBatches(deps, groupDue(due), parallel, report, policyFor);
       // The batch is done (revoked rows are no longer due): give its claims back.
       await client.query("SELECT pg_advisory_unlock_all()");
-      // A short batch means nothing else was due when it was read.
-      if (seen.length < batchSize) break;
+      // Loop until a claim finds nothing new: grants that expired while this page was being
+      // revoked (a backlog takes seconds) are taken now, not left to the next cron tick.
     }
 
     if (opts.recoverReverts) {
@@ -233,18 +246,95 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
   return report;
 }
 
-async function revokeOne(deps: SweepDeps, r: DueRow, report: SweepReport, policyFor: (r: DueRow) => Promise<Decision<Policy | null>>): Promise<void> {
-  const fail = (code: JitCode, message: string) => report.failed.push({ ledgerId: r.id, repository: r.repository, database: r.database, requestId: r.requestId, code, message });
-  const policy = await policyFor(r);
-  if (!policy.ok || !policy.details) {
-    fail(policy.code, policy.message);
+/**
+ * Issue 16: due rows grouped per (cluster, repository, connection, role) — one batch REVOKE, one
+ * termination per round and one verification each — and the groups of each cluster run `parallel`
+ * at a time while clusters run side by side, so a cluster that fails or hangs holds up only its
+ * own grants.
+ */
+function groupDue(due: DueRow[]): Map<string, DueRow[][]> {
+  const groups = new Map<string, DueRow[]>();
+  for (const r of due) {
+    const k = JSON.stringify([r.clusterId, r.repository, r.connectionEnv ?? r.database, r.role]);
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const byCluster = new Map<string, DueRow[][]>();
+  for (const g of groups.values()) byCluster.set(g[0]!.clusterId, [...(byCluster.get(g[0]!.clusterId) ?? []), g]);
+  return byCluster;
+}
+
+type PolicyFor = (r: DueRow) => Promise<Decision<Policy | null>>;
+
+async function revokeBatches(deps: SweepDeps, byCluster: Map<string, DueRow[][]>, parallel: number, report: SweepReport, policyFor: PolicyFor): Promise<void> {
+  let abort = false;
+  const lane = async (queue: DueRow[][]) => {
+    for (let g = queue.shift(); g && !abort; g = queue.shift()) {
+      try {
+        await revokeGroup(deps, g, report, policyFor);
+      } catch (e) {
+        abort = true;
+        throw e;
+      }
+    }
+  };
+  const lanes = [...byCluster.values()].flatMap((groups) => {
+    const queue = [...groups];
+    return Array.from({ length: Math.min(parallel, groups.length) }, () => lane(queue));
+  });
+  const results = await Promise.allSettled(lanes);
+  const rejected = results.find((x): x is PromiseRejectedResult => x.status === "rejected");
+  if (rejected) throw rejected.reason;
+}
+
+async function revokeGroup(deps: SweepDeps, rows: DueRow[], report: SweepReport, policyFor: PolicyFor): Promise<void> {
+  const fail = (r: DueRow, code: JitCode, message: string) => report.failed.push({ ledgerId: r.id, repository: r.repository, database: r.database, requestId: r.requestId, code, message });
+  const engineFor = async (r: DueRow): Promise<SweepEngine | null> => {
+    const policy = await policyFor(r);
+    if (policy.ok && policy.details) return deps.engines.engine(policy.details);
+    // I15: an edited or deleted policy never stops a revoke whose grant recorded its connection
+    // variable, as long as this sweeper serves the grant's repository at all.
+    if (r.connectionEnv && (deps.policies.serves?.(r.repository) ?? true)) return deps.engines.engine(NO_POLICY);
+    fail(r, policy.code, policy.message);
+    return null;
+  };
+  const opts = { reason: EXPIRY_REASON, actor: deps.actor };
+  const first = await engineFor(rows[0]!);
+  if (rows.length > 1 && first?.revokeMany) {
+    await deps.leadership.assertLeader(); // before the side effect: REVOKE and ending sessions
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const outcomes = await first.revokeMany(rows.map((r) => r.id), opts);
+    // Rows closed meanwhile (another sweeper, an early revoke) are not locked by revokeMany.
+    const seen = new Set(outcomes.map((o) => o.id));
+    report.alreadyClosed += rows.filter((r) => !seen.has(r.id)).length;
+    const reverts: { id: number; repository: string; database: string; requestId: string; path: string }[] = [];
+    for (const { id, decision: d } of outcomes) {
+      record(report, byId.get(id)!, d, fail);
+      const row = d.details.row;
+      if (d.ok && row?.status === "revoked" && row.revokeReason === EXPIRY_REASON) reverts.push({ id: row.id, repository: row.repository, database: row.database, requestId: row.requestId, path: row.path });
+    }
+    // After the revokes, never before; the outbox is drained by other work, never in this loop.
+    await deps.leadership.assertLeader();
+    report.revertsQueued += await enqueueReverts(deps.state, reverts);
     return;
   }
-  await deps.leadership.assertLeader(); // before the side effect: REVOKE and ending sessions
-  const d = await deps.engines.engine(policy.details).revoke(
-    { repository: r.repository, database: r.database, requestId: r.requestId }, { reason: EXPIRY_REASON, actor: deps.actor });
+  for (const [i, r] of rows.entries()) {
+    const engine = i === 0 ? first : await engineFor(r);
+    if (!engine) continue;
+    await deps.leadership.assertLeader(); // before the side effect: REVOKE and ending sessions
+    const d = await engine.revoke({ repository: r.repository, database: r.database, requestId: r.requestId }, opts);
+    record(report, r, d, fail);
+    // After the revoke, never before; also when another sweeper closed it for expiry (idempotent).
+    const row = d.details.row;
+    if (row?.status === "revoked" && row.revokeReason === EXPIRY_REASON) {
+      await deps.leadership.assertLeader();
+      report.revertsQueued += await enqueueReverts(deps.state, [{ id: row.id, repository: row.repository, database: row.database, requestId: row.requestId, path: row.path }]);
+    }
+  }
+}
+
+function record(report: SweepReport, r: DueRow, d: Decision<RevokeDetails>, fail: (r: DueRow, code: JitCode, message: string) => void): void {
   if (!d.ok) {
-    fail(d.code, d.message);
+    fail(r, d.code, d.message);
     return;
   }
   const row = d.details.row;
@@ -257,11 +347,6 @@ async function revokeOne(deps: SweepDeps, r: DueRow, report: SweepReport, policy
       sessionsEnded: d.details.applied?.sessionsEnded ?? 0, outcome: d.details.applied?.outcome ?? "revoked",
       residue: (d.details.residue?.remaining ?? []).map((f) => ({ message: f.message, fix: f.fix })),
     });
-  }
-  // After the revoke, never before; also when another sweeper closed it for expiry (idempotent).
-  if (row?.status === "revoked" && row.revokeReason === EXPIRY_REASON) {
-    await deps.leadership.assertLeader();
-    if (await enqueueRevert(deps.state, { id: row.id, repository: row.repository, database: row.database, requestId: row.requestId, path: row.path })) report.revertsQueued++;
   }
 }
 

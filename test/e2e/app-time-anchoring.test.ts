@@ -36,6 +36,12 @@ async function mergeHeld(user: string, id: string, duration = "2h"): Promise<{ n
   return { number, guid: closed.guid };
 }
 
+/** A merge GitHub shows at `at`, with its approval a minute before it (approvals after merged_at never count, I13). */
+function backdate(number: number, at: Date): void {
+  w.repo.backdateMerge(number, at);
+  w.repo.backdateReviews(number, new Date(at.getTime() - 60_000));
+}
+
 const refusals = (number: number) => w.comments(number).filter((c) => c.body.startsWith("❌ **jit-access**: nothing was granted"));
 const grantedComments = (number: number) => w.comments(number).filter((c) => c.body.startsWith("✅ **jit-access**: granted"));
 
@@ -43,7 +49,7 @@ describe("I17: the grant window is anchored to merged_at (e2e)", () => {
   it("I17: a merge whose delivery arrives 90 minutes late grants only the 30 minutes left of its 2h window", async () => {
     const { number, guid } = await mergeHeld("alice", "alice-late");
     const mergedAt = await dbAgo(90 * 60_000);
-    w.repo.backdateMerge(number, mergedAt);
+    backdate(number, mergedAt);
     w.e2e.sim.redeliver(guid);
     await w.idle();
 
@@ -60,7 +66,7 @@ describe("I17: the grant window is anchored to merged_at (e2e)", () => {
 
   it("I17: a merge delivery replayed after its window grants nothing: JIT_WINDOW_PASSED, no alert, request id used up", async () => {
     const { number, guid } = await mergeHeld("bob", "bob-replayed");
-    w.repo.backdateMerge(number, await dbAgo(3 * HOUR));
+    backdate(number, await dbAgo(3 * HOUR));
     w.e2e.sim.redeliver(guid);
     await w.idle();
 
@@ -105,7 +111,7 @@ describe("I17: the grant window is anchored to merged_at (e2e)", () => {
     expect(await w.ledger()).toEqual([]);
 
     // 40 minutes after the merge, the merge delivery is replayed (same guid and body).
-    w.repo.backdateMerge(number, await dbAgo(40 * 60_000));
+    backdate(number, await dbAgo(40 * 60_000));
     const closed = w.e2e.sim.findDeliveries({ event: "pull_request", action: "closed" }).at(-1)!;
     expect((closed.payload.pull_request as { number: number }).number).toBe(number);
     w.e2e.sim.redeliver(closed.guid);

@@ -65,7 +65,7 @@ describe("I12: pushes whose compare GitHub truncates", () => {
     expect(w.alerts().map((a) => a.title)).toContain(`[JIT_UNVERIFIED_PUSH] ${path} reached main without a verified pull request`);
   });
 
-  it("I12: deleting an active grant's file as file #301 of a push still revokes it", async () => {
+  it("I12: deleting an active grant's file as file #301 of a push is still seen (revoke_by decides, default: alerted, not revoked)", async () => {
     const id = "alice-page2-revoke";
     const { number } = await w.request("alice", id);
     await w.repo.review("dora", number, "APPROVE");
@@ -76,11 +76,16 @@ describe("I12: pushes whose compare GitHub truncates", () => {
 
     await w.repo.pushToDefaultBranch({ ...filler("del"), [requestPath(id)]: null }, { asUser: "dora", message: "bulk, and end alice's access" });
     await w.idle();
-    expect((await w.ledger(id)).map((r) => r.status)).toEqual(["revoked"]);
-    await w.nothingGranted(id);
+    // The deletion was found on page 2: under the default revoke_by a direct push ends nothing early,
+    // and says so for exactly that file.
+    expect((await w.ledger(id)).map((r) => r.status)).toEqual(["active"]);
+    const seen = w.alerts().filter((a) => a.title.startsWith("[JIT_REVOKE_NOT_AUTHORIZED]"));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.title).toContain(requestPath(id));
   });
 
   it("I12: when GitHub truncates the access-requests/ tree, the push fails closed with one JIT_LIST_INCOMPLETE alert", async () => {
+    const before = await w.appGranted();
     const fault = w.e2e.sim.injectFault({ route: "git/get-tree", count: Infinity, mutateResponse: (b) => { b.truncated = true; } });
     try {
       const sha = await w.repo.pushToDefaultBranch({ [requestPath("alice-trunc")]: requestYaml() }, { asUser: "alice", message: "hidden in a huge tree" });
@@ -89,7 +94,8 @@ describe("I12: pushes whose compare GitHub truncates", () => {
       expect(alerts).toHaveLength(1);
       expect(alerts[0]!.body).toContain(`Commit ${sha}`);
       expect(alerts[0]!.body).toContain("truncated the tree of access-requests/");
-      await w.nothingGranted("alice-trunc");
+      expect(await w.ledger("alice-trunc")).toEqual([]);
+      expect(await w.appGranted()).toEqual(before); // nothing granted (alice's earlier grant is unchanged)
     } finally {
       fault.clear();
     }

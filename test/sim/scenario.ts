@@ -115,6 +115,14 @@ export class RepoScenario {
     p.closedAt = at;
   }
 
+  /**
+   * Moves every review of the PR to `at` (what a PR reviewed before a late-handled merge looks like:
+   * reviews precede merged_at, I13).
+   */
+  backdateReviews(prNumber: number, at: Date): void {
+    for (const r of this.repo.reviews) if (r.number === prNumber) r.submittedAt = at;
+  }
+
   /** `merged_at` exactly as the REST API reports it (whole seconds), or null. */
   mergedAt(prNumber: number): string | null {
     const at = this.#pull(prNumber).pull?.mergedAt;

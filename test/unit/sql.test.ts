@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
-  buildGrantPlan, buildRevokePlan, buildTerminatePlan, isSqlIdentifier, quoteIdent, quoteRole, renderStatement,
-  SqlIdentifierError, TERMINATE_SQL,
+  buildGrantPlan, buildRevokeManyPlan, buildRevokePlan, buildTerminatePlan, isSqlIdentifier, quoteIdent, quoteRole, renderStatement,
+  SqlIdentifierError, TERMINATE_MANY_SQL, TERMINATE_SQL,
 } from "../../src/core/sql.ts";
 
 const base = { role: "orders_readonly", dbUser: "alice", appRole: "jit_app" };
@@ -107,5 +107,36 @@ describe("revoke plan", () => {
     const [, terminate] = buildRevokePlan({ ...base, pgMajor: 17 });
     expect(renderStatement(terminate!)).toBe(
       "SELECT pid, pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE usename = 'alice' AND pid <> pg_backend_pid();");
+  });
+});
+
+describe("buildRevokeManyPlan (backlog batches, I15 former grantors)", () => {
+  const many = { role: "orders_readonly", members: ["alice", "bob"], grantor: "jit_app", appRole: "jit_app" };
+
+  it("PG15: one plain REVOKE for every member, whoever granted (one row per role and member)", () => {
+    expect(buildRevokeManyPlan({ ...many, pgMajor: 15 })).toEqual([{ kind: "revoke", text: 'REVOKE "orders_readonly" FROM "alice", "bob"', params: [] }]);
+    expect(buildRevokeManyPlan({ ...many, grantor: "jit_app_old", pgMajor: 15 })).toEqual([{ kind: "revoke", text: 'REVOKE "orders_readonly" FROM "alice", "bob"', params: [] }]);
+  });
+
+  it("PG16+: GRANTED BY today's app role; a former grantor only under SET ROLE to it, reset afterwards", () => {
+    expect(buildRevokeManyPlan({ ...many, pgMajor: 17 })).toEqual([{ kind: "revoke", text: 'REVOKE "orders_readonly" FROM "alice", "bob" GRANTED BY "jit_app"', params: [] }]);
+    expect(buildRevokeManyPlan({ ...many, grantor: "jit_app_old", pgMajor: 17 }).map((x) => x.text)).toEqual([
+      'SET ROLE "jit_app_old"', 'REVOKE "orders_readonly" FROM "alice", "bob" GRANTED BY "jit_app_old"', "RESET ROLE",
+    ]);
+  });
+
+  it("refuses members outside the allowlist, the app or grantor among the members, and arrays smuggled in as names", () => {
+    expect(buildRevokeManyPlan({ ...many, members: [], pgMajor: 17 })).toEqual([]);
+    expect(() => buildRevokeManyPlan({ ...many, members: ["alice", "Bob-X"], pgMajor: 17 })).toThrow(SqlIdentifierError);
+    expect(() => buildRevokeManyPlan({ ...many, members: ["alice", "jit_app"], pgMajor: 15 })).toThrow(SqlIdentifierError);
+    expect(() => buildRevokeManyPlan({ ...many, members: ["orders_readonly"], pgMajor: 15 })).toThrow(SqlIdentifierError);
+    expect(() => buildRevokeManyPlan({ ...many, members: [["a", "b"] as unknown as string], pgMajor: 17 })).toThrow(SqlIdentifierError);
+    expect(() => buildRevokeManyPlan({ ...many, grantor: "current_user", pgMajor: 17 })).toThrow(SqlIdentifierError);
+  });
+
+  it("the list form of the terminate query keeps the function in the select list, filtered by usename and its own backend", () => {
+    const [select, where] = TERMINATE_MANY_SQL.split(" WHERE ");
+    expect(select).toBe("SELECT pid, usename::text AS usename, pg_terminate_backend(pid) AS terminated FROM pg_stat_activity");
+    expect(where).toBe("usename = ANY($1::text[]) AND pid <> pg_backend_pid()");
   });
 });

@@ -251,7 +251,7 @@ describe("I13: the check says why each review does not count", () => {
       ["sam", "JIT_APPROVER_NOT_OWNER"],
     ]);
     const text = renderCheck(d, null, NOW).summary.text;
-    for (const [login, code] of excluded(d)!) expect(text).toContain(`${mention(login).text}: **${code}**`);
+    for (const [login, code] of excluded(d)!) expect(text).toContain(`${mention(login!).text}: **${code}**`);
     expect(text).toContain(REQUEST_PATH);
   });
 
