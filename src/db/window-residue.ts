@@ -55,7 +55,6 @@ export async function inspectWindowResidue(client: Client, role: string, member?
       [`-- in database "${o.db}", as a superuser: drop what is not needed, or hand it to its proper owner`, `REASSIGN OWNED BY ${q} TO <owner>;`], role));
   }
   out.push(...await inspectRoleSettings(client, role, member));
-  if (member !== undefined) out.push(...await schemaCreateGiven(client, oid, role));
   return out;
 }
 
@@ -173,6 +172,6 @@ async function clean(client: Client, info: TargetInfo, role: string, member: str
       undoError = (e as Error).message;
     }
   }
-  const remaining = await inspectWindowResidue(client, role, member);
+  const remaining = [...await inspectWindowResidue(client, role, member), ...(oid ? await schemaCreateGiven(client, oid, role) : [])];
   return undoError === undefined ? { undone, remaining } : { undone, remaining, undoError };
 }

@@ -226,6 +226,7 @@ describe("I14: role settings a grantee sets on itself", () => {
     expect(next.ok, JSON.stringify(next.problems)).toBe(true);
     expect(await f.appGranted("k_bundle3")).toEqual([{ role: "k_bundle3", member: "erin", admin: false }]);
     expect((await revoke("set-2")).ok).toBe(true);
+    for (const db of ["orders", "elsewhere"]) await f.su.query(`ALTER ROLE frank IN DATABASE ${db} RESET role`);
   });
 });
 
