@@ -10,8 +10,9 @@
 //  - `ALTER ROLE <grantee> SET role = <bundle>` succeeds on every major (it is the grantee's own
 //    setting). After the revoke it only warns at login; the app cannot reset another role's
 //    settings (that needs CREATEROLE, which I5 forbids), so it is reported with the fix.
-//  - Objects owned by the bundle (PG15: created or handed over after SET ROLE; impossible while
-//    the bundle has no CREATE anywhere, which the preflight checks) are reported with the fix.
+//  - Objects owned by the bundle (PG15: a member lets the bundle CREATE in a schema of her own,
+//    then hands it a SECURITY DEFINER function or a view) are defused here as their owner and
+//    reported with the fix; CREATE given to the bundle is reported (only its grantor can revoke it).
 import type pg from "pg";
 import { quoteRole } from "../core/sql.ts";
 import { query } from "./executor.ts";
