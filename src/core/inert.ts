@@ -11,9 +11,10 @@
 /**
  * Characters that are never echoed (I18): controls (line breaks included), format characters
  * (bidi overrides and isolates, zero-width spaces and joiners, BOM, soft hyphen, tag characters),
- * line and paragraph separators, lone surrogates, private use, and the invisible "blank letters".
+ * line and paragraph separators, lone surrogates, private use, noncharacters, and every default-ignorable
+ * code point (the invisible "blank letters", variation selectors, Khmer inherent vowels).
  */
-const HIDDEN = /\u034F|\u17B4|\u17B5|[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\u115F\u1160\u3164\uFFA0]/gu;
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}]/gu;
 
 /** Look-alikes GitHub or a reader might take for `@` and `#`: shown as the ASCII sign, then escaped like it. */
 const LOOKALIKE: Record<string, string> = { "\uFF20": "@", "\uFE6B": "@", "\uFF03": "#", "\uFE5F": "#" };

@@ -5,6 +5,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import type { AnySchema, ErrorObject } from "ajv/dist/2020.js";
 import { problem, type Problem } from "./problem.ts";
 import { didYouMean } from "./suggest.ts";
+import { showSafe } from "./text.ts";
 import type { Locate } from "./yaml-strict.ts";
 
 const ajv = new Ajv2020({
@@ -67,7 +68,7 @@ export function schemaProblem(err: ErrorObject, locate: Locate, path?: string): 
         ? `${didYouMean(key, known)}remove it; the allowed fields are ${known.join(", ")}. Unknown fields are rejected, never ignored`
         : parent.description ?? "remove it";
       const where = pointer.length > 0 ? ` in ${name}` : "";
-      return problem("JIT_SCHEMA", `unknown field ${JSON.stringify(key)}${where}`, extra(locate([...pointer, key], { key: true }), hint));
+      return problem("JIT_SCHEMA", `unknown field ${showSafe(JSON.stringify(key))}${where}`, extra(locate([...pointer, key], { key: true }), hint));
     }
     case "required": {
       const key = String((err.params as { missingProperty: string }).missingProperty);

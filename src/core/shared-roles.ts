@@ -44,16 +44,25 @@ function serverOf(value: string): string | null {
   if (!/^[a-z]+:\/\//i.test(value)) {
     const pick = (k: string) => new RegExp(`(?:^|\\s)${k}\\s*=\\s*'?([^'\\s]+)`).exec(value)?.[1];
     const host = pick("host") ?? pick("hostaddr");
-    return host ? `${host.toLowerCase()}:${pick("port") ?? "5432"}` : null;
+    return host ? `${hostKey(host)}:${pick("port") ?? "5432"}` : null;
   }
   try {
     const u = new URL(value);
     if (u.protocol !== "postgres:" && u.protocol !== "postgresql:") return null;
     const host = u.hostname || u.searchParams.get("host");
-    return host ? `${host.toLowerCase()}:${u.port || u.searchParams.get("port") || "5432"}` : null;
+    return host ? `${hostKey(host)}:${u.port || u.searchParams.get("port") || "5432"}` : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * One spelling per host: case, a trailing dot, IPv6 brackets, and the usual loopback names
+ * (localhost, 127.0.0.1, ::1) fold together. Other spellings are left to the system identifier.
+ */
+function hostKey(host: string): string {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
+  return h === "localhost" || h === "127.0.0.1" || h === "::1" ? "loopback" : h;
 }
 
 /**

@@ -12,10 +12,14 @@ import type { Problem } from "./problem.ts";
 // separators, embeddings, overrides, narrow NBSP; medium math space, word joiner, invisible
 // operators, isolates, deprecated format characters; Hangul filler; BOM / zero-width NBSP; halfwidth
 // Hangul filler; interlinear annotations; lone surrogates (the `u` flag leaves only unpaired ones);
-// tag characters.
+// tag characters; ideographic space. Then by Unicode property, so the list cannot miss one: every
+// format character (Arabic number signs, Egyptian and musical format controls…), every default-
+// ignorable code point (variation selectors, Mongolian free variation selectors, Khmer inherent
+// vowels), noncharacters and private use (the renderer hides those as well, so refuse them here).
 const RANGES =
   "\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u00A0\\u00AD\\u034F\\u061C\\u115F\\u1160\\u1680\\u180E" +
-  "\\u2000-\\u200F\\u2028-\\u202F\\u205F-\\u206F\\u3164\\uFEFF\\uFFA0\\uFFF9-\\uFFFB\\uD800-\\uDFFF\\u{E0000}-\\u{E007F}";
+  "\\u2000-\\u200F\\u2028-\\u202F\\u205F-\\u206F\\u3000\\u3164\\uFEFF\\uFFA0\\uFFF9-\\uFFFB\\uD800-\\uDFFF\\u{E0000}-\\u{E007F}" +
+  "\\p{Cf}\\p{Default_Ignorable_Code_Point}\\p{Noncharacter_Code_Point}\\p{Co}";
 
 /** Forbidden anywhere in a file's raw text (CR stays allowed there: CRLF files are fine). */
 // eslint-disable-next-line no-misleading-character-class -- a class of invisible and combining characters is the point

@@ -9,7 +9,7 @@ import { Composer, LineCounter, Parser, isAlias, isMap, isPair, isScalar, isSeq 
 import type { CST, Document, Node, ParsedNode, ScalarTag, Tags } from "yaml";
 import { problem, type Problem } from "./problem.ts";
 import { byPosition } from "./problem-order.ts";
-import { FORBIDDEN_RAW, findForbidden, safeProblems } from "./text.ts";
+import { FORBIDDEN_RAW, findForbidden, safeProblems, showSafe } from "./text.ts";
 import { syntaxErrorOffset } from "./yaml-error-position.ts";
 
 export const DEFAULT_MAX_BYTES = 16 * 1024;
@@ -33,6 +33,8 @@ export interface StrictYamlOptions {
   maxBytes?: number;
   maxDepth?: number;
 }
+
+const LONE_CR = /\r(?!\n)/;
 
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 
@@ -100,7 +102,9 @@ export function parseStrictYaml(bytes: Uint8Array, opts: StrictYamlOptions = {})
   };
   const problems: Problem[] = [];
 
-  const bad = findForbidden(text, FORBIDDEN_RAW);
+  // A CR is allowed raw only as half of a CRLF line ending: a lone CR is a line break to some
+  // readers and not to others, so a line could hide behind it.
+  const bad = findForbidden(text, FORBIDDEN_RAW) ?? findForbidden(text, LONE_CR);
   if (bad) {
     problems.push(problem("JIT_TEXT_FORBIDDEN_CHAR", `the file contains the invisible or control character ${bad.label}`, { ...at(bad.index), hint: "remove it; request files are plain text" }));
   }
@@ -114,7 +118,7 @@ export function parseStrictYaml(bytes: Uint8Array, opts: StrictYamlOptions = {})
     for (const e of d.errors) {
       // Reported by our own walks with a sharper code.
       if (e.code === "DUPLICATE_KEY" || e.code === "NON_STRING_KEY" || e.code === "TAG_RESOLVE_FAILED" || e.code === "BAD_ALIAS" || e.code === "ALIAS_PROPS") continue;
-      problems.push(problem("JIT_YAML_SYNTAX", firstLine(e.message), { ...at(syntaxErrorOffset(e, text, tokens)), hint: "fix the YAML syntax; quote values that contain ':' or '#'" }));
+      problems.push(problem("JIT_YAML_SYNTAX", showSafe(firstLine(e.message)), { ...at(syntaxErrorOffset(e, text, tokens)), hint: "fix the YAML syntax; quote values that contain ':' or '#'" }));
     }
   }
   const value = buildValue(doc.contents, 1, problems, at, checkDecoded);
@@ -134,6 +138,11 @@ function decodedProblem(s: string, node: Node, at: (o: number) => Position, what
   return problem("JIT_TEXT_FORBIDDEN_CHAR", `a ${what} decodes to the invisible or control character ${bad.label} (written as an escape)`, {
     ...startOf(node, at), hint: "remove the escape sequence; request files are plain text",
   });
+}
+
+/** A key or token quoted in a message, forbidden characters named by code point (I18). */
+function quoted(s: string | undefined): string {
+  return showSafe(JSON.stringify(s ?? ""));
 }
 
 function firstLine(s: string): string {
@@ -169,16 +178,16 @@ function scanCst(tokens: CST.Token[], maxDepth: number, problems: Problem[], at:
     let d = depth;
     switch (t.type) {
       case "directive":
-        problems.push(problem("JIT_YAML_DIRECTIVE", `YAML directive ${JSON.stringify(t.source)} is not allowed`, { ...where(), hint: "delete the line; files are always read as plain YAML 1.2" }));
+        problems.push(problem("JIT_YAML_DIRECTIVE", `YAML directive ${quoted(t.source)} is not allowed`, { ...where(), hint: "delete the line; files are always read as plain YAML 1.2" }));
         break;
       case "anchor":
-        problems.push(problem("JIT_YAML_ALIAS", `YAML anchor ${JSON.stringify(t.source)} is not allowed`, { ...where(), hint: "write every value out in full" }));
+        problems.push(problem("JIT_YAML_ALIAS", `YAML anchor ${quoted(t.source)} is not allowed`, { ...where(), hint: "write every value out in full" }));
         break;
       case "alias":
-        problems.push(problem("JIT_YAML_ALIAS", `YAML alias ${JSON.stringify(t.source)} is not allowed`, { ...where(), hint: "write every value out in full" }));
+        problems.push(problem("JIT_YAML_ALIAS", `YAML alias ${quoted(t.source)} is not allowed`, { ...where(), hint: "write every value out in full" }));
         break;
       case "tag":
-        problems.push(problem("JIT_YAML_TAG", `explicit YAML tag ${JSON.stringify(t.source)} is not allowed`, { ...where(), hint: "remove the tag; quote the value if it must be text" }));
+        problems.push(problem("JIT_YAML_TAG", `explicit YAML tag ${quoted(t.source)} is not allowed`, { ...where(), hint: "remove the tag; quote the value if it must be text" }));
         break;
       case "document":
         documents++;
@@ -253,12 +262,12 @@ function buildValue(node: unknown, depth: number, problems: Problem[], at: (o: n
         continue;
       }
       if (FORBIDDEN_KEYS.has(k) || k === "") {
-        problems.push(problem("JIT_YAML_FORBIDDEN_KEY", `the key ${JSON.stringify(k)} is not allowed`, { ...where, hint: "rename or remove the key" }));
+        problems.push(problem("JIT_YAML_FORBIDDEN_KEY", `the key ${quoted(k)} is not allowed`, { ...where, hint: "rename or remove the key" }));
         continue;
       }
       const first = seen.get(k);
       if (first) {
-        problems.push(problem("JIT_YAML_DUPLICATE_KEY", `the key ${JSON.stringify(k)} appears twice (first on line ${first.line})`, { ...where, hint: "keep exactly one of them" }));
+        problems.push(problem("JIT_YAML_DUPLICATE_KEY", `the key ${quoted(k)} appears twice (first on line ${first.line})`, { ...where, hint: "keep exactly one of them" }));
         continue;
       }
       seen.set(k, where);

@@ -8,7 +8,8 @@
 //
 // Ownership is read from pg_shdepend, which covers every database of the cluster. Grant options,
 // default ACLs and schema CREATE are per database: they are checked in the target's database
-// (plus shared catalogs); other databases show up only as counts from pg_shdepend.
+// (plus shared catalogs); other databases show up only as counts from pg_shdepend, and any
+// privilege held there refuses the role (what it is cannot be read from here).
 import type pg from "pg";
 import { quoteIdent } from "../core/sql.ts";
 import { query } from "./executor.ts";
@@ -146,6 +147,21 @@ async function heldPowers(client: Client, h: Holder, pgMajor: number): Promise<F
   for (const d of elsewhere.rows) {
     out.push(finding("JIT_ROLE_NOT_PURE", `${h.label} has ${d.n} default privilege entr(ies) in database "${d.db}"`,
       [`-- in database "${d.db}": SELECT * FROM pg_default_acl WHERE defaclrole = ${literal(h.name)}::regrole;  then ALTER DEFAULT PRIVILEGES FOR ROLE ${q} … REVOKE`, ...h.alternative]));
+  }
+
+  // Privileges in other databases: membership reaches every database of the cluster, but grant
+  // options, CREATE and default privileges can only be read in the database the app connects to.
+  // pg_shdepend shows that such entries exist, not what they are: fail closed.
+  const acls = await query<{ db: string; n: number }>(client, `
+    SELECT d.datname::text AS db, count(*)::int AS n FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+     WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = $1::oid AND s.deptype = 'a' AND d.datname <> current_database()
+     GROUP BY 1 ORDER BY 1`, [h.oid]);
+  for (const d of acls.rows) {
+    out.push(finding("JIT_ROLE_NOT_PURE",
+      `${h.label} holds privileges in database "${d.db}" (${d.n} object(s)), which the app cannot inspect for grant options or CREATE from here; membership reaches every database of the cluster`,
+      [`-- in database "${d.db}": revoke them, or allowlist a role whose privileges are all in the database the app connects to`,
+        `-- SELECT pg_describe_object(classid, objid, objsubid) FROM pg_shdepend WHERE refobjid = ${literal(h.name)}::regrole AND deptype = 'a' AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database());`,
+        ...h.alternative]));
   }
 
   // Grant options held (WITH GRANT OPTION / ADMIN OPTION).

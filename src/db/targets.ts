@@ -24,6 +24,11 @@ export interface TargetInfo {
   /** system_identifier: memberships are per cluster, so drift is compared per cluster. */
   clusterId: string;
   database: string;
+  /**
+   * I16 when the system identifier cannot be read: a digest of what every session of one server
+   * sees alike (its start time and the shared database list), or null when that is refused too.
+   */
+  serverPrint?: string | null;
 }
 
 export class Targets {
@@ -124,7 +129,15 @@ export class Targets {
       } catch {
         // EXECUTE revoked from PUBLIC: fall back to one cluster per database key
       }
-      return { appRole: row.app, appRoleOid: row.app_oid, pgMajor: Math.floor(Number(row.num) / 10000), clusterId, database: row.db };
+      let serverPrint: string | null = null;
+      try {
+        const r = await query<{ fp: string }>(client, `SELECT md5(pg_postmaster_start_time()::text || ' ' ||
+          (SELECT string_agg(oid::text || '=' || datname, ',' ORDER BY oid) FROM pg_database)) AS fp`);
+        serverPrint = r.rows[0]?.fp ?? null;
+      } catch {
+        // refused as well: sharedRole treats the key as a possible twin of every other
+      }
+      return { appRole: row.app, appRoleOid: row.app_oid, pgMajor: Math.floor(Number(row.num) / 10000), clusterId, database: row.db, serverPrint };
     } finally {
       client.release();
     }
@@ -132,19 +145,27 @@ export class Targets {
 
   /**
    * I16 at runtime: JIT_ROLE_SHARED_ACROSS_KEYS when another key allowlists `role` under other rules
-   * and reaches the same cluster, by configuration or by system identifier. A key that cannot be
-   * reached now is judged by its configuration only.
+   * and reaches the same cluster, by configuration, by system identifier or (when that may not be
+   * read) by server start time and database list. Fails closed: a configured key that cannot be
+   * reached now, or whose server cannot be told apart, counts as the same cluster.
    */
   async sharedRole(key: string, role: string): Promise<Problem[]> {
-    const ids = new Map<string, string>([[key, (await this.info(key)).clusterId]]);
+    const infos = new Map<string, TargetInfo | undefined>([[key, await this.info(key)]]);
     for (const other of this.keys()) {
       if (other === key || !Object.hasOwn(this.policy.databases[other]!.roles, role) || !this.configured(other)) continue;
-      const info = await this.info(other).catch(() => undefined);
-      if (info) ids.set(other, info.clusterId);
+      infos.set(other, await this.info(other).catch(() => undefined));
     }
     const byConfig = sameConnection(this.policy, this.env);
-    return sharedRoleProblems(this.policy, (a, b) => byConfig(a, b)
-      ?? (ids.has(a) && ids.get(a) === ids.get(b) ? "the same cluster (equal system identifiers)" : null), { key, role });
+    return sharedRoleProblems(this.policy, (a, b) => {
+      const why = byConfig(a, b);
+      if (why !== null || !infos.has(a) || !infos.has(b)) return why;
+      const [x, y] = [infos.get(a), infos.get(b)];
+      if (!x || !y) return `a cluster the app cannot tell apart (the connection for "${x ? b : a}" fails now)`;
+      const known = (i: TargetInfo) => !i.clusterId.startsWith("key:");
+      if (known(x) && known(y)) return x.clusterId === y.clusterId ? "the same cluster (equal system identifiers)" : null;
+      if (!x.serverPrint || !y.serverPrint) return "a cluster the app cannot tell apart (its system identifier may not be read)";
+      return x.serverPrint === y.serverPrint ? "the same server (equal start time and databases)" : null;
+    }, { key, role });
   }
 
   async close(): Promise<void> {
