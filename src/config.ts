@@ -1,4 +1,4 @@
-// Environment → app configuration. Production refuses unsafe settings (SECURITY.md I9, case 27):
+// Environment → app configuration. Production refuses unsafe settings (docs/security.md I9, case 27):
 // Probot silently accepts the secret "development" and serves its setup page without an APP_ID.
 import { readFileSync } from "node:fs";
 import type { Problem } from "./core/problem.ts";

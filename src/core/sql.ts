@@ -1,4 +1,4 @@
-// The exact SQL the app runs against a target database (SECURITY.md section 4). The check run shows
+// The exact SQL the app runs against a target database (docs/database.md). The check run shows
 // these statements and the grantor executes the very same objects: plan and apply share this module.
 //
 // Identifiers cannot be bind parameters, so they are allowlisted (`^[a-z_][a-z0-9_]*$`, at most 63
@@ -83,7 +83,7 @@ export function buildGrantPlan(input: PlanInput): Statement[] {
 
 /**
  * Ends every session of the grantee; the function sits in the select list only, so it runs for the
- * rows that passed the filters (SECURITY.md §2). No timeout argument: PostgreSQL's wait for a
+ * rows that passed the filters (docs/security.md §3). No timeout argument: PostgreSQL's wait for a
  * terminated backend sleeps in 100 ms steps, which would make every revoke with a live session
  * take at least 100 ms. The grantor instead waits for the returned PIDs to leave pg_stat_activity
  * (polling every few milliseconds, up to 5 s) and verifies that no session is left.

@@ -1,4 +1,4 @@
-// Strict YAML for request and policy files (SECURITY.md I2). A request is inert data: the parser
+// Strict YAML for request and policy files (docs/security.md I2). A request is inert data: the parser
 // refuses every YAML feature that can make a file mean more than it shows (anchors, aliases, merge
 // keys, tags, directives, extra documents, duplicate keys) and every input that can hurt the
 // process (size, invalid UTF-8, depth). Depth is measured on yaml's CST, which its Parser builds

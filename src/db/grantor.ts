@@ -92,7 +92,7 @@ export interface ReconcileReport {
 export interface EngineHooks {
   /**
    * Runs after the GRANT is verified and before the ledger row is marked active. A fault-injection
-   * seam for crash-safety tests (SECURITY.md case 41); production leaves it unset.
+   * seam for crash-safety tests (docs/security.md case 41); production leaves it unset.
    */
   afterGrant?: (row: LedgerRow) => Promise<void> | void;
   /** Runs after the membership lock is taken, before preflight: a seam for the I16 race tests. */

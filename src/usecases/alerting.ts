@@ -1,5 +1,5 @@
 // Alerts and one-off comments must happen once, however many replicas or redeliveries see the
-// same incident: the outbox's unique dedupe key decides who posts (SECURITY.md case 28).
+// same incident: the outbox's unique dedupe key decides who posts (docs/security.md case 28).
 import type pg from "pg";
 import { raiseAlert, type Alert } from "../github/alerts.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";

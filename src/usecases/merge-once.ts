@@ -1,7 +1,7 @@
 // A merged pull request is handled once: `pull_request.closed` and the `push` it causes may reach
 // two replicas at the same moment, and GitHub may redeliver either. Handling is serialised per PR
 // by an advisory lock, and the outcome is recorded, so whoever comes second finds it and does
-// nothing (SECURITY.md case 28).
+// nothing (docs/security.md case 28).
 //
 // The lock lives on its own short-lived connection, not one borrowed from the state pool: a burst
 // of merges would otherwise hold every pooled connection while waiting for the one the grant needs.

@@ -33,6 +33,6 @@ export async function requestStateOf(q: Queryable, repository: string, database:
       durationMs,
     };
   }
-  // revoked, expired or refused: request ids are single-use (SECURITY.md I9)
+  // revoked, expired or refused: request ids are single-use (docs/security.md I9)
   return { status: "ended" };
 }

@@ -1,4 +1,4 @@
-// SECURITY.md cases 17-24 through the app: who approved, and does it count. Approval is computed
+// docs/security.md cases 17-24 through the app: who approved, and does it count. Approval is computed
 // by the app from fresh API reads at merge time (I1, I3); GitHub's branch protection, comments and
 // statuses are never evidence. Each case asserts the exact code and that nothing was granted.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-// SECURITY.md case 28: two app replicas sharing the state database, deliveries sent concurrently.
+// docs/security.md case 28: two app replicas sharing the state database, deliveries sent concurrently.
 // The same merge arriving as `pull_request.closed` and `push` on different replicas at once, and
 // the same delivery repeated, grant exactly once, write one ledger row and post one comment.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,6 +1,6 @@
 // The jit-access GitHub App under test, end to end: the real app (src/app.ts) served by the e2e
 // harness against the GitHub simulator, its state database, and a target database in the same
-// PostgreSQL cluster prepared as SECURITY.md §4 says (app role per server major, pure grantable
+// PostgreSQL cluster prepared as docs/database.md says (app role per server major, pure grantable
 // roles, ordinary logins). One `startJitE2E` per test file (one cluster per file).
 import { randomBytes } from "node:crypto";
 import { expect } from "vitest";
@@ -214,7 +214,7 @@ export interface JitE2EOptions {
   queue?: Partial<QueueConfig>;
 }
 
-/** Creates the target database as an operator would (SECURITY.md §4) and returns the app's URL. */
+/** Creates the target database as an operator would (docs/database.md) and returns the app's URL. */
 async function prepareTarget(e2e: E2E, password: string): Promise<{ su: pg.Client; major: number; url: string }> {
   const admin = await e2e.pg!.connect();
   try {

@@ -1,4 +1,4 @@
-// SECURITY.md cases 25, 26, 27 and 29 through the app: pushes that bypass pull requests, webhook
+// docs/security.md cases 25, 26, 27 and 29 through the app: pushes that bypass pull requests, webhook
 // signatures, production configuration, and payloads that disagree with the API.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";

@@ -1,4 +1,4 @@
-// SECURITY.md case 30: sentinel secrets in every credential the app holds (the webhook secret, the
+// docs/security.md case 30: sentinel secrets in every credential the app holds (the webhook secret, the
 // App's private key, the target database's password, and the password of a target that cannot be
 // reached) never appear in its logs (every level), comments, check runs, alert issues or ledger.
 import { randomBytes } from "node:crypto";

@@ -1,4 +1,4 @@
-// SECURITY.md cases 13-16 through the app: the shape of a request pull request. Each case asserts
+// docs/security.md cases 13-16 through the app: the shape of a request pull request. Each case asserts
 // the exact code in the check run or the refusal comment, and that nothing was granted (no
 // app-granted membership, no active ledger row).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

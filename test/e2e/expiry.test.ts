@@ -1,7 +1,7 @@
 // The expiry lifecycle end to end: the real app (Probot over HTTP) against the GitHub simulator and
 // a real PostgreSQL. A request PR is approved and merged (grant), the grant expires (by the
 // database clock), the scheduler revokes it and ends the session, the outbox opens and merges the
-// revert PR, and the ledger is closed. SECURITY.md case 46: GitHub answering 5xx on the revert PR
+// revert PR, and the ledger is closed. docs/security.md case 46: GitHub answering 5xx on the revert PR
 // delays only the PR; the revoke is done, the PR is retried, and the request file still on the
 // default branch never grants again.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -59,7 +59,7 @@ beforeAll(async () => {
       createApp(new Proxy({} as AppDeps, { get: (_t, k) => (deps as unknown as Record<string | symbol, unknown>)[k] }))(app);
     },
   });
-  // Target database with the app role (SECURITY.md §4), a pure grantable role and alice's login.
+  // Target database with the app role (docs/database.md), a pure grantable role and alice's login.
   const su = await e2e.pg!.connect();
   await su.query("CREATE DATABASE orders");
   await su.end();

@@ -1,4 +1,4 @@
-// Child process for SECURITY.md case 41: runs one grant and, after the GRANT is verified but before
+// Child process for docs/security.md case 41: runs one grant and, after the GRANT is verified but before
 // the ledger row is marked active, reports "GRANTED" and waits to be killed with SIGKILL — a real
 // crash between the two databases, with no cleanup code running.
 import { GrantEngine, type GrantInput } from "../../src/db/grantor.ts";

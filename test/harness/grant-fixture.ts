@@ -1,4 +1,4 @@
-// A target database prepared as docs/database.md says (app role per SECURITY.md §4 for the major
+// A target database prepared as docs/database.md says (app role per docs/database.md for the major
 // under test, pure grantable roles, ordinary logins), a state database on the same test cluster,
 // and a GrantEngine wired to both. One per test file, on that file's cluster.
 import pg from "pg";

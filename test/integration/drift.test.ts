@@ -1,4 +1,4 @@
-// The database is ground truth (I8): SECURITY.md cases 40 and 41, standing access, and crash safety
+// The database is ground truth (I8): docs/security.md cases 40 and 41, standing access, and crash safety
 // across the state and target databases.
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";

@@ -1,4 +1,4 @@
-// Leader election for the sweeper: SECURITY.md case 44 (the leader's lock connection dies
+// Leader election for the sweeper: docs/security.md case 44 (the leader's lock connection dies
 // mid-sweep) and the lock's own guarantees, against a real server.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LedgerKey } from "../../src/db/ledger.ts";

@@ -1,4 +1,4 @@
-// Expiry sweeps against a real server: SECURITY.md cases 42 (downtime catch-up), 43 (concurrent
+// Expiry sweeps against a real server: docs/security.md cases 42 (downtime catch-up), 43 (concurrent
 // sweepers), 45 (app clock off), plus `jit expire`, health and reconciliation on every sweep.
 // Time is moved the way the database sees it: expires_at is set relative to the server's now().
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";

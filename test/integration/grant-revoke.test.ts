@@ -1,4 +1,4 @@
-// Grant and revoke against a real server: SECURITY.md cases 31, 32, 33, 37 and 39, plus idempotency
+// Grant and revoke against a real server: docs/security.md cases 31, 32, 33, 37 and 39, plus idempotency
 // and single-use request ids.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type pg from "pg";

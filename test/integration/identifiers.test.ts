@@ -1,4 +1,4 @@
-// The database side of SECURITY.md cases 6, 10 and 11: non-strings never reach SQL, hostile
+// The database side of docs/security.md cases 6, 10 and 11: non-strings never reach SQL, hostile
 // identifiers leave no side effect on a real server, and request data never becomes a connection.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildGrantPlan, quoteIdent, SqlIdentifierError } from "../../src/core/sql.ts";

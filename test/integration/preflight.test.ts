@@ -1,4 +1,4 @@
-// Preflight and doctor against a real server: SECURITY.md cases 34, 35, 36 and 38.
+// Preflight and doctor against a real server: docs/security.md cases 34, 35, 36 and 38.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -1,4 +1,4 @@
-// SECURITY.md cases 13-24 against the one pull-request decision (src/core/pull-request.ts), with a
+// docs/security.md cases 13-24 against the one pull-request decision (src/core/pull-request.ts), with a
 // fake PullRequestContext. "Nothing granted" here means: the decision is not ok, with the exact code.
 import { describe, expect, it } from "vitest";
 import type { PullRequestContext } from "../../src/core/context.ts";

@@ -1,4 +1,4 @@
-// SECURITY.md section 5, cases 1-12 (parsing and validation), parser side. The SQL-builder and
+// docs/security.md §4, cases 1-12 (parsing and validation), parser side. The SQL-builder and
 // live-server halves of cases 6, 10 and 11 are in the DB tests. "Nothing granted" at this layer
 // means: no AccessRequest comes out (details null), so nothing downstream has anything to grant.
 import { describe, expect, it } from "vitest";
@@ -20,7 +20,7 @@ function rejected(yaml: string, path?: string) {
   return d;
 }
 
-describe("parsing and validation (SECURITY.md cases 1-12)", () => {
+describe("parsing and validation (docs/security.md cases 1-12)", () => {
   it("case 1: billion laughs is rejected as JIT_YAML_ALIAS without expanding anything", () => {
     const lol = [
       'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
