@@ -1,6 +1,6 @@
 # Production image: a plain Node server. Point DATABASE_URL at a managed PostgreSQL; the embedded
 # database is for local use only. Configuration comes from the environment (see README).
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -11,4 +11,4 @@ COPY schemas ./schemas
 COPY app.yml ./
 USER node
 EXPOSE 3000
-CMD ["node", "--import", "tsx", "src/main.ts"]
+CMD ["node", "src/main.ts"]

@@ -20,8 +20,10 @@ export interface AppConfig {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly problems: Problem[]) {
+  readonly problems: Problem[];
+  constructor(problems: Problem[]) {
     super(problems.map((p) => `${p.code}: ${p.message}`).join("\n"));
+    this.problems = problems;
   }
 }
 

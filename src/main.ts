@@ -19,8 +19,10 @@ import { createProbot, startServer, WEBHOOK_PATH } from "./server.ts";
 import { buildDeps } from "./usecases/build-deps.ts";
 
 export class StartupError extends Error {
-  constructor(readonly problems: Problem[]) {
+  readonly problems: Problem[];
+  constructor(problems: Problem[]) {
     super(problems.map((p) => `${p.code}: ${p.message}`).join("\n"));
+    this.problems = problems;
   }
 }
 

@@ -32,7 +32,11 @@ export class DeliveryWorker {
   #poll: ReturnType<typeof setInterval> | null = null;
   #idleWaiters: (() => void)[] = [];
 
-  constructor(private readonly o: WorkerOptions) {}
+  private readonly o: WorkerOptions;
+
+  constructor(o: WorkerOptions) {
+    this.o = o;
+  }
 
   async start(): Promise<void> {
     await this.#listen().catch((e: unknown) => this.o.log.warn({ error: (e as Error).message }, "queue: LISTEN failed; polling only until it works"));

@@ -32,7 +32,13 @@ const unavailable = (g: GrantRef, why: string): Decision<Policy | null> =>
 
 /** `jit expire` / `jit reconcile`: the checkout's policies/, for the grants of one repository (or all). */
 export class StaticPolicySource implements PolicySource {
-  constructor(private readonly policy: Policy, private readonly repository: string | null) {}
+  private readonly policy: Policy;
+  private readonly repository: string | null;
+
+  constructor(policy: Policy, repository: string | null) {
+    this.policy = policy;
+    this.repository = repository;
+  }
 
   async policyFor(g: GrantRef): Promise<Decision<Policy | null>> {
     if (this.repository !== null && g.repository !== this.repository) return unavailable(g, `this run serves ${this.repository} only`);
@@ -68,7 +74,10 @@ export class GitHubPolicySource implements PolicySource {
   readonly #ttlMs: number;
   readonly #now: () => number;
 
-  constructor(private readonly o: GitHubPolicySourceOptions) {
+  private readonly o: GitHubPolicySourceOptions;
+
+  constructor(o: GitHubPolicySourceOptions) {
+    this.o = o;
     this.#ttlMs = o.ttlMs ?? 60_000;
     this.#now = o.now ?? (() => Date.now());
   }
