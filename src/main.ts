@@ -11,10 +11,11 @@ import { migrate } from "./db/migrations.ts";
 import { consoleLogger, openStateDatabase, type Logger, type StateDatabase } from "./db/state.ts";
 import { TargetError, Targets } from "./db/targets.ts";
 import { loadPolicies } from "./policy-loader.ts";
-import { pino } from "pino";
 import { createApp } from "./app.ts";
 import { startBackground } from "./background.ts";
 import { ConfigError, loadConfig, type AppConfig } from "./config.ts";
+import { createLogger } from "./log.ts";
+import { loadDotEnv } from "./util/env-file.ts";
 import { createProbot, startServer, WEBHOOK_PATH } from "./server.ts";
 import { buildDeps } from "./usecases/build-deps.ts";
 
@@ -101,14 +102,8 @@ export async function startServices(opts: StartOptions = {}): Promise<Services> 
   }
 }
 
-/** Structured logs (pino, as Probot's); secrets are never passed to a log call. */
-function createLogger(level: string) {
-  const root = pino({ level, name: "jit-access" });
-  const log: Logger = { info: (m) => root.info(m), warn: (m) => root.warn(m), error: (m) => root.error(m) };
-  return { root, log };
-}
-
 async function main(): Promise<void> {
+  loadDotEnv();
   let config: AppConfig;
   try {
     config = loadConfig(process.env);
@@ -118,7 +113,9 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const { root, log } = createLogger(config.logLevel);
+  // One logger for the app, Probot and Octokit (src/log.ts); secrets are never passed to a log call.
+  const root = createLogger({ level: config.logLevel, format: config.logFormat });
+  const log: Logger = { info: (m) => root.info(m), warn: (m) => root.warn(m), error: (m) => root.error(m) };
   if (config.repositories.mode === "all") {
     log.warn("JIT_REPOSITORIES is unset: EVERY repository of the installation may grant and revoke (I10). Development only; production refuses to start without it.");
   }
@@ -134,7 +131,7 @@ async function main(): Promise<void> {
     throw e;
   }
 
-  const probot = createProbot(config);
+  const probot = createProbot(config, root);
   const deps = buildDeps({
     state: services.state.pool, env: process.env, log: probot?.log ?? root,
     ...(config.appId ? { appId: Number(config.appId) } : {}),
