@@ -1,7 +1,7 @@
 // Webhook acknowledgement latency of the queue's receiver (src/queue/receiver.ts) on a real
 // PostgreSQL: signed deliveries are POSTed one after another and, separately, 16 at a time; each
 // answer is the 202 after the delivery is stored. No worker runs, so this is the ack path alone.
-// Usage: npx tsx bench/ack.bench.ts [count]
+// Usage: npm run bench:ack -- [count]
 import { createHmac, randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";

@@ -22,7 +22,7 @@ function postgresVersion(m: PgMajor): string {
 function runBench(file: string): Promise<{ code: number | null; output: string; seconds: number }> {
   return new Promise((resolve) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ["--import", "tsx", join(DIR, file)], { env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [join(DIR, file)], { env: process.env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     const take = (chunk: Buffer, to: NodeJS.WriteStream) => {
       output += chunk.toString("utf8");

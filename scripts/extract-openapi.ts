@@ -2,7 +2,7 @@
 // serves (test/sim/operations.ts) and the webhook events it sends, with every $ref they reach
 // bundled under components. The full descriptions are ~100 MB, so they are installed into a temp
 // dir at a pinned version and never added to package.json.
-// Usage: npx tsx scripts/extract-openapi.ts
+// Usage: node scripts/extract-openapi.ts
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -15,6 +15,8 @@ export interface AppConfig {
   host: string;
   port: number;
   logLevel: string;
+  /** LOG_FORMAT: "pretty" for humans; otherwise JSON lines. */
+  logFormat?: string;
   databaseUrl?: string;
   /** I10: the access repositories (JIT_REPOSITORIES); "all" only outside production. */
   repositories: AccessRepositories;
@@ -25,8 +27,10 @@ export interface AppConfig {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly problems: Problem[]) {
+  readonly problems: Problem[];
+  constructor(problems: Problem[]) {
     super(problems.map((p) => `${p.code}: ${p.message}`).join("\n"));
+    this.problems = problems;
   }
 }
 
@@ -48,6 +52,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     host: env.HOST || "127.0.0.1",
     port: env.PORT ? Number(env.PORT) : 3000,
     logLevel: env.LOG_LEVEL || "info",
+    logFormat: env.LOG_FORMAT || undefined,
     databaseUrl: env.DATABASE_URL || undefined,
     repositories: { mode: "all", entries: [] },
     github: GITHUB_COM,

@@ -11,18 +11,21 @@ import { migrate } from "./db/migrations.ts";
 import { consoleLogger, openStateDatabase, type Logger, type StateDatabase } from "./db/state.ts";
 import { TargetError, Targets } from "./db/targets.ts";
 import { localPolicies } from "./policy-loader.ts";
-import { pino } from "pino";
 import { createApp } from "./app.ts";
 import { startBackground } from "./background.ts";
 import { ConfigError, loadConfig, type AppConfig } from "./config.ts";
+import { createLogger } from "./log.ts";
+import { loadDotEnv } from "./util/env-file.ts";
 import { createProbot, startServer, WEBHOOK_PATH } from "./server.ts";
 import { buildDeps } from "./usecases/build-deps.ts";
 import { needsSetup, runSetup } from "./setup/run.ts";
 import { forwardTarget, startWebhookProxy } from "./setup/webhook-proxy.ts";
 
 export class StartupError extends Error {
-  constructor(readonly problems: Problem[]) {
+  readonly problems: Problem[];
+  constructor(problems: Problem[]) {
     super(problems.map((p) => `${p.code}: ${p.message}`).join("\n"));
+    this.problems = problems;
   }
 }
 
@@ -108,14 +111,8 @@ export async function startServices(opts: StartOptions = {}): Promise<Services> 
   }
 }
 
-/** Structured logs (pino, as Probot's); secrets are never passed to a log call. */
-function createLogger(level: string) {
-  const root = pino({ level, name: "jit-access" });
-  const log: Logger = { info: (m) => root.info(m), warn: (m) => root.warn(m), error: (m) => root.error(m) };
-  return { root, log };
-}
-
 async function main(): Promise<void> {
+  loadDotEnv();
   let config: AppConfig;
   try {
     config = loadConfig(process.env);
@@ -125,7 +122,9 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const { root, log } = createLogger(config.logLevel);
+  // One logger for the app, Probot and Octokit (src/log.ts); secrets are never passed to a log call.
+  const root = createLogger({ level: config.logLevel, format: config.logFormat });
+  const log: Logger = { info: (m) => root.info(m), warn: (m) => root.warn(m), error: (m) => root.error(m) };
   // Registration flow (src/setup/): development without credentials serves the setup page first.
   if (needsSetup(config)) {
     await runSetup(config, log);
@@ -146,7 +145,7 @@ async function main(): Promise<void> {
     throw e;
   }
 
-  const probot = createProbot(config);
+  const probot = createProbot(config, root);
   const deps = buildDeps({
     state: services.state.pool, env: process.env, log: probot?.log ?? root,
     ...(config.appId ? { appId: Number(config.appId) } : {}),

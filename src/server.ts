@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { Probot } from "probot";
 import type { AppConfig } from "./config.ts";
+import type { Logger } from "./log.ts";
 
 export const WEBHOOK_PATH = "/api/github/webhooks";
 
@@ -18,11 +19,14 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** A Probot instance only when the app is configured; the caller decides what "configured" needs. */
-export function createProbot(config: AppConfig): Probot | null {
+/**
+ * A Probot instance only when the app is configured; the caller decides what "configured" needs.
+ * It logs through the app's logger (src/log.ts), never its own pretty printer of whole payloads.
+ */
+export function createProbot(config: AppConfig, log: Logger): Probot | null {
   if (!config.appId || !config.privateKey || !config.webhookSecret) return null;
   return new Probot({
-    appId: config.appId, privateKey: config.privateKey, secret: config.webhookSecret, logLevel: config.logLevel as "info",
+    appId: config.appId, privateKey: config.privateKey, secret: config.webhookSecret, log,
     baseUrl: config.github.apiUrl, // GHE_HOST: https://<host>/api/v3, as Probot's own `run` derives it
   });
 }

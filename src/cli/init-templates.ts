@@ -73,8 +73,8 @@ function setupSteps(o: ScaffoldOptions): string {
         working-directory: .jit`;
 }
 
-// Node 24 runs jit's TypeScript itself; transform-types covers the few non-erasable constructs.
-const JIT = "node --experimental-transform-types --disable-warning=ExperimentalWarning .jit/src/cli/main.ts";
+// Node 24 runs jit's TypeScript itself (type stripping): no compiler, no dev dependency.
+const JIT = "node .jit/bin/jit.mjs";
 
 function validateWorkflow(o: ScaffoldOptions): string {
   return `# Validates policies and access requests on every pull request and annotates offending lines.

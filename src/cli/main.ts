@@ -44,5 +44,6 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  (await import("../util/env-file.ts")).loadDotEnv();
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -44,8 +44,10 @@ function recordOf(s: Statement, error?: unknown): ExecutedSql {
 }
 
 export class ApplyError extends Error {
-  constructor(message: string, readonly sql: ExecutedSql[], options?: { cause?: unknown }) {
+  readonly sql: ExecutedSql[];
+  constructor(message: string, sql: ExecutedSql[], options?: { cause?: unknown }) {
     super(message, options);
+    this.sql = sql;
   }
 }
 

@@ -113,12 +113,17 @@ function codeOf(e: unknown, fallback: JitCode): JitCode {
 }
 
 export class GrantEngine {
-  constructor(
-    private readonly state: pg.Pool,
-    private readonly targets: Targets,
-    private readonly policy: Policy,
-    private readonly hooks: EngineHooks = {},
-  ) {}
+  private readonly state: pg.Pool;
+  private readonly targets: Targets;
+  private readonly policy: Policy;
+  private readonly hooks: EngineHooks;
+
+  constructor(state: pg.Pool, targets: Targets, policy: Policy, hooks: EngineHooks = {}) {
+    this.state = state;
+    this.targets = targets;
+    this.policy = policy;
+    this.hooks = hooks;
+  }
 
   /** Roles the app may hold ADMIN on in this key's cluster, and those this key needs. */
   scopeFor(database: string): Promise<AppRoleScope> {

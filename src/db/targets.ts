@@ -10,8 +10,10 @@ import { createPool } from "./state.ts";
 import { query } from "./executor.ts";
 
 export class TargetError extends Error {
-  constructor(readonly code: JitCode, message: string) {
+  readonly code: JitCode;
+  constructor(code: JitCode, message: string) {
     super(message);
+    this.code = code;
   }
 }
 
@@ -35,7 +37,15 @@ export class Targets {
   private pools = new Map<string, pg.Pool>();
   private infos = new Map<string, Promise<TargetInfo>>();
 
-  constructor(readonly policy: Policy, private readonly env: NodeJS.ProcessEnv, private readonly poolMax = 4) {}
+  readonly policy: Policy;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly poolMax: number;
+
+  constructor(policy: Policy, env: NodeJS.ProcessEnv, poolMax = 4) {
+    this.policy = policy;
+    this.env = env;
+    this.poolMax = poolMax;
+  }
 
   keys(): string[] {
     return Object.keys(this.policy.databases).sort();

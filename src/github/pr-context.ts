@@ -38,13 +38,19 @@ function memo<K, V>(fn: (key: K) => Promise<V>): (key: K) => Promise<V> {
 }
 
 export class OctokitPullRequestContext implements PullRequestContext {
-  constructor(
-    private readonly octokit: Octokit,
-    private readonly ref: RepoRef,
-    private readonly number: number,
-    private readonly lookupRequestState: RequestStateLookup,
-    private readonly lookupPushers: PushersLookup,
-  ) {}
+  private readonly octokit: Octokit;
+  private readonly ref: RepoRef;
+  private readonly number: number;
+  private readonly lookupRequestState: RequestStateLookup;
+  private readonly lookupPushers: PushersLookup;
+
+  constructor(octokit: Octokit, ref: RepoRef, number: number, lookupRequestState: RequestStateLookup, lookupPushers: PushersLookup) {
+    this.octokit = octokit;
+    this.ref = ref;
+    this.number = number;
+    this.lookupRequestState = lookupRequestState;
+    this.lookupPushers = lookupPushers;
+  }
 
   private pullData = once(async () => (await this.octokit.rest.pulls.get({ ...this.ref, pull_number: this.number })).data);
 

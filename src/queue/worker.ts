@@ -32,7 +32,11 @@ export class DeliveryWorker {
   #poll: ReturnType<typeof setInterval> | null = null;
   #idleWaiters: (() => void)[] = [];
 
-  constructor(private readonly o: WorkerOptions) {}
+  private readonly o: WorkerOptions;
+
+  constructor(o: WorkerOptions) {
+    this.o = o;
+  }
 
   async start(): Promise<void> {
     await this.#listen().catch((e: unknown) => this.o.log.warn({ error: (e as Error).message }, "queue: LISTEN failed; polling only until it works"));
@@ -108,19 +112,21 @@ export class DeliveryWorker {
         () => {});
     }, Math.max(50, Math.floor(config.leaseMs / 3)));
     renew.unref();
+    const fields = deliveryFields(job);
     try {
       await this.o.run(job);
       clearInterval(renew);
       await finishDelivery(this.o.state, job.id, this.id);
+      log.info({ ...fields, outcome: "done" }, "delivery handled");
     } catch (e) {
       clearInterval(renew);
       const error = errorText(e);
       const state = await failDelivery(this.o.state, job.id, this.id, { error, retryInMs: retryDelay(config, job.attempts), maxAttempts: config.maxAttempts }).catch(() => null);
       if (state === "dead") {
-        log.error({ code: "JIT_DELIVERY_DEAD", delivery: job.id, event: job.event, attempts: job.attempts, error }, "delivery failed every attempt: dead letter");
+        log.error({ code: "JIT_DELIVERY_DEAD", ...fields, outcome: "dead", attempts: job.attempts, error }, "delivery failed every attempt: dead letter");
         await this.o.onDead?.(job, error).catch((err: unknown) => log.warn({ delivery: job.id, error: (err as Error).message }, "queue: dead-letter alert failed"));
       } else {
-        log.warn({ delivery: job.id, event: job.event, attempts: job.attempts, error }, "delivery failed; retried with backoff");
+        log.warn({ ...fields, outcome: "retry", attempts: job.attempts, error }, "delivery failed; retried with backoff");
       }
     }
   }
@@ -152,6 +158,13 @@ export class DeliveryWorker {
 }
 
 /** The error's message only (an AggregateError from Probot lists its causes); never a payload. */
+/** What a log line says about a delivery: ids and names only, never the payload. */
+function deliveryFields(job: ClaimedDelivery): Record<string, unknown> {
+  const p = job.payload as { number?: unknown; pull_request?: { number?: unknown } };
+  const pr = p.pull_request?.number ?? p.number;
+  return { delivery: job.id, event: job.event, repository: job.repository, ...(typeof pr === "number" ? { pr } : {}) };
+}
+
 function errorText(e: unknown): string {
   const err = e as Error & { errors?: unknown[] };
   const parts = Array.isArray(err.errors) && err.errors.length ? err.errors.map((x) => (x as Error).message) : [err.message];

@@ -48,7 +48,10 @@ export class LeaderLock implements Leadership {
   readonly object: number;
   readonly #checkTimeoutMs: number;
 
-  constructor(private readonly opts: LeaderLockOptions) {
+  private readonly opts: LeaderLockOptions;
+
+  constructor(opts: LeaderLockOptions) {
+    this.opts = opts;
     this.object = opts.object ?? LEADER_OBJECT;
     this.#checkTimeoutMs = opts.checkTimeoutMs ?? 5000;
   }

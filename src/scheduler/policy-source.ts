@@ -38,7 +38,13 @@ const unavailable = (g: GrantRef, why: string): Decision<Policy | null> =>
  * Null: a server with neither a local policies/ nor the GitHub App configured knows no policy.
  */
 export class StaticPolicySource implements PolicySource {
-  constructor(private readonly policy: Policy | null, private readonly repository: string | null) {}
+  private readonly policy: Policy | null;
+  private readonly repository: string | null;
+
+  constructor(policy: Policy | null, repository: string | null) {
+    this.policy = policy;
+    this.repository = repository;
+  }
 
   serves(repository: string): boolean {
     return this.repository === null || repository === this.repository;
@@ -79,7 +85,10 @@ export class GitHubPolicySource implements PolicySource {
   readonly #ttlMs: number;
   readonly #now: () => number;
 
-  constructor(private readonly o: GitHubPolicySourceOptions) {
+  private readonly o: GitHubPolicySourceOptions;
+
+  constructor(o: GitHubPolicySourceOptions) {
+    this.o = o;
     this.#ttlMs = o.ttlMs ?? 60_000;
     this.#now = o.now ?? (() => Date.now());
   }

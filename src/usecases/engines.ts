@@ -8,11 +8,15 @@ import type { Policy } from "../core/types.ts";
 export class EngineRegistry {
   private targets = new Map<string, Targets>();
 
-  constructor(
-    readonly state: pg.Pool,
-    private readonly env: NodeJS.ProcessEnv,
-    private readonly hooks: EngineHooks = {},
-  ) {}
+  readonly state: pg.Pool;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly hooks: EngineHooks;
+
+  constructor(state: pg.Pool, env: NodeJS.ProcessEnv, hooks: EngineHooks = {}) {
+    this.state = state;
+    this.env = env;
+    this.hooks = hooks;
+  }
 
   /** Pools are keyed by which environment variable each database key connects with. */
   private targetsFor(policy: Policy): Targets {

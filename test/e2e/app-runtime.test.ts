@@ -4,7 +4,6 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.ts";
 import { APP_ROLE, requestPath, requestYaml, startJitE2E, type JitE2E } from "./app-fixture.ts";
@@ -109,11 +108,11 @@ describe("case 27: production configuration", () => {
 describe("case 27: the process refuses to start", () => {
   const ROOT = resolve(import.meta.dirname, "../..");
 
-  /** `node --import tsx src/main.ts` in an empty directory, with only the variables given. */
+  /** `node src/main.ts` in an empty directory, with only the variables given. */
   function start(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string; leftovers: string[] }> {
     const cwd = mkdtempSync(join(tmpdir(), "jit-main-"));
     return new Promise((done, fail) => {
-      const child = spawn(process.execPath, ["--import", pathToFileURL(join(ROOT, "node_modules/tsx/dist/loader.mjs")).href, join(ROOT, "src/main.ts")], {
+      const child = spawn(process.execPath, [join(ROOT, "src/main.ts")], {
         cwd, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: cwd, ...env }, stdio: ["ignore", "pipe", "pipe"],
       });
       let stderr = "";

@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
-import { pino } from "pino";
+import { createLogger } from "../../src/log.ts";
 import { createNodeMiddleware, Probot, ProbotOctokit, type ApplicationFunction, type ApplicationFunctionOptions } from "probot";
 import { startPostgres, type TestCluster } from "../harness/postgres.ts";
 import { GitHubSimulator, type SimulatorOptions } from "../sim/index.ts";
@@ -91,7 +91,7 @@ function captureLogger(level: string, lines: string[]) {
       done();
     },
   });
-  return pino({ level, name: "probot" }, sink);
+  return createLogger({ level, destination: sink }); // the app's own logger, serializers included
 }
 
 async function startApp(o: E2EOptions, sim: GitHubSimulator, clock: TestClock, env: Record<string, string>, replica: number, logs: string[]): Promise<AppInstance> {

@@ -36,7 +36,11 @@ export interface FakeContextData {
 export class FakeContext implements PullRequestContext {
   readonly calls: { method: ContextMethod; args: unknown[] }[] = [];
 
-  constructor(readonly data: FakeContextData) {}
+  readonly data: FakeContextData;
+
+  constructor(data: FakeContextData) {
+    this.data = data;
+  }
 
   /** Number of calls of one method, or of every method. */
   count(method?: ContextMethod): number {

@@ -119,7 +119,7 @@ describe("crash safety", () => {
   function crashAfterGrant(requestId: string, dbUser: string): Promise<void> {
     const script = resolve(import.meta.dirname, "../harness/crash-grant.ts");
     const arg = JSON.stringify({ stateUrl: cluster.superuserUrl(STATE_DB), env: f.env, policy: f.policy, input: f.input(requestId, { dbUser }) });
-    const child = spawn(process.execPath, ["--import", "tsx", script, arg], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [script, arg], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stderr.on("data", (c: Buffer) => (err += c.toString()));

@@ -25,7 +25,17 @@ const randomToken = (prefix: string) => prefix + [...randomBytes(36)].map((b) =>
 export class AppAuth {
   readonly #tokens = new Map<string, TokenRecord>();
 
-  constructor(private readonly publicKey: KeyObject, private readonly appId: number, private readonly clientId: string, private readonly botLogin: string) {}
+  private readonly publicKey: KeyObject;
+  private readonly appId: number;
+  private readonly clientId: string;
+  private readonly botLogin: string;
+
+  constructor(publicKey: KeyObject, appId: number, clientId: string, botLogin: string) {
+    this.publicKey = publicKey;
+    this.appId = appId;
+    this.clientId = clientId;
+    this.botLogin = botLogin;
+  }
 
   /** Verifies an app JWT as GitHub does: RS256, valid signature, iss = app, iat/exp within 10 minutes. */
   verifyJwt(jwt: string): void {

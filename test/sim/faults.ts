@@ -57,7 +57,10 @@ export class Faults {
 /** Primary rate limit per credential, reset hourly, with GitHub's x-ratelimit-* headers. */
 export class RateLimits {
   readonly #buckets = new Map<string, { used: number; reset: number }>();
-  constructor(private readonly limit: number) {}
+  private readonly limit: number;
+  constructor(limit: number) {
+    this.limit = limit;
+  }
 
   consume(key: string): { headers: Record<string, string>; exceeded: boolean } {
     const now = Math.floor(Date.now() / 1000);

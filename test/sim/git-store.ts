@@ -39,14 +39,26 @@ export const ZERO_SHA = "0000000000000000000000000000000000000000";
 const SHA_RE = /^[0-9a-f]{40}$/;
 
 export class GitError extends Error {
-  constructor(message: string, readonly code: number | null, readonly stderr: string) { super(message); }
+  readonly code: number | null;
+  readonly stderr: string;
+  constructor(message: string, code: number | null, stderr: string) {
+    super(message);
+    this.code = code;
+    this.stderr = stderr;
+  }
 }
 
 const TREEISH_RE = /^[0-9a-f]{40}(?::.*)?$/s;
 const isSha = (s: string | null) => s === null || SHA_RE.test(s);
 
 export class GitStore {
-  private constructor(readonly dir: string, private readonly root: string) {}
+  readonly dir: string;
+  private readonly root: string;
+
+  private constructor(dir: string, root: string) {
+    this.dir = dir;
+    this.root = root;
+  }
 
   // Answers about objects addressed by full SHAs never change (git objects are immutable), so they
   // are memoised per store: the simulator answers in far fewer git processes. Refs are never cached;

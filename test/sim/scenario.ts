@@ -33,7 +33,13 @@ export type ReviewState = ReviewEvent | "APPROVED" | "CHANGES_REQUESTED" | "COMM
 const EVENT: Record<ReviewState, ReviewEvent> = { APPROVE: "APPROVE", APPROVED: "APPROVE", REQUEST_CHANGES: "REQUEST_CHANGES", CHANGES_REQUESTED: "REQUEST_CHANGES", COMMENT: "COMMENT", COMMENTED: "COMMENT" };
 
 export class RepoScenario {
-  constructor(private readonly ctx: SimContext, readonly repo: Repo) {}
+  private readonly ctx: SimContext;
+  readonly repo: Repo;
+
+  constructor(ctx: SimContext, repo: Repo) {
+    this.ctx = ctx;
+    this.repo = repo;
+  }
 
   get fullName(): string { return fullName(this.repo); }
   get owner(): string { return this.repo.owner; }

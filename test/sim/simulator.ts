@@ -53,7 +53,10 @@ export class GitHubSimulator {
   #server: Server | null = null;
   #last: RepoScenario | null = null;
 
-  private constructor(readonly app: SimulatorApp, ctx: SimContext, auth: AppAuth) {
+  readonly app: SimulatorApp;
+
+  private constructor(app: SimulatorApp, ctx: SimContext, auth: AppAuth) {
+    this.app = app;
     this.#ctx = ctx;
     this.#auth = auth;
   }

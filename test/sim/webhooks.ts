@@ -54,7 +54,11 @@ export class WebhookDispatcher {
   readonly #drops: DeliveryFilter[] = [];
   readonly #hookshot = `GitHub-Hookshot/${randomBytes(4).toString("hex").slice(0, 7)}`;
 
-  constructor(private readonly opts: WebhookOptions) {}
+  private readonly opts: WebhookOptions;
+
+  constructor(opts: WebhookOptions) {
+    this.opts = opts;
+  }
 
   /** Records and sends an event. The payload is checked against the webhook schema first. */
   emit(event: string, payload: Record<string, unknown>): Delivery {

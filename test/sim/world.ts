@@ -16,7 +16,13 @@ export interface AppInfo {
 }
 
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly extra: Record<string, unknown> = {}) { super(message); }
+  readonly status: number;
+  readonly extra: Record<string, unknown>;
+  constructor(status: number, message: string, extra: Record<string, unknown> = {}) {
+    super(message);
+    this.status = status;
+    this.extra = extra;
+  }
 }
 
 export class SimWorld {
@@ -31,7 +37,13 @@ export class SimWorld {
   readonly manifestCodes = new Map<string, PendingManifest>();
   baseUrl = "";
 
-  constructor(readonly app: AppInfo, readonly now: () => Date) {}
+  readonly app: AppInfo;
+  readonly now: () => Date;
+
+  constructor(app: AppInfo, now: () => Date) {
+    this.app = app;
+    this.now = now;
+  }
 
   get botLogin(): string { return `${this.app.slug}[bot]`; }
 

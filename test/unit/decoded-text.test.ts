@@ -146,12 +146,12 @@ describe("I18: pull requests", () => {
     evaluatePullRequest(requestScenario({ head, reviews: [approve("dave")] }), { now: 1_780_000_000_000, mode: "check" });
 
   it("I18: file names from the PR (another file, a request path, a hidden tag character) are never echoed in the decision", async () => {
-    for (const head of <Record<string, string>[]>[
+    for (const head of [
       { [REQUEST_PATH]: REQUEST, "docs/\u202Eevil.md": "x\n" },
       { "access-requests/orders-prod/alice\u202E-1.yaml": REQUEST },
       { "access-requests/orders-prod/alice-\u{E0041}.yaml": REQUEST },
       { [REQUEST_PATH]: `${HEAD}reason: "pay \\u202Eevil"\n` },
-    ]) {
+    ] as Record<string, string>[]) {
       const d = await evaluate(head);
       expect(d.ok, Object.keys(head).join()).toBe(false);
       assertNoEcho(d.problems);

@@ -1,49 +1,61 @@
-// .env written by the registration flow: mode 0600, other lines kept, replaced keys named, and no
-// value can smuggle in a line of its own.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { generateKeyPairSync } from "node:crypto";
+// `.env` at start: fills only unset variables (the real environment wins, even an empty value),
+// is optional, and is never read inside GitHub Actions.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { parseEnv } from "node:util";
-import { writeEnvFile } from "../../src/setup/env-file.ts";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { loadDotEnv, PROJECT_ENV_FILE } from "../../src/util/env-file.ts";
 
-let dir: string;
-let path: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), "jit-env-")); path = join(dir, ".env"); });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const dirs: string[] = [];
+afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
 
-const pem = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } }).privateKey;
+function envFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "jit-env-"));
+  dirs.push(dir);
+  const file = join(dir, ".env");
+  writeFileSync(file, text);
+  return file;
+}
 
-describe("writeEnvFile", () => {
-  it("creates .env with mode 0600; the PEM round-trips through util.parseEnv (what loadEnvFile reads)", () => {
-    const r = writeEnvFile(path, { APP_ID: "42", PRIVATE_KEY: pem, WEBHOOK_SECRET: "abc123" });
-    expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(parseEnv(readFileSync(path, "utf8"))).toEqual({ APP_ID: "42", PRIVATE_KEY: pem, WEBHOOK_SECRET: "abc123" });
-    expect(r).toMatchObject({ added: ["APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET"], replaced: [] });
-    expect(readdirSync(dir)).toEqual([".env"]); // no temporary file left behind
+const FILE = 'APP_ID=123\nWEBHOOK_SECRET="from file"\n# a comment\nJIT_EXAMPLE=debug\nPRIVATE_KEY="-----BEGIN KEY-----\\nabc\\n-----END KEY-----"\n';
+
+describe(".env", () => {
+  it("fills unset variables and leaves every variable already set alone, even an empty one", () => {
+    const env: NodeJS.ProcessEnv = { WEBHOOK_SECRET: "from environment", JIT_EXAMPLE: "" };
+    expect(loadDotEnv(envFile(FILE), env)).toBe("loaded");
+    expect(env).toEqual({
+      WEBHOOK_SECRET: "from environment",
+      JIT_EXAMPLE: "",
+      APP_ID: "123",
+      PRIVATE_KEY: "-----BEGIN KEY-----\nabc\n-----END KEY-----", // "\n" in double quotes is a newline, as with node --env-file
+    });
   });
 
-  it("keeps comments and other keys, fills empty keys in place, names the keys whose value it replaced", () => {
-    writeFileSync(path, "# comment\nAPP_ID=\nWEBHOOK_SECRET=old\nDATABASE_URL=postgres://x\nWEBHOOK_SECRET=dup\n", { mode: 0o644 });
-    const r = writeEnvFile(path, { APP_ID: "7", WEBHOOK_SECRET: "new" });
-    expect(readFileSync(path, "utf8")).toBe("# comment\nAPP_ID=7\nWEBHOOK_SECRET=new\nDATABASE_URL=postgres://x\n");
-    expect(r.added).toEqual(["APP_ID"]);
-    expect(r.replaced).toEqual(["WEBHOOK_SECRET"]);
-    expect(statSync(path).mode & 0o777).toBe(0o600);
+  it("is optional: no file, nothing changes", () => {
+    const env: NodeJS.ProcessEnv = { A: "1" };
+    expect(loadDotEnv(join(tmpdir(), "jit-no-such-dir", ".env"), env)).toBe("absent");
+    expect(env).toEqual({ A: "1" });
   });
 
-  it("I9: a value cannot add a line (newline, quotes, comment, expansion) and nothing is written", () => {
-    writeFileSync(path, "KEEP=1\n");
-    for (const v of ["x\nDATABASE_URL=postgres://evil", "x\rY=1", 'a"b', "a'b", "a#b", "a b", "$HOME", "a\\nb", "", "ü"]) {
-      expect(() => writeEnvFile(path, { WEBHOOK_SECRET: v }), JSON.stringify(v)).toThrow(/not a plain token/);
-    }
-    expect(() => writeEnvFile(path, { "A=B\nC": "x" })).toThrow(/refusing to write the key/);
-    expect(readFileSync(path, "utf8")).toBe("KEEP=1\n");
-    expect(existsSync(join(dir, `.${".env"}.${process.pid}.tmp`))).toBe(false);
+  it("is not read inside GitHub Actions, where a checkout could hold one", () => {
+    const env: NodeJS.ProcessEnv = { GITHUB_ACTIONS: "true" };
+    expect(loadDotEnv(envFile(FILE), env)).toBe("skipped");
+    expect(env).toEqual({ GITHUB_ACTIONS: "true" });
   });
 
-  it("I9: a PEM with something appended is not a PEM", () => {
-    expect(() => writeEnvFile(path, { PRIVATE_KEY: `${pem}EXTRA=1\n` })).toThrow(/not a plain token/);
+  it("works on the real process environment of a fresh process", () => {
+    const file = envFile(FILE);
+    const script = `import { loadDotEnv } from ${JSON.stringify(resolve(import.meta.dirname, "../../src/util/env-file.ts"))};
+      console.log(loadDotEnv(${JSON.stringify(file)}));
+      console.log(JSON.stringify([process.env.APP_ID, process.env.WEBHOOK_SECRET, process.env.JIT_EXAMPLE]));`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", WEBHOOK_SECRET: "real", JIT_EXAMPLE: "" }, encoding: "utf8",
+    });
+    expect(out.trim().split("\n")).toEqual(["loaded", JSON.stringify(["123", "real", ""])]);
+  });
+
+  it("is the one next to package.json", () => {
+    expect(PROJECT_ENV_FILE).toBe(resolve(import.meta.dirname, "../../.env"));
   });
 });

@@ -1,5 +1,6 @@
 // GHE_HOST: GitHub Enterprise Server through the variables Probot reads; the URL derivation, the
 // refusals, and that the app's Probot really talks to https://<host>/api/v3.
+import { createLogger } from "../../src/log.ts";
 import { describe, expect, it } from "vitest";
 import { generateKeyPairSync } from "node:crypto";
 import { createAppUrl, GITHUB_COM, parseGitHubHost } from "../../src/core/github-host.ts";
@@ -44,10 +45,10 @@ describe("GHE_HOST → URLs", () => {
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
     const config = loadConfig({ GHE_HOST: "ghe.example.com", APP_ID: "1", PRIVATE_KEY: privateKey, WEBHOOK_SECRET: "dev-secret" });
     expect(config.github.apiUrl).toBe("https://ghe.example.com/api/v3");
-    const probot = createProbot(config)!;
+    const probot = createProbot(config, createLogger({ level: "silent", format: "json" }))!;
     const octokit = await probot.auth();
     expect(octokit.request.endpoint.DEFAULTS.baseUrl).toBe("https://ghe.example.com/api/v3");
-    const dotcom = await createProbot(loadConfig({ APP_ID: "1", PRIVATE_KEY: privateKey, WEBHOOK_SECRET: "dev-secret" }))!.auth();
+    const dotcom = await createProbot(loadConfig({ APP_ID: "1", PRIVATE_KEY: privateKey, WEBHOOK_SECRET: "dev-secret" }), createLogger({ level: "silent", format: "json" }))!.auth();
     expect(dotcom.request.endpoint.DEFAULTS.baseUrl).toBe("https://api.github.com");
   });
 
