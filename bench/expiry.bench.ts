@@ -93,7 +93,7 @@ try {
   const { rows: [left] } = await f.su.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename LIKE 'exp\\_u%'");
   const memberships = (await f.appGranted()).length;
   const early = lags.filter((l) => l < 0).length;
-  console.log(`\n1) ${GRANTS} grants expiring over ${SPREAD_MS / 1000} s, each with a live session (scheduler: timer + cron, parallel 4)`);
+  console.log(`\n1) ${GRANTS} grants expiring over ${SPREAD_MS / 1000} s, each with a live session (scheduler: timer + 30 s interval, parallel 4)`);
   line("lag expires_at -> verified revoke", lags);
   console.log(`   sessions ended ${ended}/${GRANTS}, grantee sessions left ${left!.n}, app memberships left ${memberships}, revoked before expiry ${early}, reasons ${[...new Set(lagRows.map((r) => r.reason))].join(",")}`);
   console.log(`   goal p99 < 2000 ms: ${pct(lags, 99) < 2000 ? "met" : "NOT met"}`);
