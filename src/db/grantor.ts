@@ -22,6 +22,7 @@ import {
   type LedgerRow,
 } from "./ledger.ts";
 import { preflight } from "./preflight.ts";
+import { inTransaction } from "./state.ts";
 import { roleOid } from "./inspect-role.ts";
 import { recordBinding, recordedBinding, type BindingKey, type TargetBinding } from "./target-binding.ts";
 import { cleanWindowResidue, type ResidueReport } from "./window-residue.ts";
@@ -412,19 +413,7 @@ export class GrantEngine {
    * exactly the ledger rows and events a revoke of each one alone records.
    */
   async revokeMany(ids: number[], opts: { reason: string; actor: string }): Promise<{ id: number; decision: Decision<RevokeDetails> }[]> {
-    const client = await this.state.connect();
-    try {
-      await client.query("BEGIN");
-      const rows = await lockOpenByIds(client, ids);
-      const out = await this.revokeLocked(client, rows, opts);
-      await client.query("COMMIT");
-      return out;
-    } catch (e) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw e;
-    } finally {
-      client.release();
-    }
+    return inTransaction(this.state, async (client) => this.revokeLocked(client, await lockOpenByIds(client, ids), opts));
   }
 
   /**

@@ -8,27 +8,12 @@
 // so a head moved in between is refused by GitHub. Branches or PRs under its naming that it did not
 // write are reported (JIT_REVERT_BRANCH_TAKEN) and never merged.
 import { randomBytes } from "node:crypto";
-import { revertBody as renderBody, revertCommitMessage, revertMarker, revertTitle as renderTitle } from "../core/messages.ts";
+import { revertBody as renderBody, revertCommitMessage, revertMarker, revertTitle as renderTitle, type RevertText } from "../core/messages.ts";
 import { isNotFound, type Octokit, type RepoRef } from "./octokit.ts";
 
-export interface RevertRecord {
-  ledgerId: number;
+/** The ledger's record of the grant a revert PR closes (the renderer's fields plus where it lives). */
+export interface RevertRecord extends RevertText {
   repository: string;
-  database: string;
-  requestId: string;
-  path: string;
-  /** Login of the request PR's author, when known. */
-  requester: string | null;
-  prNumber: number | null;
-  role: string;
-  dbUser: string;
-  approvers: string[];
-  grantedAt: Date | null;
-  expiresAt: Date | null;
-  revokedAt: Date | null;
-  revokedBy: string | null;
-  sessionsEnded: number;
-  verification: { outcome?: string; membershipGone?: boolean; sessionsLeft?: number } | null;
 }
 
 export interface RevertOptions {
