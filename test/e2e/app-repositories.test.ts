@@ -8,7 +8,8 @@ import { parsePolicies } from "../../src/core/policy.ts";
 import { parseRepositories } from "../../src/core/repositories.ts";
 import { listEvents } from "../../src/db/events.ts";
 import { createPool } from "../../src/db/state.ts";
-import { probotGitHub } from "../../src/github/installations.ts";
+import { installedRepositories, probotGitHub } from "../../src/github/installations.ts";
+import { reconcileMerges } from "../../src/jobs/lost-merges.ts";
 import { GitHubPolicySource } from "../../src/scheduler/policy-source.ts";
 import { revertPrHandler } from "../../src/scheduler/revert-job.ts";
 import { sendReminders } from "../../src/scheduler/reminders.ts";
@@ -104,6 +105,22 @@ describe("I10: one repository, one authority", () => {
     expect(await active("bob-i10")).toBe(1);
     expect(await member("carol")).toEqual([{ role: "orders_readonly", member: "carol", grantor: APP_ROLE }]);
     expect(await member("bob")).toEqual([{ role: "orders_admin", member: "bob", grantor: APP_ROLE }]);
+  });
+
+  it("I10: the lost-merge reconciler never takes another repository's merge through the merge path", async () => {
+    const before = await w.appGranted();
+    const { number } = await shadow.openPullRequest("carol", "req/carol-lost", { [requestPath("carol-lost")]: requestYaml({ user: "carol" }) });
+    await shadow.review("mallory", number, "APPROVE");
+    await w.idle();
+    w.e2e.sim.dropNextDelivery({ event: "pull_request", action: "closed" });
+    w.e2e.sim.dropNextDelivery({ event: "push" });
+    await shadow.merge(number, { method: "squash" });
+    await w.idle();
+    const report = await reconcileMerges({ deps: w.deps[0]!, repositories: installedRepositories(w.e2e.apps[0]!.probot), lookbackMs: 3_600_000 });
+    // Skipped at the gate: not even examined (a refusal would show up here as recovered/refused).
+    expect([...report.recovered, ...report.failed].filter((r) => r.repository.toLowerCase() === "acme/shadow")).toEqual([]);
+    expect(await w.ledger("carol-lost")).toEqual([]);
+    expect(await w.appGranted()).toEqual(before); // carol's grant from acme/access is all she holds
   });
 
   it("I10: no revert PR and no reminder is ever written to a repository that is not an access repository", async () => {
