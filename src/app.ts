@@ -1,10 +1,10 @@
 // Probot entry: maps GitHub events to use cases and nothing more. Payloads only say which PR or
 // commit to look at; every decision is made from fresh API reads (src/usecases/*).
 import type { Context, Probot } from "probot";
+import { deliveryProcessed, markDeliveryProcessed } from "./db/deliveries.ts";
 import type { Octokit } from "./github/octokit.ts";
 import { CHECK_NAME, notAccessCheck, recheckClosed, runCheck } from "./usecases/check.ts";
 import type { AppDeps } from "./usecases/context.ts";
-import { alreadyProcessed, markProcessed } from "./usecases/deliveries.ts";
 import { handleMerged } from "./usecases/merge.ts";
 import { handlePush } from "./usecases/push.ts";
 import { recordBranchPush, recordPusherOf } from "./usecases/record-pusher.ts";
@@ -15,12 +15,12 @@ type AnyContext = Context<"pull_request" | "pull_request_review" | "push" | "che
 /** Runs a handler once per delivery id and records its outcome. */
 async function once(deps: AppDeps, context: AnyContext, fn: () => Promise<string>): Promise<void> {
   const action = (context.payload as { action?: string }).action;
-  if (await alreadyProcessed(deps.state, context.id, context.name, action)) {
+  if (await deliveryProcessed(deps.state, { id: context.id, event: context.name, action })) {
     deps.log.info({ delivery: context.id, event: context.name }, "delivery already processed");
     return;
   }
   const outcome = await fn();
-  await markProcessed(deps.state, context.id, outcome);
+  await markDeliveryProcessed(deps.state, context.id, outcome);
 }
 
 /** I10: only the operator's access repositories (by name and pinned id, as the API reports it) reach the use cases. */

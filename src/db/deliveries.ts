@@ -57,7 +57,14 @@ export async function recordDelivery(q: Queryable, d: { id: string; event: strin
 }
 
 export async function markDeliveryProcessed(q: Queryable, id: string, outcome: string): Promise<void> {
-  await q.query("UPDATE deliveries SET processed_at = clock_timestamp(), outcome = $2 WHERE delivery_id = $1", [id, outcome]);
+  await q.query("UPDATE deliveries SET processed_at = clock_timestamp(), outcome = $2 WHERE delivery_id = $1", [id, outcome.slice(0, 200)]);
+}
+
+/** Records the delivery if new; true when a previous run of it already finished (a redelivery does nothing). */
+export async function deliveryProcessed(q: Queryable, d: { id: string; event: string; action?: string | null }): Promise<boolean> {
+  await recordDelivery(q, d);
+  const { rows } = await q.query<{ processed_at: Date | null }>("SELECT processed_at FROM deliveries WHERE delivery_id = $1", [d.id]);
+  return rows[0]?.processed_at != null;
 }
 
 /** Stores a delivery as a queued job and wakes the workers; false when this id was already stored. */

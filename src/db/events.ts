@@ -63,3 +63,11 @@ export async function appendEvents(q: Queryable, events: EventInput[]): Promise<
       events.map((e) => e.database ?? null), events.map((e) => e.requestId ?? null), events.map((e) => e.actor ?? null),
       events.map((e) => JSON.stringify(e.details ?? {}))]);
 }
+
+/** Where the grant's expiry stood before PR `prNumber` extended it (its first `extended` event), if it did. */
+export async function expiryBeforeExtension(q: Queryable, ledgerId: number, prNumber: number): Promise<Date | undefined> {
+  const { rows } = await q.query<{ from_at: Date | null }>(
+    `SELECT (details->>'from')::timestamptz AS from_at FROM events
+      WHERE ledger_id = $1 AND kind = 'extended' AND details->>'prNumber' = $2 ORDER BY id LIMIT 1`, [ledgerId, String(prNumber)]);
+  return rows[0]?.from_at ?? undefined;
+}

@@ -41,3 +41,17 @@ export async function fail(q: Queryable, id: number, error: string): Promise<voi
             next_attempt_at = clock_timestamp() + least(interval '1 hour', interval '30 seconds' * power(2, attempts))
       WHERE id = $1`, [id, error]);
 }
+
+/** A side effect done once across replicas and redeliveries: true for exactly one caller per key; the row stays as the record. */
+export async function claimOnce(q: Queryable, kind: string, dedupeKey: string, payload: object): Promise<boolean> {
+  const { rowCount } = await q.query(
+    "INSERT INTO outbox (kind, dedupe_key, payload, done, done_at) VALUES ($1, $2, $3, true, clock_timestamp()) ON CONFLICT (dedupe_key) DO NOTHING",
+    [kind, dedupeKey, JSON.stringify(payload)],
+  );
+  return rowCount === 1;
+}
+
+/** Gives a claim back when its side effect failed, so a redelivery can try again. */
+export async function releaseClaim(q: Queryable, dedupeKey: string): Promise<void> {
+  await q.query("DELETE FROM outbox WHERE dedupe_key = $1", [dedupeKey]);
+}

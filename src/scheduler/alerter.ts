@@ -6,7 +6,7 @@ import { visible } from "../core/inert.ts";
 import { raiseAlert, type Alert } from "../github/alerts.ts";
 import type { GitHubAccess } from "../github/installations.ts";
 import { repoRefOf } from "../github/installations.ts";
-import { claimOnce, releaseClaim } from "../usecases/alerting.ts";
+import { claimOnce, releaseClaim } from "../db/outbox.ts";
 
 export interface SchedulerLogger {
   info(obj: object, msg: string): void;

@@ -6,7 +6,7 @@ import { reminderComment } from "../core/messages.ts";
 import type { GitHubAccess } from "../github/installations.ts";
 import { repoRefOf } from "../github/installations.ts";
 import { postComment } from "../github/sticky-comment.ts";
-import { claimOnce, releaseClaim } from "../usecases/alerting.ts";
+import { claimOnce, releaseClaim } from "../db/outbox.ts";
 import type { SchedulerLogger } from "./alerter.ts";
 
 export const reminderKey = (g: { repository: string; database: string; requestId: string }) => `remind:${g.repository}:${g.database}/${g.requestId}`;

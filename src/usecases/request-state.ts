@@ -1,5 +1,6 @@
 // The ledger's answer to "has this request id been used?", in the core's vocabulary.
 import type { RequestState } from "../core/context.ts";
+import { expiryBeforeExtension } from "../db/events.ts";
 import { getByKey } from "../db/ledger.ts";
 import type { Queryable } from "../db/state.ts";
 
@@ -17,10 +18,7 @@ export async function requestStateOf(q: Queryable, repository: string, database:
     let durationMs = row.durationMs;
     let expiresAt = row.expiresAt?.getTime();
     if (prNumber !== undefined && row.grantedAt) {
-      const { rows } = await q.query(
-        `SELECT (details->>'from')::timestamptz AS from_at FROM events
-          WHERE ledger_id = $1 AND kind = 'extended' AND details->>'prNumber' = $2 ORDER BY id LIMIT 1`, [row.id, String(prNumber)]);
-      const before = rows[0]?.from_at as Date | undefined;
+      const before = await expiryBeforeExtension(q, row.id, prNumber);
       if (before) {
         expiresAt = before.getTime();
         durationMs = expiresAt - row.grantedAt.getTime();
