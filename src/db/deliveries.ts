@@ -48,6 +48,11 @@ export interface QueueStats {
   dead: number;
 }
 
+/** Subscribes a dedicated client to the wake-up NOTIFY sent when a delivery is stored. */
+export async function listenForDeliveries(client: Queryable): Promise<void> {
+  await client.query(`LISTEN ${DELIVERY_CHANNEL}`);
+}
+
 /** Records a delivery; true when it is new, false when this id was seen before. */
 export async function recordDelivery(q: Queryable, d: { id: string; event: string; action?: string | null }): Promise<boolean> {
   const { rowCount } = await q.query(

@@ -55,3 +55,9 @@ export async function claimOnce(q: Queryable, kind: string, dedupeKey: string, p
 export async function releaseClaim(q: Queryable, dedupeKey: string): Promise<void> {
   await q.query("DELETE FROM outbox WHERE dedupe_key = $1", [dedupeKey]);
 }
+
+/** The payload a claim recorded (e.g. a merge's outcome), if the key was claimed. */
+export async function claimedPayload(q: Queryable, dedupeKey: string): Promise<unknown> {
+  const { rows } = await q.query<{ payload: unknown }>("SELECT payload FROM outbox WHERE dedupe_key = $1", [dedupeKey]);
+  return rows[0]?.payload;
+}

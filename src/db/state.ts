@@ -82,3 +82,8 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
     client.release();
   }
 }
+
+/** A session-level advisory lock on a text key; released by unlocking or by ending the session. */
+export async function lockKey(client: Queryable, key: string): Promise<void> {
+  await client.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [key]);
+}

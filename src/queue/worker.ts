@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type pg from "pg";
 import {
-  claimDelivery, DELIVERY_CHANNEL, failDelivery, finishDelivery, queueStats, renewLease, type ClaimedDelivery,
+  claimDelivery, failDelivery, finishDelivery, listenForDeliveries, queueStats, renewLease, type ClaimedDelivery,
 } from "../db/deliveries.ts";
 import { dedicatedClient } from "../db/state.ts";
 import type { UseCaseLogger } from "../usecases/context.ts";
@@ -60,7 +60,7 @@ export class DeliveryWorker {
     client.on("end", () => {
       if (this.#listener === client) this.#listener = null;
     });
-    await client.query(`LISTEN ${DELIVERY_CHANNEL}`);
+    await listenForDeliveries(client);
     if (this.#stopped) {
       await client.end().catch(() => {});
       return;

@@ -6,7 +6,8 @@
 // The lock lives on its own short-lived connection, not one borrowed from the state pool: a burst
 // of merges would otherwise hold every pooled connection while waiting for the one the grant needs.
 import type pg from "pg";
-import { dedicatedClient } from "../db/state.ts";
+import { claimedPayload, claimOnce } from "../db/outbox.ts";
+import { dedicatedClient, lockKey } from "../db/state.ts";
 
 export interface Recorded<T> {
   outcome: T;
@@ -21,15 +22,11 @@ export async function oncePerMerge<T extends object>(
   await client.connect();
   try {
     // Ending the session releases the lock, also when this process dies mid-way.
-    await client.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [key]);
-    const { rows } = await client.query("SELECT payload FROM outbox WHERE dedupe_key = $1", [key]);
-    if (rows[0]) return { outcome: rows[0].payload as T, fresh: false };
+    await lockKey(client, key);
+    const earlier = await claimedPayload(client, key);
+    if (earlier) return { outcome: earlier as T, fresh: false };
     const { outcome, record } = await fn();
-    if (record) {
-      await client.query(
-        "INSERT INTO outbox (kind, dedupe_key, payload, done, done_at) VALUES ('merge', $1, $2, true, clock_timestamp()) ON CONFLICT (dedupe_key) DO NOTHING",
-        [key, JSON.stringify(outcome)]);
-    }
+    if (record) await claimOnce(client, "merge", key, outcome);
     return { outcome, fresh: true };
   } finally {
     await client.end().catch(() => {});
