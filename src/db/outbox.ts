@@ -8,6 +8,7 @@ export interface OutboxItem {
   kind: string;
   dedupeKey: string;
   payload: Record<string, unknown>;
+  /** Attempts before this one. */
   attempts: number;
 }
 
@@ -23,10 +24,12 @@ export async function enqueue(q: Queryable, item: { kind: string; dedupeKey: str
  * Claims due items inside the caller's transaction (FOR UPDATE SKIP LOCKED: replicas never work on
  * the same item); the caller completes or fails each before committing.
  */
-export async function claimDue(client: pg.PoolClient, limit: number): Promise<OutboxItem[]> {
+export async function claimDue(client: pg.PoolClient, limit: number, o: { kinds?: readonly string[]; exclude?: readonly number[] } = {}): Promise<OutboxItem[]> {
   const { rows } = await client.query(
     `SELECT id::int8 AS id, kind, dedupe_key, payload, attempts FROM outbox
-      WHERE NOT done AND next_attempt_at <= clock_timestamp() ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED`, [limit]);
+      WHERE NOT done AND next_attempt_at <= clock_timestamp()
+        AND ($2::text[] IS NULL OR kind = ANY($2::text[])) AND NOT (id = ANY($3::int8[]))
+      ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`, [limit, o.kinds ?? null, o.exclude ?? []]);
   return rows.map((r) => ({ id: Number(r.id), kind: r.kind, dedupeKey: r.dedupe_key, payload: r.payload, attempts: r.attempts }));
 }
 
@@ -34,12 +37,23 @@ export async function complete(q: Queryable, id: number): Promise<void> {
   await q.query("UPDATE outbox SET done = true, done_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL WHERE id = $1", [id]);
 }
 
-/** Records a failed attempt and backs off exponentially (30 s doubling, capped at one hour). */
-export async function fail(q: Queryable, id: number, error: string): Promise<void> {
+/**
+ * Records a failed attempt: retried after `retryInMs`, or by default with exponential backoff
+ * (30 s doubling, capped at one hour).
+ */
+export async function fail(q: Queryable, id: number, error: string, retryInMs?: number): Promise<void> {
   await q.query(
     `UPDATE outbox SET attempts = attempts + 1, last_error = left($2, 2000),
-            next_attempt_at = clock_timestamp() + least(interval '1 hour', interval '30 seconds' * power(2, attempts))
-      WHERE id = $1`, [id, error]);
+            next_attempt_at = clock_timestamp() + coalesce($3 * interval '1 millisecond',
+                                                           least(interval '1 hour', interval '30 seconds' * power(2, attempts)))
+      WHERE id = $1`, [id, error, retryInMs ?? null]);
+}
+
+/** Items not done yet, and how long the oldest has waited (database clock), for health. */
+export async function outboxBacklog(q: Queryable): Promise<{ pending: number; oldestMs: number | null }> {
+  const { rows } = await q.query<{ pending: number; oldest_ms: string | null }>(
+    `SELECT count(*)::int AS pending, (extract(epoch FROM now() - min(created_at)) * 1000)::int8 AS oldest_ms FROM outbox WHERE NOT done`);
+  return { pending: rows[0]?.pending ?? 0, oldestMs: rows[0]?.oldest_ms == null ? null : Number(rows[0].oldest_ms) };
 }
 
 /** A side effect done once across replicas and redeliveries: true for exactly one caller per key; the row stays as the record. */

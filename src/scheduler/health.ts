@@ -8,7 +8,7 @@ import type pg from "pg";
 import type { JitCode } from "../core/codes.ts";
 import { formatDuration } from "../core/duration.ts";
 import type { Alerter } from "./alerter.ts";
-import { outboxBacklog } from "./outbox.ts";
+import { outboxBacklog } from "../db/outbox.ts";
 import { queueStats, type QueueStats } from "../db/deliveries.ts";
 
 export interface HealthOptions {
