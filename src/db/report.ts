@@ -75,7 +75,7 @@ export async function reportData(q: Queryable, p: { since: string; until: string
     `SELECT o.dedupe_key, o.payload->>'code' AS code, o.created_at AS at,
             (SELECT pr->>'path' FROM jsonb_array_elements(coalesce(o.payload->'problems', '[]'::jsonb)) pr WHERE pr ? 'path' LIMIT 1) AS path
        FROM outbox o
-      WHERE o.kind = 'merge' AND o.payload->>'kind' = 'refused' AND o.created_at >= $1::timestamptz AND o.created_at < $2::timestamptz
+      WHERE o.kind = 'merge' AND o.payload->>'kind' = 'refused' AND o.payload->>'rebuilt' IS NULL AND o.created_at >= $1::timestamptz AND o.created_at < $2::timestamptz
       ORDER BY o.created_at, o.id`,
     [p.since, p.until]);
   const ledgerPrs = new Set(rows.map((r) => `${r.repository}#${r.pr_number}`));
