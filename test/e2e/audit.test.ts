@@ -2,7 +2,10 @@
 // revoked early by a third, told from the ledger alone (review ids, blob SHA, reason, ticket and
 // the merge decision are recorded at grant time, migration 021).
 import { createHash } from "node:crypto";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import auditSchema from "../../schemas/audit.schema.json" with { type: "json" };
 import { main } from "../../src/cli/main.ts";
 import { captureIo } from "../../src/cli/io.ts";
 import { requestPath, requestYaml, startJitE2E, type JitE2E } from "./app-fixture.ts";
@@ -43,6 +46,10 @@ describe("jit audit", () => {
     expect(err).toBe("");
     expect(code).toBe(0);
     const s = JSON.parse(out);
+    const ajv = new Ajv2020({ strict: true, allErrors: true });
+    addFormats.default(ajv);
+    ajv.validate(auditSchema, s);
+    expect(ajv.errors ?? []).toEqual([]);
     const [row] = await w.ledger(id);
     const submitted = w.repo.reviews(grantPr).find((r) => r.id === doraReview)!.submitted_at as string;
     const blobSha = createHash("sha1").update(`blob ${Buffer.byteLength(yaml)}\0${yaml}`).digest("hex");
