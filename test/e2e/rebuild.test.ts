@@ -8,6 +8,8 @@ import { captureIo } from "../../src/cli/io.ts";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { probotGitHub } from "../../src/github/installations.ts";
+import { memoryInProcess, openRevertPr } from "../../src/github/revert-pr.ts";
 import { POLICY_YAML, requestPath, requestYaml, startJitE2E, type JitE2E } from "./app-fixture.ts";
 
 let w: JitE2E;
@@ -62,6 +64,18 @@ describe("jit rebuild", () => {
     await w.idle();
     await w.repo.merge(del.number, { method: "squash" });
     await w.idle();
+    // alice again: granted, ended (as at expiry) and reverted by the app's own revert PR, which it merged
+    const expPr = await granted("alice", "alice-exp");
+    expect((await cli(["revoke", "orders-prod/alice-exp", "--reason", "expired", "--repo", policyDir], { ...cliEnv(), ...w.appEnv })).code).toBe(0);
+    const [expRow] = await w.ledger("alice-exp");
+    const octokit = await probotGitHub(w.e2e.app.probot).octokitFor("acme/access");
+    const revert = await openRevertPr(octokit, { owner: "acme", repo: "access" }, {
+      ledgerId: expRow!.id, repository: "acme/access", database: "orders-prod", requestId: "alice-exp", path: requestPath("alice-exp"), requester: "alice",
+      prNumber: expPr, role: "orders_readonly", dbUser: "alice", approvers: ["dora"], grantedAt: new Date(), expiresAt: new Date(), revokedAt: new Date(),
+      revokedBy: "test", sessionsEnded: 0, verification: null,
+    }, { merge: true, mergeMethod: "squash", label: "jit-expired" }, memoryInProcess());
+    expect(revert.state).toBe("merged");
+    await w.idle();
     // carol: merged without approval (refused); then she forges the app's "granted" sentence under it
     const carol = await w.request("carol", "carol-rb");
     const refusal = await w.mergeAndRefusal(carol.number);
@@ -81,16 +95,17 @@ describe("jit rebuild", () => {
     expect(rebuilt.err).toContain("merged pull requests");
     expect(rebuilt.code, rebuilt.err).toBe(0);
     const summary = JSON.parse(rebuilt.out);
-    expect(summary.byStatus).toEqual({ revoked: 2, failed: 1 });
+    expect(summary.byStatus).toEqual({ revoked: 3, failed: 1 });
 
     const rows = (await w.stateSu.query(
       `SELECT request_id, status, pr_number, failure_code, revoked_by, revoke_reason, cluster_id, rebuilt_at IS NOT NULL AS rebuilt, unproven,
               reason, ticket, requester, approvals, extensions, duration_ms::int8 AS duration_ms
          FROM ledger ORDER BY request_id`)).rows;
     expect(rows.map((r) => [r.request_id, r.status, r.pr_number, r.rebuilt])).toEqual([
-      ["alice-rb", "revoked", alicePr, true], ["bob-rb", "revoked", bobPr, true], ["carol-rb", "failed", carol.number, true],
+      ["alice-exp", "revoked", expPr, true], ["alice-rb", "revoked", alicePr, true], ["bob-rb", "revoked", bobPr, true], ["carol-rb", "failed", carol.number, true],
     ]);
-    const [alice, bob, carolRow] = rows;
+    const [exp, alice, bob, carolRow] = rows;
+    expect(exp.revoke_reason).toBe(`rebuilt: ended at its expiry; the app's revert pull request #${revert.number} followed`);
     expect(alice).toMatchObject({ reason: "Rebuild drill", ticket: "INC-9", requester: "alice", revoked_by: "rebuild", duration_ms: String(3 * 3_600_000), cluster_id: "unknown (rebuilt)" });
     expect(alice.approvals).toEqual([expect.objectContaining({ login: "dora", reviewId: expect.any(Number) })]);
     expect(alice.extensions).toEqual([expect.objectContaining({ prNumber: ext.number, approvals: [expect.objectContaining({ login: "dan" })] })]);
@@ -126,6 +141,8 @@ describe("jit rebuild", () => {
     // The story says what was rebuilt; a second rebuild refuses to write over it.
     const story = JSON.parse((await cli(["audit", "orders-prod/alice-rb", "--format", "json"])).out);
     expect(story.rebuilt.unproven).toEqual(expect.arrayContaining(["grant_verification"]));
+    const expStory = JSON.parse((await cli(["audit", "orders-prod/alice-exp", "--format", "json"])).out);
+    expect(expStory.revertPr).toMatchObject({ number: revert.number, state: "merged" });
     const second = await cli(["rebuild", "--repo", "acme/access"]);
     expect(second.code).toBe(1);
     expect(second.err).toContain("JIT_REBUILD_NOT_EMPTY");
