@@ -5,16 +5,15 @@
 // replays are refused. Never connects to a target database and never grants.
 // Exit 0 rebuilt, 1 the state database already holds rows for the repository or GitHub failed,
 // 2 usage or configuration error.
-import { Probot } from "probot";
-import { loadConfig } from "../config.ts";
 import { planRebuild } from "../core/rebuild-plan.ts";
 import { parseReportDate } from "../core/report-period.ts";
 import { ledgerRowsFor, stateNow, writeRebuilt } from "../db/rebuild.ts";
-import { probotGitHub, repoRefOf } from "../github/installations.ts";
+import { repoRefOf } from "../github/installations.ts";
 import type { Octokit } from "../github/octokit.ts";
 import { readMergedRequests } from "../github/rebuild-read.ts";
 import { localUser } from "./actor.ts";
 import { parseCommand } from "./args.ts";
+import { githubForCli } from "./github-access.ts";
 import type { CliIo } from "./io.ts";
 import { openStateForCli } from "./state-access.ts";
 
@@ -42,20 +41,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   if (since !== undefined && sinceMs === null) return args.usageError(`--since: not a date or RFC 3339 time: ${JSON.stringify(since.slice(0, 40))}`);
   const repository = repo.toLowerCase();
 
-  let probot: Probot;
-  let appId: number;
-  try {
-    const config = loadConfig(io.env);
-    if (!config.appId || !config.privateKey) {
-      io.err("jit rebuild: JIT_CONFIG_MISSING_ENV: APP_ID and PRIVATE_KEY or PRIVATE_KEY_PATH are required");
-      return 2;
-    }
-    appId = Number(config.appId);
-    probot = new Probot({ appId: config.appId, privateKey: config.privateKey, logLevel: "warn", baseUrl: io.env.GITHUB_API_URL || config.github.apiUrl });
-  } catch (e) {
-    io.err(`jit rebuild: ${(e as Error).message}`);
-    return 2;
-  }
+  const gh = githubForCli(io, "rebuild");
+  if (gh === 2) return 2;
+  const { probot, appId } = gh;
   const state = await openStateForCli(io, "rebuild");
   if (state === 2) return 2;
   try {
@@ -69,7 +57,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       const app = (await probot.auth()) as unknown as Octokit;
       const slug = (await app.rest.apps.getAuthenticated()).data?.slug;
       const botLogin = `${slug}[bot]`;
-      const octokit = await probotGitHub(probot, appId).octokitFor(repository);
+      const octokit = await gh.access.octokitFor(repository);
       const bot = (await octokit.rest.users.getByUsername({ username: botLogin })).data;
       let shown = -1;
       read = await readMergedRequests(octokit, repoRefOf(repository), {

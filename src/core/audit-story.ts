@@ -29,6 +29,8 @@ export interface StoryInput {
   alerts: { code: string; key: string; at: Date }[];
   /** The grantee's activity in the window (issue 14 item 4), when a summary exists. */
   activity?: unknown;
+  /** `--github`: what GitHub shows today, beside the ledger (null: not asked; error: not reachable). */
+  github?: { check: Record<string, unknown> | null; error: string | null } | null;
 }
 
 /** Dates from the ledger; strings (event details) were written as ISO 8601 UTC already. */
@@ -92,10 +94,11 @@ export function buildStory(s: StoryInput) {
     alerts: s.alerts.map((a) => ({ code: a.code, key: a.key, at: iso(a.at) })),
     events: s.events.map((e) => ({ at: iso(e.at), kind: e.kind, code: e.code, actor: e.actor })),
     activity: s.activity ?? null,
+    github: s.github ? { ...(s.github.check ?? {}), error: s.github.error } : null,
     rebuilt: facts.rebuiltAt ? { at: iso(facts.rebuiltAt), unproven: facts.unproven } : null,
     sources: {
       ledger: ["request", "requester", "beneficiary", "pullRequest", "approvals", "decision", "grant", "sql", "extensions", "revoke", "revertPr", "alerts", "events"],
-      github: [] as string[],
+      github: s.github?.check ? Object.keys(s.github.check).filter((k) => s.github!.check![k] !== null) : ([] as string[]),
       notRecorded,
     },
   };
@@ -151,6 +154,7 @@ export function renderStoryText(s: AuditStory): string[] {
   if (!s.alerts.length) out.push("  (none)");
   for (const a of s.alerts) out.push(`  ${a.at}  ${a.code}  ${a.key}`);
   out.push(line("activity", s.activity === null ? null : JSON.stringify(s.activity)));
+  if (s.github) out.push(`github (today)   ${s.github.error ? `not reachable: ${oneLine(s.github.error)}` : JSON.stringify({ ...s.github, error: undefined })}`);
   if (s.rebuilt) out.push(`rebuilt from GitHub at ${s.rebuilt.at}; not provable: ${s.rebuilt.unproven.join(", ") || "nothing"}`);
   out.push(`sources: ledger${s.sources.github.length ? `, GitHub (${s.sources.github.join(", ")})` : ""}; not recorded: ${s.sources.notRecorded.join(", ") || "nothing"}`);
   return out;

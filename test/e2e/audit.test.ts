@@ -15,7 +15,8 @@ beforeAll(async () => { w = await startJitE2E(); });
 afterAll(async () => { await w?.stop(); });
 
 async function audit(...args: string[]) {
-  const io = captureIo({ DATABASE_URL: w.appEnv.DATABASE_URL! });
+  const e = w.appEnv;
+  const io = captureIo({ DATABASE_URL: e.DATABASE_URL!, ...(args.includes("--github") ? { APP_ID: e.APP_ID!, PRIVATE_KEY: e.PRIVATE_KEY!, GITHUB_API_URL: e.GITHUB_API_URL! } : {}) });
   const code = await main(["audit", ...args], io);
   return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
 }
@@ -73,6 +74,17 @@ describe("jit audit", () => {
     expect(s.extensions[0].to).toBe(new Date(row!.expires_at!.getTime()).toISOString());
     expect(s.sources.notRecorded).toEqual(["activity"]);
     expect(s.events.map((e: { kind: string }) => e.kind)).toEqual(expect.arrayContaining(["grant_intent", "granted", "extended", "revoked"]));
+
+    // --github: the same facts read from GitHub today, and whether they match the ledger
+    const crossChecked = JSON.parse((await audit(`orders-prod/${id}`, "--format", "json", "--github")).out);
+    expect(crossChecked.github).toEqual({
+      pullRequest: { number: grantPr, merged: true, mergeSha, mergedAt: s.pullRequest.mergedAt.replace(".000Z", "Z"), matches: true },
+      approvals: [{ reviewId: doraReview, login: "dora", state: "APPROVED", onGitHub: true }],
+      requestBlob: { sha: blobSha, matches: true }, revertPr: null, error: null,
+    });
+    expect(crossChecked.sources.github).toEqual(["pullRequest", "approvals", "requestBlob"]);
+    ajv.validate(auditSchema, crossChecked);
+    expect(ajv.errors ?? []).toEqual([]);
 
     const text = await audit(`orders-prod/${id}`);
     expect(text.code).toBe(0);
