@@ -17,7 +17,9 @@ export interface RebuildReadOptions {
 }
 
 export async function readMergedRequests(octokit: Octokit, ref: RepoRef, o: RebuildReadOptions): Promise<{ prs: MergedPr[]; skipped: { prNumber: number; why: string }[] }> {
-  const closed = await octokit.paginate(octokit.rest.pulls.list, { ...ref, state: "closed", sort: "created", direction: "asc", per_page: 100 });
+  // Only merges into the default branch can have granted (JIT_PR_BASE_NOT_DEFAULT otherwise).
+  const base = (await octokit.rest.repos.get({ ...ref })).data.default_branch;
+  const closed = await octokit.paginate(octokit.rest.pulls.list, { ...ref, state: "closed", base, sort: "created", direction: "asc", per_page: 100 });
   const merged = closed.filter((p) => p.merged_at && (o.sinceMs === null || Date.parse(p.merged_at) >= o.sinceMs));
   const prs: MergedPr[] = [];
   const skipped: { prNumber: number; why: string }[] = [];
