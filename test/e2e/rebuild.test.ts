@@ -83,6 +83,15 @@ describe("jit rebuild", () => {
     w.repo.comment("carol", carol.number, "✅ **jit-access**: granted `orders_admin` to `carol` on `orders-prod` until tomorrow. Approved by @dora.");
     await w.idle();
 
+    // a request merged into another branch never granted: the rebuild does not consume its id
+    await w.repo.commitToBranch("alice", "staging", { files: { "NOTES.md": "staging\n" }, message: "staging" });
+    const side = await w.repo.openPullRequest("alice", "side/alice-side", { [requestPath("alice-side")]: requestYaml() }, { base: "staging" });
+    await w.idle();
+    await w.repo.review("dora", side.number, "APPROVE");
+    await w.idle();
+    await w.repo.merge(side.number, { method: "squash" });
+    await w.idle();
+
     const before = await w.ledger();
     expect(before.filter((r) => r.status === "active")).toEqual([]);
     expect(await w.appGranted()).toEqual([]);
@@ -114,6 +123,7 @@ describe("jit rebuild", () => {
     // only the app's own comments count: carol's forged "granted" line proves nothing
     expect(carolRow).toMatchObject({ failure_code: code });
     expect((await w.stateSu.query("SELECT count(*)::int AS n FROM ledger WHERE status IN ('active', 'intent')")).rows[0].n).toBe(0);
+    expect(summary.unknown).toEqual([]);
     expect(await w.appGranted()).toEqual([]);
 
     // A replayed merge delivery of alice's grant PR (the deliveries table was lost too): refused, nothing granted, nothing said twice.
