@@ -28,7 +28,7 @@ export interface ReportLedgerRow {
   /** The revoke's verification said no app-made membership is left (null: not revoked or not recorded). */
   revokeVerified: boolean | null;
   extensions: number;
-  /** Flags other features record in their own ledger columns (break_glass, auto_approved), when present. */
+  /** auto_approved, and break_glass where this ledger records it. */
   flags: Record<string, boolean>;
   facts: AuditFacts;
 }
@@ -46,26 +46,33 @@ export interface ReportData {
   refusals: ReportRefusal[];
   /** Events in the period by kind and code (drift findings, alerts of other features), generic. */
   events: { kind: string; code: string | null; count: number }[];
-  /** Which optional ledger flag columns this database has. */
+  /** Which flags this ledger can tell (break_glass only where break_glass_grants exists). */
   flagColumns: string[];
   /** The database clock, capped at `until`: active grants expired before it are overdue. */
   asOf: Date;
 }
 
-/** Boolean ledger columns that, where another feature added them, the report counts. */
-const FLAG_COLUMNS = ["break_glass", "auto_approved"] as const;
+/**
+ * Break-glass and auto-approval, counted from what this ledger has: an approver recorded as
+ * `auto_approve[N]` (the rule that stood in for reviewers), and a row of `break_glass_grants` for
+ * the request where that table exists (null when it does not: not recorded, not "none").
+ */
+async function flagSql(q: Queryable): Promise<{ sql: string; known: string[] }> {
+  const { rows } = await q.query<{ bg: boolean }>("SELECT to_regclass('break_glass_grants') IS NOT NULL AS bg");
+  const auto = "EXISTS (SELECT 1 FROM unnest(approvers) a WHERE starts_with(a, 'auto_approve['))";
+  const bg = rows[0]!.bg
+    ? "EXISTS (SELECT 1 FROM break_glass_grants b WHERE b.repository = ledger.repository AND b.database = ledger.database AND b.request_id = ledger.request_id)"
+    : "NULL::boolean";
+  return { sql: `, jsonb_strip_nulls(jsonb_build_object('auto_approved', ${auto}, 'break_glass', ${bg})) AS flags`, known: rows[0]!.bg ? ["auto_approved", "break_glass"] : ["auto_approved"] };
+}
 
 export async function reportData(q: Queryable, p: { since: string; until: string; database: string | null }): Promise<ReportData> {
-  const present = (await q.query<{ name: string }>(
-    `SELECT column_name AS name FROM information_schema.columns
-      WHERE table_schema = current_schema() AND table_name = 'ledger' AND column_name = ANY($1::text[]) AND data_type = 'boolean'`,
-    [FLAG_COLUMNS])).rows.map((r) => r.name).sort();
-  const flagSql = present.length ? `, jsonb_build_object(${present.map((c) => `'${c}', coalesce(${c}, false)`).join(", ")}) AS flags` : ", '{}'::jsonb AS flags";
+  const flags = await flagSql(q);
   const { rows } = await q.query(
     `SELECT id::int8 AS id, repository, database, request_id, path, status, role, db_user, pr_number, merge_sha, approvers,
             duration_ms::int8 AS duration_ms, created_at, granted_at, expires_at, revoked_at, revoke_reason, revoked_by, failure_code,
             sessions_ended, (verification->'revoke'->>'membershipGone')::boolean AS revoke_verified,
-            jsonb_array_length(extensions) AS extension_facts, ${FACT_COLUMNS}${flagSql},
+            jsonb_array_length(extensions) AS extension_facts, ${FACT_COLUMNS}${flags.sql},
             (SELECT count(*) FROM events e WHERE e.ledger_id = ledger.id AND e.kind = 'extended')::int AS extended
        FROM ledger
       WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz AND ($3::text IS NULL OR database = $3)
@@ -101,7 +108,7 @@ export async function reportData(q: Queryable, p: { since: string; until: string
     })),
     refusals: out,
     events: events.rows.map((e) => ({ kind: e.kind, code: e.code, count: e.count })),
-    flagColumns: present,
+    flagColumns: flags.known,
     asOf: (await q.query<{ at: Date }>("SELECT least(now(), $1::timestamptz) AS at", [p.until])).rows[0]!.at,
   };
 }

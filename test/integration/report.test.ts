@@ -90,10 +90,11 @@ describe("jit report", () => {
     expect(valid).toBe(true);
     expect(r.period).toEqual({ since: "2026-10-01T00:00:00.000Z", until: "2026-11-01T00:00:00.000Z", database: null, asOf: "2026-11-01T00:00:00.000Z" });
     expect(r.grants.map((g: { requestId: string }) => g.requestId)).toEqual(["g1", "g2", "g3", "g4", "g6"]);
+    const breakGlassKnown = (await pool.query("SELECT to_regclass('break_glass_grants') IS NOT NULL AS known")).rows[0].known as boolean;
     expect(r.totals).toEqual({
       requests: 6, granted: 4, refused: 2, refusedByCode: { JIT_APPROVALS_MISSING: 1, JIT_WINDOW_PASSED: 1 },
       byStatus: { failed: 1, revoked: 4 }, medianDurationMs: 1.5 * H, maxDurationMs: 4 * H, extended: 1, revokedEarly: 1, overdueRevokes: 1,
-      breakGlass: null, autoApproved: null, driftFindings: 1, rebuilt: 0,
+      breakGlass: breakGlassKnown ? 0 : null, autoApproved: 0, driftFindings: 1, rebuilt: 0,
       events: { "drift_orphan_revoked:JIT_DRIFT_ORPHAN_GRANT": 1, extended: 1 },
     });
     expect(r.grants[1]).toMatchObject({ requestId: "g2", revokedEarly: true, overdue: false, extensions: 1, revokeVerified: true, requester: "alice", ticket: "INC-1" });
@@ -134,7 +135,7 @@ describe("jit report", () => {
     expect(out).toContain("| refused | 2 (JIT_APPROVALS_MISSING 1, JIT_WINDOW_PASSED 1) |");
     expect(out).toContain("| median duration | 1h30m |");
     expect(out).toContain("| overdue revokes | 1 |");
-    expect(out).toContain("| break-glass | not recorded |");
+    expect(out).toContain("| auto-approved | 0 |");
     expect(out).toContain("a \\| pipe and \\<b\\>html\\</b\\> `@everyone`");
     expect(out).not.toContain("<b>");
   });
@@ -153,6 +154,24 @@ describe("jit report", () => {
     const r = JSON.parse((await report("--since", "2026-10-05T12:00:00+02:00", "--until", "2026-10-10T10:00:00Z")).out);
     expect(r.period.since).toBe("2026-10-05T10:00:00.000Z");
     expect(r.grants.map((g: { requestId: string }) => g.requestId)).toEqual(["g1"]);
+  });
+
+  it("counts auto-approved grants (approver auto_approve[N]) and break-glass grants (break_glass_grants) where the ledger records them", async () => {
+    const auto = await row({ id: "auto-1", pr: 70, status: "revoked", created: "2026-12-02T10:00:00Z", durationMs: H, revokedAfterMs: H });
+    await pool.query("UPDATE ledger SET approvers = '{auto_approve[0]}' WHERE id = $1", [auto]);
+    await row({ id: "bg-1", pr: 71, status: "revoked", created: "2026-12-03T10:00:00Z", durationMs: H, revokedAfterMs: H });
+    const december = ["--since", "2026-12-01", "--until", "2027-01-01"];
+    const before = JSON.parse((await report(...december)).out);
+    expect(before.totals.autoApproved).toBe(1);
+    expect(before.grants.map((g: { requestId: string; autoApproved: boolean }) => [g.requestId, g.autoApproved])).toEqual([["auto-1", true], ["bg-1", false]]);
+    // the break-glass feature's table (its own migration creates it; here the columns it has)
+    await pool.query(`CREATE TABLE IF NOT EXISTS break_glass_grants (id bigserial PRIMARY KEY, repository text NOT NULL, database text NOT NULL, request_id text NOT NULL,
+      pr_number integer NOT NULL, requester text NOT NULL, db_user text NOT NULL, head_sha text NOT NULL, deadline timestamptz NOT NULL)`);
+    await pool.query(`INSERT INTO break_glass_grants (repository, database, request_id, pr_number, requester, db_user, head_sha, deadline)
+      VALUES ('acme/access', 'orders-prod', 'bg-1', 71, 'alice', 'alice', 'h', '2026-12-03T14:00:00Z')`);
+    const after = JSON.parse((await report(...december)).out);
+    expect(after.totals).toMatchObject({ breakGlass: 1, autoApproved: 1 });
+    expect(after.grants.map((g: { breakGlass: boolean }) => g.breakGlass)).toEqual([false, true]);
   });
 
   it.each([
