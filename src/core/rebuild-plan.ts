@@ -103,6 +103,10 @@ export function planRebuild(repository: string, prs: readonly MergedPr[], now: n
         continue;
       }
       const g = granted ? GRANTED.exec(granted.body)! : null;
+      if (g && g[3] !== database) {
+        unknown.push({ prNumber: pr.number, path: pr.file.path, why: `the app's comment names database ${g[3]}, not ${database}` });
+        continue;
+      }
       const code = refused ? REFUSED.exec(refused.body)![1]! : null;
       const durationMs = parsed?.durationMs ?? null;
       const row: RebuiltRow = {

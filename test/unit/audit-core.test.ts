@@ -84,6 +84,12 @@ describe("rebuild plan", () => {
     expect(plan.unknown).toEqual([{ prNumber: 3, path: "access-requests/orders-prod/b-2.yaml", why: expect.any(String) }]);
   });
 
+  it("a granted comment naming another database than the file is no evidence", () => {
+    const plan = planRebuild("acme/access", [pr(1, { appComments: [{ body: GRANTED.replace("`orders-prod`", "`billing`"), createdAt: T0 }] })], T0);
+    expect(plan.rows).toEqual([]);
+    expect(plan.unknown[0]!.why).toContain("billing");
+  });
+
   it("an unknown code in a refusal becomes JIT_MERGE_REFUSED; an extension moves the expiry from the first anchor (I17)", () => {
     const plan = planRebuild("acme/access", [
       pr(1, { id: "x-1", appComments: [{ body: "❌ **jit-access**: nothing was granted (**JIT_NOT_A_CODE**).", createdAt: T0 }] }),
