@@ -1,6 +1,10 @@
 // The pure parts of `jit report` and `jit rebuild`: dates, CSV cells, and the rebuild plan's rules
 // (only the app's evidence counts, ids are single-use, nothing rebuilt is ever active).
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
+import auditSchema from "../../schemas/audit.schema.json" with { type: "json" };
+import reportSchema from "../../schemas/report.schema.json" with { type: "json" };
 import { planRebuild, type MergedPr } from "../../src/core/rebuild-plan.ts";
 import { isoOfMs, parseReportDate } from "../../src/core/report-period.ts";
 import { csvCell } from "../../src/core/report-render.ts";
@@ -100,5 +104,23 @@ describe("rebuild plan", () => {
     const a = plan.rows.find((r) => r.requestId === "a-1")!;
     expect(a).toMatchObject({ durationMs: 3 * H, expiresAt: T0 + 2000 + 3 * H, mergePrs: [2, 3] });
     expect(a.extensions.map((e) => e.prNumber)).toEqual([3]);
+  });
+});
+
+describe("schemas/report.schema.json and schemas/audit.schema.json", () => {
+  type Node = Record<string, unknown>;
+  const walk = (n: Node, path: string): [string, Node][] => [
+    ...Object.entries((n.properties ?? {}) as Record<string, Node>).flatMap(([k, v]) => [[`${path}.${k}`, v] as [string, Node], ...walk(v, `${path}.${k}`)]),
+    ...(n.items && typeof n.items === "object" && (n.items as Node).properties ? walk(n.items as Node, `${path}[]`) : []),
+  ];
+  it.each([["report", reportSchema], ["audit", auditSchema]] as const)("%s: every property is described, and its examples are valid", (_name, schema) => {
+    const ajv = new Ajv2020({ strict: true, allErrors: true });
+    addFormats.default(ajv);
+    ajv.compile(schema);
+    for (const [path, s] of walk(schema as Node, "$")) {
+      expect(typeof s.description, path).toBe("string");
+      expect(Array.isArray(s.examples) && s.examples.length > 0, path).toBe(true);
+      for (const ex of s.examples as unknown[]) expect(ajv.validate({ ...s, $schema: undefined }, ex), `${path}: ${JSON.stringify(ex)} ${JSON.stringify(ajv.errors)}`).toBe(true);
+    }
   });
 });
