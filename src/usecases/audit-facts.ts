@@ -3,7 +3,8 @@
 import type { PullRequestContext } from "../core/context.ts";
 import type { Decision } from "../core/problem.ts";
 import type { PullRequestEvaluation } from "../core/pull-request.ts";
-import type { GrantFacts, RecordedApproval } from "../db/grant-facts.ts";
+import { recordExtensionFacts, recordGrantFacts, type GrantFacts, type RecordedApproval } from "../db/grant-facts.ts";
+import type { Queryable } from "../db/state.ts";
 
 async function blobShaAt(ctx: PullRequestContext, sha: string | null, path: string | null): Promise<string | null> {
   if (!sha || !path) return null;
@@ -31,4 +32,23 @@ export async function grantFactsOf(ctx: PullRequestContext, d: Decision<PullRequ
     approvals: await approvalsOf(ctx, e).catch(() => []),
     decision: { ok: d.ok, code: d.code, message: d.message },
   };
+}
+
+/**
+ * After a merge granted or extended: records the audit facts (src/db/grant-facts.ts). Called once
+ * the outcome is known; never throws, so it can neither undo nor refuse what was done.
+ */
+export async function recordMergeFacts(
+  state: Queryable, log: { warn(o: object, m: string): void }, repository: string, ctx: PullRequestContext, d: Decision<PullRequestEvaluation>, kind: string,
+): Promise<void> {
+  const e = d.details;
+  if ((kind !== "granted" && kind !== "extended") || !e.database || !e.requestId) return;
+  const key = { repository, database: e.database, requestId: e.requestId };
+  try {
+    const facts = await grantFactsOf(ctx, d);
+    if (kind === "granted") await recordGrantFacts(state, key, facts);
+    else await recordExtensionFacts(state, key, { prNumber: e.pullRequest.number, mergeSha: e.pullRequest.mergeCommitSha, mergedAt: facts.mergedAt, blobSha: facts.blobSha, approvals: facts.approvals });
+  } catch (err) {
+    log.warn({ pr: e.pullRequest.number, err: (err as Error).message }, "audit facts not recorded");
+  }
 }

@@ -11,9 +11,8 @@ import { extendGrant } from "../db/extend.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import { postComment } from "../github/sticky-comment.ts";
 import { claimOnce, releaseClaim } from "../db/outbox.ts";
-import { recordExtensionFacts, recordGrantFacts } from "../db/grant-facts.ts";
 import { alertOnce } from "./alerting.ts";
-import { grantFactsOf } from "./audit-facts.ts";
+import { recordMergeFacts } from "./audit-facts.ts";
 import { pullRequestContext } from "./check.ts";
 import type { AppDeps } from "./context.ts";
 import { oncePerMerge } from "./merge-once.ts";
@@ -122,10 +121,7 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
       { durationMs: e.policy.durationMs, role: e.policy.role, dbUser: e.policy.dbUser, actor, prNumber: number, approvers });
     if (!ext.ok) return refuse(deps, octokit, ref, number, ext.code, ext.problems, knownAccounts(e));
     deps.onGrant?.();
-    const facts = await grantFactsOf(ctx, decision);
-    await recordExtensionFacts(deps.state, { repository, database: e.policy.database, requestId: e.request.requestId }, {
-      prNumber: number, mergeSha: e.pullRequest.mergeCommitSha, mergedAt: facts.mergedAt, blobSha: facts.blobSha, approvals: facts.approvals,
-    }).catch((err: unknown) => deps.log.warn({ pr: number, err: (err as Error).message }, "extension facts not recorded"));
+    await recordMergeFacts(deps.state, deps.log, repository, ctx, decision, "extended"); // docs/audit.md
     deps.log.info({ pr: number, database: e.policy.database, requestId: e.request.requestId, expiresAt: ext.details.expiresAt.toISOString() }, "extended");
     await commentOnce(deps, octokit, ref, number, `extended:${repository}#${number}`, extendedComment({
       role: e.policy.role, dbUser: e.policy.dbUser, database: e.policy.database, expiresAt: ext.details.expiresAt.getTime(), approvers,
@@ -144,9 +140,7 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
   deps.onGrant?.();
   const row = granted.details.row!;
   const until = row.expiresAt!;
-  // docs/audit.md: the story's facts; a failure here never undoes or refuses the grant.
-  await recordGrantFacts(deps.state, row, await grantFactsOf(ctx, decision))
-    .catch((err: unknown) => deps.log.warn({ pr: number, err: (err as Error).message }, "audit facts not recorded"));
+  await recordMergeFacts(deps.state, deps.log, repository, ctx, decision, "granted"); // docs/audit.md
   if (!granted.details.existing) {
     deps.log.info({ pr: number, database: row.database, role: row.role, dbUser: row.dbUser, expiresAt: until.toISOString() }, "granted");
   }
