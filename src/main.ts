@@ -4,6 +4,7 @@
 // memberships against the ledger, and stops cleanly on SIGINT/SIGTERM. The GitHub App (Probot) is
 // loaded on top of startServices(); its handlers run from the delivery queue (src/background.ts),
 // never inside the webhook request.
+import { JitError } from "./core/errors.ts";
 import { problem, type Problem } from "./core/problem.ts";
 import type { Policy } from "./core/types.ts";
 import { GrantEngine } from "./db/grantor.ts";
@@ -21,10 +22,10 @@ import { buildDeps } from "./usecases/build-deps.ts";
 import { needsSetup, runSetup } from "./setup/run.ts";
 import { forwardTarget, startWebhookProxy } from "./setup/webhook-proxy.ts";
 
-export class StartupError extends Error {
+export class StartupError extends JitError {
   readonly problems: Problem[];
   constructor(problems: Problem[]) {
-    super(problems.map((p) => `${p.code}: ${p.message}`).join("\n"));
+    super(problems[0]?.code ?? "JIT_CONFIG_INVALID", problems.map((p) => `${p.code}: ${p.message}`).join("\n"));
     this.problems = problems;
   }
 }

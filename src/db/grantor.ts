@@ -106,6 +106,8 @@ const BATCH_MEMBERS = 100;
 const fail = <T>(details: T, code: JitCode, message: string): Decision<T> => decide(details, [problem(code, message)], "");
 
 function codeOf(e: unknown, fallback: JitCode): JitCode {
+  // A failed GRANT or REVOKE is reported as what the caller was doing (the fallback).
+  if (e instanceof ApplyError) return fallback;
   if (e instanceof TargetError) return e.code;
   if (e instanceof SqlIdentifierError) return "JIT_IDENTIFIER";
   const code = (e as { code?: unknown }).code;

@@ -75,3 +75,32 @@ export async function claimedPayload(q: Queryable, dedupeKey: string): Promise<u
   const { rows } = await q.query<{ payload: unknown }>("SELECT payload FROM outbox WHERE dedupe_key = $1", [dedupeKey]);
   return rows[0]?.payload;
 }
+
+/**
+ * One due item in a transaction of its own: claimed (SKIP LOCKED), handed to `fn` (which completes
+ * or fails it on the same client), committed. Null when nothing is due. An error from `fn` rolls
+ * back (the item stays due) and the connection is not reused.
+ */
+export async function withDueItem<T>(
+  state: pg.Pool, o: { kinds?: readonly string[]; exclude?: readonly number[] }, fn: (item: OutboxItem, client: pg.PoolClient) => Promise<T>,
+): Promise<{ item: OutboxItem; result: T } | null> {
+  const client = await state.connect();
+  let broken = false;
+  try {
+    await client.query("BEGIN");
+    const [item] = await claimDue(client, 1, o);
+    if (!item) {
+      await client.query("COMMIT");
+      return null;
+    }
+    const result = await fn(item, client);
+    await client.query("COMMIT");
+    return { item, result };
+  } catch (e) {
+    broken = true;
+    await client.query("ROLLBACK").catch(() => {});
+    throw e;
+  } finally {
+    client.release(broken);
+  }
+}

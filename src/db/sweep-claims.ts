@@ -3,10 +3,10 @@
 // LOCKED (rows a revoke is holding are skipped, not waited for) and held by a session advisory lock
 // per row on the sweep's own connection, which the server drops if the process dies.
 import type pg from "pg";
+import { LOCK_CLASS } from "./leader-lock.ts";
 import type { Queryable } from "./state.ts";
 
-/** Advisory lock keys, two-int4 form (class, object). The class spells "jit!" in ASCII; per-row claims use the next class. */
-export const LOCK_CLASS = 0x6a697421;
+/** Per-row claims: advisory lock class next to the leader's. */
 export const CLAIM_CLASS = LOCK_CLASS + 1;
 
 export interface DueRow {
@@ -20,6 +20,11 @@ export interface DueRow {
   role: string;
   connectionEnv: string | null;
 }
+
+/** The claim's statement ($1 limit, $2 ids to skip, $3 the sweep's start); exported for bench/expiry.bench.ts's EXPLAIN. */
+export const CLAIM_DUE_SQL = `SELECT id, repository, database, request_id, path, merge_sha, cluster_id, role, connection_env FROM ledger
+        WHERE status = 'active' AND expires_at <= now() AND NOT (id = ANY($2::int8[]))
+        ORDER BY expires_at > $3::timestamptz DESC, expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`;
 
 /** The database's clock now (clock_timestamp: not the transaction's start). */
 export async function databaseNow(q: Queryable): Promise<string> {
@@ -37,10 +42,7 @@ export async function claimDue(client: pg.PoolClient, limit: number, exclude: nu
     // first (a handful per page: they would otherwise wait behind a whole backlog), then the
     // backlog, most overdue first.
     const { rows: due } = await client.query<{ id: string; repository: string; database: string; request_id: string; path: string; merge_sha: string | null;
-      cluster_id: string; role: string; connection_env: string | null }>(
-      `SELECT id, repository, database, request_id, path, merge_sha, cluster_id, role, connection_env FROM ledger
-        WHERE status = 'active' AND expires_at <= now() AND NOT (id = ANY($2::int8[]))
-        ORDER BY expires_at > $3::timestamptz DESC, expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`, [limit, exclude, since]);
+      cluster_id: string; role: string; connection_env: string | null }>(CLAIM_DUE_SQL, [limit, exclude, since]);
     let held = new Set<string>();
     if (due.length > 0) {
       // The lock function runs over exactly these ids (never in a WHERE the planner could push

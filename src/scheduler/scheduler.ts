@@ -15,6 +15,7 @@ import { createAlerter, type Alerter, type SchedulerLogger } from "./alerter.ts"
 import { startCadence, type CadenceClock } from "./cadence.ts";
 import { DEFAULT_SCHEDULER_CONFIG, timerDelay, type SchedulerConfig } from "./config.ts";
 import { alertOnHealth, healthHandler, readHealth, type Health } from "./health.ts";
+import { msToNextExpiry } from "../db/health.ts";
 import { LeaderLock } from "./leader.ts";
 import { drainOutbox, type DrainReport, type OutboxHandler } from "./outbox.ts";
 import type { PolicySource } from "./policy-source.ts";
@@ -106,9 +107,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     if (stopped || !leader.isLeader) return;
     // Only future expiries: an overdue grant whose revoke keeps failing is retried by the periodic
     // tick, not in a tight timer loop.
-    const { rows } = await deps.state.query<{ ms: number | null }>(
-      "SELECT (extract(epoch FROM min(expires_at) - now()) * 1000)::float8 AS ms FROM ledger WHERE status = 'active' AND expires_at > now()");
-    const delay = timerDelay(rows[0]?.ms ?? null, config.maxTimerMs);
+    const delay = timerDelay(await msToNextExpiry(deps.state), config.maxTimerMs);
     if (timer) clearTimeout(timer);
     timer = null;
     timerArmedFor = delay;
