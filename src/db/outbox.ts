@@ -21,6 +21,18 @@ export async function enqueue(q: Queryable, item: { kind: string; dedupeKey: str
 }
 
 /**
+ * Enqueues once per dedupe key and returns the new item's id (null: the key exists, queued or done).
+ * `holdMs` keeps the drain away while the caller tries the side effect itself right away.
+ */
+export async function enqueueItem(q: Queryable, item: { kind: string; dedupeKey: string; payload: Record<string, unknown> }, holdMs = 0): Promise<number | null> {
+  const { rows } = await q.query<{ id: string }>(
+    `INSERT INTO outbox (kind, dedupe_key, payload, next_attempt_at) VALUES ($1, $2, $3, clock_timestamp() + $4 * interval '1 millisecond')
+     ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+    [item.kind, item.dedupeKey, JSON.stringify(item.payload), holdMs]);
+  return rows[0] ? Number(rows[0].id) : null;
+}
+
+/**
  * Claims due items inside the caller's transaction (FOR UPDATE SKIP LOCKED: replicas never work on
  * the same item); the caller completes or fails each before committing.
  */

@@ -1,12 +1,11 @@
 // A comment on the request's pull request shortly before its grant expires (JIT_REMIND_BEFORE),
-// once per grant: claimOnce decides who posts across replicas and repeated sweeps.
+// once per grant: the outbox key decides who posts across replicas and repeated sweeps.
 import type pg from "pg";
 import { ALL_REPOSITORIES, keyAuthority } from "../core/repositories.ts";
 import { reminderComment } from "../core/messages.ts";
 import type { GitHubAccess } from "../github/installations.ts";
 import { repoRefOf } from "../github/installations.ts";
-import { postComment } from "../github/sticky-comment.ts";
-import { claimOnce, releaseClaim } from "../db/outbox.ts";
+import { commentOnce } from "../usecases/github-effects.ts";
 import { reminderKey, remindersDue } from "../db/reminders.ts";
 import type { SchedulerLogger } from "./alerter.ts";
 
@@ -20,15 +19,14 @@ export async function sendReminders(deps: { state: pg.Pool; github: GitHubAccess
     const g = { repository: r.repository, database: r.database, requestId: r.requestId };
     if (keyAuthority(deps.github.repositories ?? ALL_REPOSITORIES, g.repository, g.database)) continue; // I10: never written to a foreign repository
     const key = reminderKey(g);
-    if (!(await claimOnce(deps.state, "comment", key, { pr: r.prNumber }))) continue;
     const expires = r.expiresAt.getTime();
     const body = reminderComment({ role: r.role, dbUser: r.dbUser, database: r.database, expiresAt: expires, now: expires - r.leftMs });
     try {
-      await postComment(await deps.github.octokitFor(r.repository), repoRefOf(r.repository), r.prNumber, body);
-      sent++;
+      // Through the outbox: posted now, or retried by its drain; once per grant either way.
+      const target = { octokit: await deps.github.octokitFor(r.repository), ref: repoRefOf(r.repository) };
+      if (await commentOnce(deps.state, target, { pr: r.prNumber, key, body })) sent++;
     } catch (e) {
-      await releaseClaim(deps.state, key).catch(() => {});
-      deps.log.warn({ repository: r.repository, pr: r.prNumber, error: (e as Error).message }, "could not post the expiry reminder; will retry");
+      deps.log.warn({ repository: r.repository, pr: r.prNumber, error: (e as Error).message }, "could not queue the expiry reminder; will retry");
     }
   }
   return sent;

@@ -25,6 +25,7 @@ import type { PolicySource } from "./policy-source.ts";
 import { revertPrHandler } from "./revert-job.ts";
 import { recordSweep, REVERT_PR_KIND, sweep, type SweepEngine, type SweepReport } from "./sweep.ts";
 import { SweepReporter } from "./sweep-report.ts";
+import { effectHandlers } from "../usecases/github-effects.ts";
 
 export interface SchedulerDeps {
   state: pg.Pool;
@@ -88,7 +89,8 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     staleAfterMs: config.staleAfterMs, overdueAfterMs: config.overdueAfterMs, leader: () => leader.isLeader,
     uptimeMs: () => performance.now() - started, ...(deps.now ? { appNow: deps.now } : {}),
   };
-  const handlers: Record<string, OutboxHandler> = { ...deps.outboxHandlers };
+  // Comments and alerts a first try could not post, then revert PRs, then any extra kinds.
+  const handlers: Record<string, OutboxHandler> = { ...(deps.github ? effectHandlers(deps.github) : {}), ...deps.outboxHandlers };
   if (deps.github) {
     handlers[REVERT_PR_KIND] = revertPrHandler({
       state: deps.state, github: deps.github, options: { merge: config.mergeRevertPrs, mergeMethod: config.revertMergeMethod, label: config.revertLabel },

@@ -10,13 +10,12 @@ import { knownAccounts } from "../core/report.ts";
 import type { Policy } from "../core/types.ts";
 import { extendGrant } from "../db/extend.ts";
 import type { GrantDetails, GrantInput, RevokeDetails } from "../db/grantor.ts";
-import { claimOnce, releaseClaim } from "../db/outbox.ts";
 import { enqueueReverts } from "../db/reverts.ts";
 import { JitError } from "../core/errors.ts";
 import type { Octokit, RepoRef } from "../github/octokit.ts";
-import { postComment } from "../github/sticky-comment.ts";
 import type { Leadership } from "../scheduler/leader.ts";
 import { alertOnce } from "./alerting.ts";
+import { commentOnce } from "./github-effects.ts";
 import type { UseCaseLogger } from "./context.ts";
 
 /** What the applier needs from the grant engine (GrantEngine has it all; the sweep's engines only revoke). */
@@ -172,8 +171,9 @@ function settle(env: ApplyEnv, a: RevokeAction, d: Decision<RevokeDetails>, effe
 }
 
 /**
- * Carries effects out: revert PRs into the outbox (after the revokes, never before; the outbox is
- * drained by other work), comments and alerts once per key. Returns how many revert PRs were queued now.
+ * Carries effects out, all through the outbox: revert PRs queued (after the revokes, never before;
+ * drained by other work), comments and alerts queued once per key and tried at once
+ * (github-effects.ts). Returns how many revert PRs were queued now.
  */
 async function effect(env: ApplyEnv, effects: Effect[]): Promise<number> {
   const reverts = effects.flatMap((e) => (e.kind === "revert-pr" ? [e.grant] : []));
@@ -189,13 +189,7 @@ async function effect(env: ApplyEnv, effects: Effect[]): Promise<number> {
       await alertOnce(env.state, octokit, ref, e.alert, appId);
       continue;
     }
-    if (!(await claimOnce(env.state, "comment", e.key, { pr: e.pr }))) continue;
-    try {
-      await postComment(octokit, ref, e.pr, e.body);
-    } catch (err) {
-      await releaseClaim(env.state, e.key);
-      throw err;
-    }
+    await commentOnce(env.state, env.github, e);
   }
   return queued;
 }
