@@ -77,11 +77,6 @@ export async function claimOnce(q: Queryable, kind: string, dedupeKey: string, p
   return rowCount === 1;
 }
 
-/** Gives a claim back when its side effect failed, so a redelivery can try again. */
-export async function releaseClaim(q: Queryable, dedupeKey: string): Promise<void> {
-  await q.query("DELETE FROM outbox WHERE dedupe_key = $1", [dedupeKey]);
-}
-
 /** The payload a claim recorded (e.g. a merge's outcome), if the key was claimed. */
 export async function claimedPayload(q: Queryable, dedupeKey: string): Promise<unknown> {
   const { rows } = await q.query<{ payload: unknown }>("SELECT payload FROM outbox WHERE dedupe_key = $1", [dedupeKey]);

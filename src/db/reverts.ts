@@ -26,6 +26,11 @@ export async function enqueueReverts(q: Queryable, gs: RevertGrant[]): Promise<n
   return rowCount ?? 0;
 }
 
+/** Queues one revert PR; true when it was queued now. */
+export async function enqueueRevert(q: Queryable, g: RevertGrant): Promise<boolean> {
+  return (await enqueueReverts(q, [g])) === 1;
+}
+
 /** Expired grants of the last day without a revert PR queued: a crash hit between revoke and queueing. */
 export async function recoverReverts(q: Queryable): Promise<number> {
   const { rows } = await q.query<{ id: string; repository: string; database: string; request_id: string; path: string }>(
@@ -34,6 +39,6 @@ export async function recoverReverts(q: Queryable): Promise<number> {
         AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = $2 || ':' || l.repository || ':' || l.database || '/' || l.request_id)`,
     [EXPIRY_REASON, REVERT_PR_KIND]);
   let n = 0;
-  for (const r of rows) n += await enqueueReverts(q, [{ id: Number(r.id), repository: r.repository, database: r.database, requestId: r.request_id, path: r.path }]);
+  for (const r of rows) if (await enqueueRevert(q, { id: Number(r.id), repository: r.repository, database: r.database, requestId: r.request_id, path: r.path })) n++;
   return n;
 }

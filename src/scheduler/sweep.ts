@@ -27,7 +27,7 @@ import { LeaderLostError, type Leadership } from "./leader.ts";
 import type { PolicySource } from "./policy-source.ts";
 
 export { EXPIRY_REASON } from "../core/action.ts";
-export { enqueueReverts, recoverReverts, revertKey, REVERT_PR_KIND } from "../db/reverts.ts";
+export { enqueueRevert, enqueueReverts, recoverReverts, revertKey, REVERT_PR_KIND } from "../db/reverts.ts";
 export { CLAIM_CLASS } from "../db/sweep-claims.ts";
 
 /** The applier logs nothing for the sweep: the sweep's report says what happened. */
