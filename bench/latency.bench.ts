@@ -53,6 +53,7 @@ async function sendSlow(w: JitE2E, event: string, payload: Record<string, unknow
 
 function sample(d: Delivery, calls: RequestLogEntry[], until: number): Sample {
   const before = calls.filter((c) => c.startedAt < until);
+  if (process.env.BENCH_TRACE) console.log(before.map((c) => `${(c.startedAt - d.sentAt!).toFixed(0)}..${(c.at - d.sentAt!).toFixed(0)} ${c.operationId}`).join("\n") + `\nend ${(until - d.sentAt!).toFixed(0)}\n`);
   return { trips: roundTrips(before), ms: until - d.sentAt!, calls: before.length, routes: before.map((c) => c.operationId ?? c.route) };
 }
 
