@@ -15,7 +15,8 @@ describe("/health details: loopback or the token only", () => {
   });
 
   it("a request relayed by a proxy on loopback counts as remote", () => {
-    for (const h of [{ "x-forwarded-for": "203.0.113.7" }, { forwarded: "for=203.0.113.7" }, { "x-real-ip": "203.0.113.7" }]) expect(healthDetailsAllowed(req("127.0.0.1", h))).toBe(false);
+    const relayed: Record<string, string>[] = [{ "x-forwarded-for": "203.0.113.7" }, { forwarded: "for=203.0.113.7" }, { "x-real-ip": "203.0.113.7" }];
+    for (const h of relayed) expect(healthDetailsAllowed(req("127.0.0.1", h))).toBe(false);
   });
 
   it("the bearer token opens the details from anywhere; a wrong, partial or absent token does not", () => {
