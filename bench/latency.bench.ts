@@ -22,7 +22,7 @@ const GOALS = { check: { trips: 3, ms: 400 }, merge: { trips: 4, ms: 500 }, revi
 const users = Array.from({ length: 3 * (WARMUP + SAMPLES) + 5 }, (_, i) => `u${i}`);
 const policy = `${POLICY_YAML}${users.map((u) => `  ${u}: ${u}`).join("\n")}\n`;
 
-interface Sample { trips: number; ms: number; calls: number; routes: string[] }
+interface Sample { trips: number; ms: number; calls: number; reads: number; routes: string[] }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
@@ -54,7 +54,7 @@ async function sendSlow(w: JitE2E, event: string, payload: Record<string, unknow
 function sample(d: Delivery, calls: RequestLogEntry[], until: number): Sample {
   const before = calls.filter((c) => c.startedAt < until);
   if (process.env.BENCH_TRACE) console.log(before.map((c) => `${(c.startedAt - d.sentAt!).toFixed(0)}..${(c.at - d.sentAt!).toFixed(0)} ${c.operationId}`).join("\n") + `\nend ${(until - d.sentAt!).toFixed(0)}\n`);
-  return { trips: roundTrips(before), ms: until - d.sentAt!, calls: before.length, routes: before.map((c) => c.operationId ?? c.route) };
+  return { trips: roundTrips(before), ms: until - d.sentAt!, calls: before.length, reads: before.filter((c) => c.method === "GET").length, routes: before.map((c) => c.operationId ?? c.route) };
 }
 
 async function check(w: JitE2E, user: string, id: string): Promise<Sample> {
@@ -116,7 +116,8 @@ async function main(): Promise<void> {
       const trips = xs.map((x) => x.trips);
       const ms = xs.map((x) => x.ms);
       const calls = xs.map((x) => x.calls);
-      console.log(`${name.padEnd(34)} round trips median ${median(trips)} (max ${Math.max(...trips)}), wall median ${median(ms).toFixed(0)} ms (max ${Math.max(...ms).toFixed(0)} ms), API calls median ${median(calls)} (max ${Math.max(...calls)})`);
+      const reads = xs.map((x) => x.reads);
+      console.log(`${name.padEnd(34)} round trips median ${median(trips)} (max ${Math.max(...trips)}), wall median ${median(ms).toFixed(0)} ms (max ${Math.max(...ms).toFixed(0)} ms), API calls median ${median(calls)} (max ${Math.max(...calls)}), of them reads ${median(reads)}`);
       console.log(`${"".padEnd(34)} calls: ${xs.at(-1)!.routes.join(", ")}`);
     };
     line("(a) check: opened → check run done", results.check);

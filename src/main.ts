@@ -20,8 +20,6 @@ import { createProbot, startServer, WEBHOOK_PATH } from "./server.ts";
 import { buildDeps } from "./usecases/build-deps.ts";
 import { healthEndpoint } from "./scheduler/health.ts";
 import { unconfiguredTargetsReader } from "./scheduler/unconfigured-targets.ts";
-import { needsSetup, runSetup } from "./setup/run.ts";
-import { forwardTarget, startWebhookProxy } from "./setup/webhook-proxy.ts";
 
 export class StartupError extends Error {
   readonly problems: Problem[];
@@ -128,9 +126,13 @@ async function main(): Promise<void> {
   const root = createLogger({ level: config.logLevel, format: config.logFormat });
   const log: Logger = { info: (m) => root.info(m), warn: (m) => root.warn(m), error: (m) => root.error(m) };
   // Registration flow (src/setup/): development without credentials serves the setup page first.
-  if (needsSetup(config)) {
-    await runSetup(config, log);
-    config = loadConfig(process.env);
+  // Loaded only when needed: the setup page, its Octokit and the smee client are not in an idle server's memory.
+  if (!config.production && (!config.appId || !config.privateKey)) {
+    const { needsSetup, runSetup } = await import("./setup/run.ts");
+    if (needsSetup(config)) {
+      await runSetup(config, log);
+      config = loadConfig(process.env);
+    }
   }
   if (config.repositories.mode === "all") {
     log.warn("JIT_REPOSITORIES is unset: EVERY repository of the installation may grant and revoke (I10). Development only; production refuses to start without it.");
@@ -186,7 +188,8 @@ async function main(): Promise<void> {
   log.info(`jit-access: listening on ${server.url} (webhooks at ${WEBHOOK_PATH}, health at /health), pid ${process.pid}`);
   // Development: a smee channel forwards GitHub's deliveries here (src/setup/webhook-proxy.ts).
   const proxy = config.webhookProxyUrl && !config.production && probot
-    ? await startWebhookProxy({ source: config.webhookProxyUrl, target: forwardTarget(server.url, WEBHOOK_PATH), log })
+    ? await import("./setup/webhook-proxy.ts").then(({ startWebhookProxy, forwardTarget }) =>
+      startWebhookProxy({ source: config.webhookProxyUrl!, target: forwardTarget(server.url, WEBHOOK_PATH), log }))
     : null;
 
   let stopping = false;
