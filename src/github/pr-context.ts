@@ -261,9 +261,9 @@ export class OctokitPullRequestContext implements PullRequestContext {
    * ask about: the author's in the requester teams of the request's database, and each approving or
    * objecting reviewer's in its approver and owner teams. The same answers the core would read at
    * the same SHAs; a membership or permission the core ends up not needing (a reviewer it excludes
-   * earlier, another role's requester team) may be read once more than without it. Nothing for a
-   * PR that is not a single-request PR. A failed prefetch is read again when the core asks (memo
-   * drops rejections).
+   * earlier, another role's requester team) may be read once more than without it. For a PR that
+   * is not a single-request PR only round 1 goes out (its commits and reviews are then two reads the
+   * core does not make). A failed prefetch is read again when the core asks (memo drops rejections).
    */
   async prefetch(mode: "check" | "merge"): Promise<void> {
     const quiet = (p: Promise<unknown>) => void p.catch(() => {});
