@@ -3,6 +3,7 @@
 // Served as JSON by GET /health (200 ok, 503 degraded: meant for monitoring, not as a liveness probe
 // that would restart the app) and turned into alerts: JIT_SWEEP_STALE and JIT_REVOKE_OVERDUE.
 import { revokeOverdueAlert, sweepStaleAlert } from "../core/messages.ts";
+import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type pg from "pg";
 import type { JitCode } from "../core/codes.ts";
@@ -120,6 +121,67 @@ export function healthHandler(state: Pick<pg.Pool, "query">, opts: HealthOptions
         // The state database is unreachable: that is the unhealthiest state there is. No details (they could name hosts).
         res.writeHead(503, { "content-type": "application/json", "cache-control": "no-store" });
         res.end(JSON.stringify({ status: "degraded", problems: [{ code: "JIT_DB_UNREACHABLE", message: "the state database could not be queried" }], error: (e as { code?: string }).code ?? null }));
+      });
+  };
+}
+
+/** A database a known policy names whose connection variable this process does not have. */
+export interface UnconfiguredTarget { database: string; env: string }
+
+export interface HealthEndpointOptions {
+  read: () => Promise<Health>;
+  /** The policies' targets without a connection variable (grants to them fail until it is set). */
+  unconfiguredTargets?: () => Promise<UnconfiguredTarget[]>;
+  /** JIT_HEALTH_TOKEN: a caller sending `Authorization: Bearer <token>` sees the details from anywhere. */
+  token?: string;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+
+/**
+ * Details (queue, dead letters, grants overdue, repositories, target names) only for the machine
+ * itself or a caller with the token. A request carrying proxy headers came through a proxy on
+ * loopback for someone else: it counts as remote.
+ */
+export function healthDetailsAllowed(req: Pick<IncomingMessage, "headers" | "socket">, token?: string): boolean {
+  const auth = req.headers.authorization;
+  if (token && typeof auth === "string") {
+    const given = Buffer.from(auth);
+    const expected = Buffer.from(`Bearer ${token}`);
+    if (given.length === expected.length && timingSafeEqual(given, expected)) return true;
+  }
+  if (req.headers.forwarded !== undefined || req.headers["x-forwarded-for"] !== undefined || req.headers["x-real-ip"] !== undefined) return false;
+  return LOOPBACK.test(req.socket.remoteAddress ?? "");
+}
+
+/**
+ * GET /health of the server: 200 ok or 503 degraded for everyone; the body is `{status}` alone
+ * unless healthDetailsAllowed. A target without its connection variable degrades the status
+ * (JIT_CONFIG_MISSING_ENV): its grants would fail.
+ */
+export function healthEndpoint(o: HealthEndpointOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { allow: "GET, HEAD", "content-type": "application/json" }).end(JSON.stringify({ error: "method not allowed" }));
+      return;
+    }
+    const details = healthDetailsAllowed(req, o.token);
+    const send = (status: number, body: Record<string, unknown>) => {
+      res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(req.method === "HEAD" ? undefined : JSON.stringify(details ? body : { status: body.status }));
+    };
+    Promise.all([o.read(), o.unconfiguredTargets?.().catch(() => []) ?? Promise.resolve([])]).then(
+      ([h, unconfigured]) => {
+        const problems = [...h.problems];
+        if (unconfigured.length) {
+          problems.push({ code: "JIT_CONFIG_MISSING_ENV", message: `${unconfigured.length} target database(s) named in policies have no connection variable: ${unconfigured.map((t) => `${t.database} (${t.env})`).join(", ")}` });
+        }
+        const status = problems.length ? "degraded" : "ok";
+        send(status === "ok" ? 200 : 503, { ...h, status, problems, unconfiguredTargets: unconfigured });
+      },
+      (e: unknown) => {
+        // The state database is unreachable: the unhealthiest state there is. No details (they could name hosts).
+        send(503, { status: "degraded", problems: [{ code: "JIT_DB_UNREACHABLE", message: "the state database could not be queried" }], error: (e as { code?: string }).code ?? null });
       });
   };
 }
