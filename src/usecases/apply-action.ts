@@ -1,7 +1,8 @@
 // The one path through which actions are carried out: merge, push, the expiry sweep, the lost-merge
 // reconciler (through merge) and `jit revoke` all decide with src/core/action.ts and apply here:
 // GRANT / extend / REVOKE through the engine, then the effects src/core/action-effects.ts lists
-// (comments and alerts once per key, revert PRs into the outbox after the revoke is recorded).
+// (all through the outbox: comments and alerts once per key, tried at once; revert PRs queued after
+// the revoke is recorded).
 import type pg from "pg";
 import { NO_POLICY, refusal, type Action, type ExtendAction, type GrantAction, type RefuseAction, type RevokeAction } from "../core/action.ts";
 import { effectsOf, type Effect } from "../core/action-effects.ts";
@@ -53,7 +54,6 @@ export interface Applied {
   /** The engine's answer for a revoke (the sweep reports it, `jit revoke` prints it). */
   revoke?: Decision<RevokeDetails>;
 }
-
 
 /** Thrown for a revoke a delivery must retry (an early revoke that failed: the sweeper revokes at expiry anyway). */
 export class ApplyFailed extends JitError {}
