@@ -46,6 +46,8 @@ export interface GrantInput extends LedgerKey {
   mergedAt?: string | null;
   /** Who caused this (e.g. "github:merge:owner/repo#12", "cli:alice"). */
   actor: string;
+  /** Runs in the transaction that marks the grant active, before its COMMIT: the outbox items of its effects (transactional outbox). */
+  beforeCommit?: (client: pg.PoolClient, row: LedgerRow) => Promise<void>;
 }
 
 export interface GrantDetails {
@@ -227,6 +229,7 @@ export class GrantEngine {
         await this.hooks.afterGrant?.(row);
         const active = await markActive(client, row.id, { sql, verification: applied.verification, windowStart: input.mergedAt ?? null });
         await appendEvent(client, { ...ev, kind: "granted", details: { role: input.role, dbUser: input.dbUser, expiresAt: active.expiresAt, sql } });
+        await input.beforeCommit?.(client, active);
         await client.query("COMMIT");
         return decide({ row: active, existing: false, findings: [] }, [], `granted "${input.role}" to "${input.dbUser}" until ${active.expiresAt?.toISOString()}`);
       } catch (e) {

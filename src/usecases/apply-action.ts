@@ -1,7 +1,8 @@
 // The one path through which actions are carried out: merge, push, the expiry sweep, the lost-merge
 // reconciler (through merge) and `jit revoke` all decide with src/core/action.ts and apply here:
 // GRANT / extend / REVOKE through the engine, then the effects src/core/action-effects.ts lists
-// (comments and alerts once per key, revert PRs into the outbox after the revoke is recorded).
+// (all through the outbox: comments and alerts once per key, tried at once; revert PRs queued after
+// the revoke is recorded).
 import type pg from "pg";
 import { NO_POLICY, refusal, type Action, type ExtendAction, type GrantAction, type RefuseAction, type RevokeAction } from "../core/action.ts";
 import { effectsOf, type Effect } from "../core/action-effects.ts";
@@ -15,7 +16,7 @@ import { JitError } from "../core/errors.ts";
 import type { Octokit, RepoRef } from "../github/octokit.ts";
 import type { Leadership } from "../scheduler/leader.ts";
 import { alertOnce } from "./alerting.ts";
-import { commentOnce } from "./github-effects.ts";
+import { commentOnce, postQueued, queueComment } from "./github-effects.ts";
 import type { UseCaseLogger } from "./context.ts";
 
 /** What the applier needs from the grant engine (GrantEngine has it all; the sweep's engines only revoke). */
@@ -54,7 +55,6 @@ export interface Applied {
   revoke?: Decision<RevokeDetails>;
 }
 
-
 /** Thrown for a revoke a delivery must retry (an early revoke that failed: the sweeper revokes at expiry anyway). */
 export class ApplyFailed extends JitError {}
 
@@ -68,24 +68,27 @@ export async function applyAction(env: ApplyEnv, action: Action): Promise<Applie
       return (await applyRevokes(env, [action])).results[0]!.applied ?? { outcome: { kind: "revoked", existing: true }, final: true };
     case "extend": {
       const e = action.evaluation;
+      const tx = new TransactionalEffects(env);
       const ext = await extendGrant(env.state, action.key, {
         durationMs: e.policy.durationMs, role: e.policy.role, dbUser: e.policy.dbUser, actor: action.actor, prNumber: e.pullRequest.number, approvers: action.approvers,
-      });
+      }, (client, d) => tx.queue(client, effectsOf({ kind: "extended", action, expiresAt: d.expiresAt.getTime() }, env.now())));
       if (!ext.ok) return refuse(env, refusal(action.origin, ext.code, ext.problems, { kind: "request", known: knownOf(action) }));
       env.onGrant?.();
       env.log.info({ pr: e.pullRequest.number, database: action.key.database, requestId: action.key.requestId, expiresAt: ext.details.expiresAt.toISOString() }, "extended");
-      await effect(env, effectsOf({ kind: "extended", action, expiresAt: ext.details.expiresAt.getTime() }, env.now()));
+      await tx.settle(ext.details.unchanged, () => effectsOf({ kind: "extended", action, expiresAt: ext.details.expiresAt.getTime() }, env.now()));
       return { outcome: { kind: "extended", existing: ext.details.unchanged, expiresAt: ext.details.expiresAt }, final: true };
     }
     case "grant": {
       const e = action.evaluation;
       const engine = env.engine(e.basePolicy);
       if (!engine.grant) throw new Error("this engine cannot grant");
+      const tx = new TransactionalEffects(env);
       const granted = await engine.grant({
         ...action.key, path: e.request.path, prNumber: e.pullRequest.number, headSha: e.pullRequest.headSha, mergeSha: e.pullRequest.mergeCommitSha,
         approvers: action.approvers, role: e.policy.role, dbUser: e.policy.dbUser, durationMs: e.policy.durationMs, actor: action.actor,
         // I17: the window opens at GitHub's merge time, whenever this delivery is handled.
         mergedAt: e.pullRequest.mergedAt,
+        beforeCommit: (client, row) => tx.queue(client, effectsOf({ kind: "granted", action, expiresAt: row.expiresAt!.getTime() }, env.now())),
       });
       if (!granted.ok) return refuse(env, refusal(action.origin, granted.code, granted.problems, { kind: "request", known: knownOf(action) }));
       env.onGrant?.();
@@ -94,13 +97,46 @@ export async function applyAction(env: ApplyEnv, action: Action): Promise<Applie
       if (!granted.details.existing) {
         env.log.info({ pr: e.pullRequest.number, database: row.database, role: row.role, dbUser: row.dbUser, expiresAt: until.toISOString() }, "granted");
       }
-      await effect(env, effectsOf({ kind: "granted", action, expiresAt: until.getTime() }, env.now()));
+      await tx.settle(granted.details.existing, () => effectsOf({ kind: "granted", action, expiresAt: until.getTime() }, env.now()));
       return { outcome: { kind: "granted", existing: granted.details.existing, expiresAt: until }, final: true };
     }
   }
 }
 
 const knownOf = (a: GrantAction | ExtendAction) => [...knownAccounts(a.evaluation)];
+
+/**
+ * The transactional outbox for a grant or an extension: its comments are queued in the transaction
+ * that records the ledger change (so a committed change always has them queued) and tried after the
+ * COMMIT. A change found already made (a redelivery) queues them again by key, which adds nothing
+ * unless an earlier version of the app never queued them.
+ */
+class TransactionalEffects {
+  private readonly queued: { id: number; post: () => Promise<unknown> }[] = [];
+  private readonly env: ApplyEnv;
+
+  constructor(env: ApplyEnv) {
+    this.env = env;
+  }
+
+  async queue(client: pg.PoolClient, effects: Effect[]): Promise<void> {
+    const github = this.env.github;
+    if (!github) return;
+    for (const e of effects) {
+      if (e.kind !== "comment") continue;
+      const q = await queueComment(client, github, e);
+      if (q) this.queued.push(q);
+    }
+  }
+
+  async settle(earlier: boolean, effects: () => Effect[]): Promise<void> {
+    if (earlier) {
+      await effect(this.env, effects());
+      return;
+    }
+    for (const q of this.queued) await postQueued(this.env.state, q);
+  }
+}
 
 async function refuse(env: ApplyEnv, a: RefuseAction): Promise<Applied> {
   const pr = a.origin.via === "merge" ? a.origin.pr : undefined;

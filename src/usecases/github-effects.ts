@@ -6,6 +6,7 @@
 import type pg from "pg";
 import { Md, Plain } from "../core/inert.ts";
 import { claimOnce, complete, enqueueItem, fail } from "../db/outbox.ts";
+import type { Queryable } from "../db/state.ts";
 import { raiseAlert, type Alert } from "../github/alerts.ts";
 import { repoRefOf, type GitHubAccess } from "../github/installations.ts";
 import type { Octokit, RepoRef } from "../github/octokit.ts";
@@ -35,21 +36,43 @@ interface AlertPayload {
 async function queueAndTry(state: pg.Pool, kind: string, dedupeKey: string, payload: object, now: () => Promise<unknown>): Promise<boolean> {
   const id = await enqueueItem(state, { kind, dedupeKey, payload: payload as Record<string, unknown> }, HOLD_MS);
   if (id === null) return false;
+  await tryNow(state, id, now);
+  return true;
+}
+
+async function tryNow(state: pg.Pool, id: number, post: () => Promise<unknown>): Promise<void> {
   try {
-    await now();
+    await post();
     await complete(state, id);
   } catch (e) {
     const status = (e as { status?: unknown }).status;
     // Left for the drain: the backoff starts now (30 s, doubling).
     await fail(state, id, `${typeof status === "number" ? `HTTP ${status}: ` : ""}${String((e as Error).message).split("\n")[0]}`.slice(0, 500));
   }
-  return true;
 }
 
+type Target = { octokit: Octokit; ref: RepoRef };
+type CommentEffect = { pr: number; key: string; body: Md };
+
 /** A comment on PR `pr`, once per key. */
-export function commentOnce(state: pg.Pool, target: { octokit: Octokit; ref: RepoRef }, e: { pr: number; key: string; body: Md }): Promise<boolean> {
+export function commentOnce(state: pg.Pool, target: Target, e: CommentEffect): Promise<boolean> {
   const payload: CommentPayload = { repository: `${target.ref.owner}/${target.ref.repo}`, pr: e.pr, body: e.body.text };
   return queueAndTry(state, COMMENT_KIND, e.key, payload, () => postComment(target.octokit, target.ref, e.pr, e.body));
+}
+
+/**
+ * Queues a comment inside the caller's transaction (the one that records the ledger change), held
+ * back from the drain; after the COMMIT, `postQueued` tries it. Null: the key was queued before.
+ */
+export async function queueComment(q: Queryable, target: Target, e: CommentEffect): Promise<{ id: number; post: () => Promise<unknown> } | null> {
+  const payload: CommentPayload = { repository: `${target.ref.owner}/${target.ref.repo}`, pr: e.pr, body: e.body.text };
+  const id = await enqueueItem(q, { kind: COMMENT_KIND, dedupeKey: e.key, payload: payload as unknown as Record<string, unknown> }, HOLD_MS);
+  return id === null ? null : { id, post: () => postComment(target.octokit, target.ref, e.pr, e.body) };
+}
+
+/** The first try of a queued item: done, or left to the drain with its backoff. */
+export async function postQueued(state: pg.Pool, item: { id: number; post: () => Promise<unknown> }): Promise<void> {
+  await tryNow(state, item.id, item.post);
 }
 
 export const alertKey = (repository: string | null, alert: Alert) => `alert:${repository ?? "-"}:${alert.code}:${alert.key}`;

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expiryAction, operatorRevokeAction, type RevokeAction } from "../../src/core/action.ts";
 import { decide } from "../../src/core/problem.ts";
+import { enqueueItem } from "../../src/db/outbox.ts";
 import { applyAction, applyRevokes, type ApplyEnv } from "../../src/usecases/apply-action.ts";
 import { startPostgres, type TestCluster } from "../harness/postgres.ts";
 import { DB_KEY, ledgerRow, setupGrantFixture, type GrantFixture } from "../harness/grant-fixture.ts";
@@ -16,7 +17,7 @@ const QUIET = { info: () => {}, warn: () => {}, error: () => {} };
 
 beforeAll(async () => {
   cluster = await startPostgres();
-  f = await setupGrantFixture(cluster, { logins: ["alice", "bob", "carol", "dave", "erin"] });
+  f = await setupGrantFixture(cluster, { logins: ["alice", "bob", "carol", "dave", "erin", "fay", "gus"] });
 });
 afterAll(async () => {
   await f?.close();
@@ -86,5 +87,25 @@ describe("applyAction: the one path for revokes", () => {
     await expect(applyAction(noTarget, fromMerge)).rejects.toMatchObject({ code: expect.stringMatching(/^JIT_/) });
     expect(await ledgerRow(f, id)).toMatchObject({ status: "active" });
     expect(await f.appGranted()).toContainEqual(expect.objectContaining({ member: "erin" }));
+  });
+});
+
+describe("the transactional outbox: a grant's effects are queued in the transaction that records it", () => {
+  const queuedIn = (tag: string) => async (client: Parameters<typeof enqueueItem>[0]) => {
+    await enqueueItem(client, { kind: "comment", dedupeKey: `tx-test:${tag}`, payload: { repository: "acme/access", pr: 1, body: tag } }, 60_000);
+  };
+  const item = async (tag: string) => (await f.stateSu.query("SELECT done FROM outbox WHERE dedupe_key = $1", [`tx-test:${tag}`])).rows;
+
+  it("a committed grant has its item queued; a grant that fails after the GRANT (compensated) leaves no item and no membership", async () => {
+    const ok = `apply-${++n}`;
+    expect((await f.engine.grant({ ...f.input(ok, { dbUser: "fay" }), beforeCommit: queuedIn(ok) })).ok).toBe(true);
+    expect(await item(ok)).toEqual([{ done: false }]);
+
+    const bad = `apply-${++n}`;
+    const { engine } = f.newEngine({ hooks: { afterGrant: () => { throw new Error("crash after GRANT"); } } });
+    const d = await engine.grant({ ...f.input(bad, { dbUser: "gus" }), beforeCommit: queuedIn(bad) });
+    expect(d.code).toBe("JIT_GRANT_FAILED");
+    expect(await item(bad)).toEqual([]);
+    expect((await f.appGranted()).filter((m) => m.member === "gus")).toEqual([]);
   });
 });
