@@ -189,9 +189,10 @@ export class OctokitPullRequestContext implements PullRequestContext {
       }
       return entries;
     } catch (err) {
-      if (!isNotFound(err)) throw err;
-      if (isFullSha(sha)) immutableReads.set(this.key("dir", sha, dir), { kind: "tree", entries: [] });
-      return [];
+      // A 404 is not cached: a commit just pushed can be missing for a moment (replication), and
+      // access can come back. Absence is cached only as what a cached parent tree does not list.
+      if (isNotFound(err)) return [];
+      throw err;
     }
   });
 
@@ -233,9 +234,8 @@ export class OctokitPullRequestContext implements PullRequestContext {
       if (isFullSha(sha)) immutableReads.set(contentKey, { kind: "bytes", bytes });
       return bytes;
     } catch (err) {
-      if (!isNotFound(err)) throw err;
-      if (isFullSha(sha)) immutableReads.set(contentKey, { kind: "bytes", bytes: undefined });
-      return undefined;
+      if (isNotFound(err)) return undefined; // not cached, as for trees above
+      throw err;
     }
   });
 

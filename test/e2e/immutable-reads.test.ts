@@ -83,6 +83,18 @@ describe("immutable reads are cached by full SHA only", () => {
     expect((await warm.listDir(sha, "")).find((e) => e.name === "alias.md")?.mode).toBe("120000");
   });
 
+  it("a 404 is not cached (a commit just pushed may be missing for a moment): the next evaluation reads again", async () => {
+    const sha = (await repo.branchSha("main"))!;
+    const fault = sim.injectFault({ route: "repos/get-content", status: 404 });
+    expect(await ctx().fileAt(sha, "docs/note.md")).toBeUndefined();
+    expect(fault.hits).toBe(1);
+    expect(text(await ctx().fileAt(sha, "docs/note.md"))).toBe("one\n");
+    const treeFault = sim.injectFault({ route: "git/get-tree", status: 404 });
+    expect(await ctx().listDir(sha, "docs")).toEqual([]);
+    expect(treeFault.hits).toBe(1);
+    expect((await ctx().listDir(sha, "docs")).map((e) => e.path)).toEqual(["docs/note.md"]);
+  });
+
   it("a failed read is not cached: the next evaluation reads again", async () => {
     const sha = (await repo.branchSha("main"))!;
     const fault = sim.injectFault({ route: "repos/get-content", status: 503 });

@@ -1,4 +1,4 @@
-// Benchmark (not a test): the app's own delivery queue (src/db/deliveries.ts + src/queue/worker.ts)
+// Benchmark (not a test; not in `npm run bench`, it needs graphile-worker installed beside): the app's own delivery queue (src/db/deliveries.ts + src/queue/worker.ts)
 // against graphile-worker on the same PostgreSQL (test/harness/postgres.ts), each in its own database.
 //   enqueue: one INSERT + NOTIFY per job, one after another (what the webhook ack waits for)
 //   pickup: enqueue → the handler starts, one job at a time on an idle worker (LISTEN/NOTIFY)
