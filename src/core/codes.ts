@@ -104,6 +104,8 @@ export const CODES = {
   JIT_REVOKE_NOT_AUTHORIZED: "the deletion of an active request was not made or approved by someone its role's revoke_by allows; the grant ends at expiry",
   // Audit, report and rebuild (src/cli/audit.ts, report.ts, rebuild.ts; docs/audit.md, docs/operations.md)
   JIT_REBUILD_NOT_EMPTY: "jit rebuild refuses a state database that already holds ledger rows for the repository; nothing was written",
+  // Errors (src/core/errors.ts: every error class carries a code)
+  JIT_USAGE: "a command was called with arguments it does not accept (exit status 2)",
 } as const;
 
 export type JitCode = keyof typeof CODES;
