@@ -6,6 +6,7 @@ import { formatDuration } from "./duration.ts";
 import { boundPlain, code, codeBlock, jitCode, joinMd, md, mention, plain, plainText, text, visible, type Md, type Plain } from "./inert.ts";
 import type { Decision, Problem } from "./problem.ts";
 import type { PullRequestEvaluation } from "./pull-request.ts";
+import type { TargetCheck } from "./target-checks.ts";
 
 export type CheckConclusion = "success" | "failure" | "action_required" | "neutral";
 
@@ -30,8 +31,14 @@ export interface CheckReport {
 
 /** The SQL the grant would run, or why it could not be planned (target not configured, …). */
 export type PlanPreview =
-  | { ok: true; statements: string[]; target: string; /** I16: the login bound by OID for this head. */ login?: { name: string; oid: string | null } }
-  | { ok: false; code: JitCode; message: string };
+  | { ok: true; statements: string[]; target: string; /** I16: the login bound by OID for this head. */ login?: { name: string; oid: string | null }; checks?: TargetCheck[] }
+  | { ok: false; code: JitCode; message: string; checks?: TargetCheck[] };
+
+/** The merge-time target checks, run read-only by the check (src/usecases/target-checks.ts). */
+function targetCheckSection(plan: PlanPreview | null): Md[] {
+  if (!plan?.checks?.length) return [];
+  return [md`### Target checks (as the merge runs them)`, md``, ...plan.checks.map((c) => md`- ${c.ok ? "✅" : "❌"} ${text(c.text, { max: 300 })}`), md``];
+}
 
 /** Problems a person resolves by acting on the PR (approving, un-drafting), not by editing the request. */
 const WAITING: ReadonlySet<JitCode> = new Set(["JIT_APPROVALS_MISSING", "JIT_CHANGES_REQUESTED", "JIT_PR_DRAFT"]);
@@ -130,7 +137,7 @@ export function renderCheck(decision: Decision<PullRequestEvaluation>, plan: Pla
   if (e.kind === "none" && decision.ok) lines.push(md`Nothing will be granted when this pull request is merged.`, md``);
   lines.push(...requestTable(e, now));
   if (decision.problems.length) lines.push(md`### What to fix`, md``, ...decision.problems.map((p) => problemLine(p, knownAccounts(e))), md``);
-  lines.push(...approvalSection(e), ...planSection(e, plan));
+  lines.push(...approvalSection(e), ...targetCheckSection(plan), ...planSection(e, plan));
   lines.push(md`<sub>Evaluated at ${utc(now)} on ${e.pullRequest.headSha.slice(0, 12)}; policies and CODEOWNERS read at ${e.pullRequest.baseSha?.slice(0, 12) ?? "—"}.</sub>`);
   return { conclusion, title, summary: joinMd(lines, "\n"), annotations: annotations(decision.problems, e.requestPath) };
 }

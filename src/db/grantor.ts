@@ -22,6 +22,7 @@ import {
   type LedgerRow,
 } from "./ledger.ts";
 import { preflight } from "./preflight.ts";
+import { inspectTarget, type TargetInspection } from "./inspect-target.ts";
 import { inTransaction } from "./state.ts";
 import { roleOid } from "./inspect-role.ts";
 import { recordBinding, recordedBinding, type BindingKey, type TargetBinding } from "./target-binding.ts";
@@ -145,6 +146,11 @@ export class GrantEngine {
       client.release();
     }
     return { recorded: await recordBinding(this.state, key, current), current };
+  }
+
+  /** The merge-time target checks, read-only: what the check shows and the merge refuses benignly on. */
+  inspectTarget(key: LedgerKey, role: string, dbUser: string): Promise<TargetInspection> {
+    return inspectTarget(this.state, this.targets, (k) => this.scopeFor(k), key, role, dbUser);
   }
 
   /** The statements a grant would run on this target: what a check run shows. */

@@ -6,6 +6,7 @@ import type { Problem } from "../core/problem.ts";
 import { evaluatePullRequest } from "../core/pull-request.ts";
 import { earlyRevokeComment, earlyRevokeRefusedAlert, earlyRevokeRefusedComment, extendedComment, grantedComment, mergeRefusedAlert, refusalComment } from "../core/messages.ts";
 import type { Md } from "../core/inert.ts";
+import { refusalClass, refusalClassOf } from "../core/refusal-class.ts";
 import { isRequestPullRequest, knownAccounts } from "../core/report.ts";
 import { extendGrant } from "../db/extend.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
@@ -16,6 +17,7 @@ import { pullRequestContext } from "./check.ts";
 import type { AppDeps } from "./context.ts";
 import { oncePerMerge } from "./merge-once.ts";
 import { withKeyAuthority } from "./repository-gate.ts";
+import { mergeTargetProblems } from "./target-checks.ts";
 import { earlyRevokeAuthority } from "./revoke-authority.ts";
 
 export type MergeOutcome =
@@ -23,11 +25,6 @@ export type MergeOutcome =
   | { kind: "refused"; code: string; problems: Problem[] }
   | { kind: "ignored"; why: string };
 
-/** Refusals that may pass when retried (a target down or not configured yet): not recorded as final. */
-const TRANSIENT: ReadonlySet<string> = new Set<JitCode>(["JIT_DB_UNREACHABLE", "JIT_CONFIG_MISSING_ENV"]);
-
-/** Refusals that are no incident (I17: a merge handled after its window, e.g. a late replay): commented, not alerted. */
-const NOT_INCIDENTS: ReadonlySet<string> = new Set<JitCode>(["JIT_WINDOW_PASSED"]);
 
 const NOT_MERGED = "the API does not show the pull request as merged";
 
@@ -47,7 +44,8 @@ async function refuse(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number,
   const key = `${repoKey(ref)}#${pr}`;
   deps.log.warn({ pr, code, codes: problems.map((p) => p.code) }, "merge refused: nothing granted");
   await commentOnce(deps, octokit, ref, pr, `refused:${key}`, refusalComment(code, problems, known));
-  if (NOT_INCIDENTS.has(code)) return { kind: "refused", code, problems };
+  // Benign and transient refusals (src/core/refusal-class.ts) are explained on the PR only.
+  if (refusalClassOf(problems.length ? problems.map((p) => p.code) : [code]) !== "incident") return { kind: "refused", code, problems };
   await alertOnce(deps.state, octokit, ref, mergeRefusedAlert(pr, code, problems, known), deps.appId);
   return { kind: "refused", code, problems };
 }
@@ -64,7 +62,7 @@ async function refuseEarlyRevoke(deps: AppDeps, octokit: Octokit, ref: RepoRef, 
 export async function handleMerged(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number): Promise<MergeOutcome> {
   const { outcome, fresh } = await oncePerMerge<MergeOutcome>(deps.state, `merge:${repoKey(ref)}#${number}`, async () => {
     const outcome = await verifyAndApply(deps, octokit, ref, number);
-    const final = outcome.kind === "refused" ? !TRANSIENT.has(outcome.code) : outcome.kind !== "ignored" || outcome.why !== NOT_MERGED;
+    const final = outcome.kind === "refused" ? refusalClass(outcome.code) !== "transient" : outcome.kind !== "ignored" || outcome.why !== NOT_MERGED;
     return { outcome, record: final };
   });
   if (!fresh) deps.log.info({ pr: number, kind: outcome.kind }, "merged pull request already handled");
@@ -126,6 +124,10 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
     }, deps.now()));
     return { kind: "extended", existing: ext.details.unchanged, expiresAt: ext.details.expiresAt };
   }
+
+  // Refused before any ledger row is written: a benign refusal does not use up the request id.
+  const target = await mergeTargetProblems(deps, e, repository);
+  if (target.length) return refuse(deps, octokit, ref, number, target[0]!.code, target, knownAccounts(e));
 
   const granted = await deps.engines.engine(e.basePolicy).grant({
     repository, database: e.policy.database, requestId: e.request.requestId, path: e.request.path,
