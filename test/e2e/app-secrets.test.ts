@@ -75,7 +75,8 @@ describe("case 30: secrets stay secret", () => {
     await dr.review("dora", d.number, "APPROVE");
     await w.idle();
     const check = await w.check(d.headSha, dr);
-    expect(check.conclusion).toBe("success");
+    expect(check.conclusion).toBe("failure"); // green means grantable: an unreachable target is not
+    expect(check.output.summary).toContain("❌ cluster of orders-dr reachable");
     expect(check.output.summary).toMatch(/Not planned: \*\*JIT_DB_UNREACHABLE\*\* cannot connect to database "orders-dr" \(ORDERS_DR_DATABASE_URL\)/);
     await dr.merge(d.number);
     await w.idle();
