@@ -6,6 +6,7 @@ import { formatDuration } from "./duration.ts";
 import { boundPlain, code, codeBlock, jitCode, joinMd, md, mention, plain, plainText, text, visible, type Md, type Plain } from "./inert.ts";
 import type { Decision, Problem } from "./problem.ts";
 import type { PullRequestEvaluation } from "./pull-request.ts";
+import type { ReviewRequestPlan } from "./review-requests.ts";
 import type { TargetCheck } from "./target-checks.ts";
 
 export type CheckConclusion = "success" | "failure" | "action_required" | "neutral";
@@ -128,7 +129,13 @@ function planSection(e: PullRequestEvaluation, plan: PlanPreview | null): Md[] {
   return [md`### SQL that will run on merge`, md``, md`On ${code(plan.target)}, after the app re-verifies everything at the merge commit:`, md``, codeBlock("sql", plan.statements), md``, ...login];
 }
 
-export function renderCheck(decision: Decision<PullRequestEvaluation>, plan: PlanPreview | null, now: number): CheckReport {
+/** Whom the app asked to review (src/usecases/review-requests.ts): the check says whom it waits for. */
+function reviewRequestSection(r: ReviewRequestPlan | undefined, org: string): Md[] {
+  if (!r || (!r.users.length && !r.teams.length)) return [];
+  return [md`Review requested from: ${joinMd([...r.teams.map((t) => code(`@${org}/${t}`)), ...r.users.map(mention)], ", ")}`, md``];
+}
+
+export function renderCheck(decision: Decision<PullRequestEvaluation>, plan: PlanPreview | null, now: number, reviewers?: ReviewRequestPlan & { org: string }): CheckReport {
   const e = decision.details;
   const conclusion = conclusionOf(decision);
   const title = titleOf(decision, conclusion);
@@ -137,7 +144,7 @@ export function renderCheck(decision: Decision<PullRequestEvaluation>, plan: Pla
   if (e.kind === "none" && decision.ok) lines.push(md`Nothing will be granted when this pull request is merged.`, md``);
   lines.push(...requestTable(e, now));
   if (decision.problems.length) lines.push(md`### What to fix`, md``, ...decision.problems.map((p) => problemLine(p, knownAccounts(e))), md``);
-  lines.push(...approvalSection(e), ...targetCheckSection(plan), ...planSection(e, plan));
+  lines.push(...approvalSection(e), ...reviewRequestSection(reviewers, reviewers?.org ?? ""), ...targetCheckSection(plan), ...planSection(e, plan));
   lines.push(md`<sub>Evaluated at ${utc(now)} on ${e.pullRequest.headSha.slice(0, 12)}; policies and CODEOWNERS read at ${e.pullRequest.baseSha?.slice(0, 12) ?? "—"}.</sub>`);
   return { conclusion, title, summary: joinMd(lines, "\n"), annotations: annotations(decision.problems, e.requestPath) };
 }

@@ -13,6 +13,7 @@ import type { AppDeps } from "./context.ts";
 import { withKeyAuthority } from "./repository-gate.ts";
 import { earlyRevokeAuthority } from "./revoke-authority.ts";
 import { requestStateOf } from "./request-state.ts";
+import { plannedReviews, requestReviewsOnce } from "./review-requests.ts";
 import { checkTargets } from "./target-checks.ts";
 
 export const CHECK_NAME = "jit-access";
@@ -59,8 +60,9 @@ export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, nu
     const waiting = decision.problems.filter((p) => isWaitingOnly([p]));
     decision = decide(decision.details, [...decision.problems.filter((p) => !isWaitingOnly([p])), ...targets.problems, ...waiting], "");
   }
+  const reviewers = await plannedReviews(deps, ctx, ref, decision);
   const id = checkRunId ?? (await created!).data.id;
-  const report = renderCheck(decision, targets.plan, now);
+  const report = renderCheck(decision, targets.plan, now, reviewers ?? undefined);
   await octokit.rest.checks.update({
     ...ref, check_run_id: id, status: "completed", conclusion: report.conclusion, completed_at: new Date(now).toISOString(),
     output: { title: report.title.text, summary: report.summary.text.slice(0, 65_000), annotations: report.annotations },
@@ -68,6 +70,7 @@ export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, nu
   if (isRequestPullRequest(decision)) {
     await upsertStickyComment(octokit, ref, number, renderStickyComment(decision, report), deps.appId);
   }
+  if (reviewers) await requestReviewsOnce(deps, octokit, ref, number, decision.details.pullRequest.headSha, reviewers);
   deps.log.info({ pr: number, code: decision.code, conclusion: report.conclusion, kind: decision.details.kind }, "check evaluated");
   return { decision, checkRunId: id, conclusion: report.conclusion };
 }
