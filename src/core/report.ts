@@ -100,6 +100,13 @@ function approvalSection(e: PullRequestEvaluation): Md[] {
   return [...lines, md``];
 }
 
+/** pending_ttl of the requested role (src/jobs/pending-ttl.ts), from the base policy the decision used. */
+function pendingTtlOf(e: PullRequestEvaluation): number | undefined {
+  const db = e.database && e.basePolicy && Object.hasOwn(e.basePolicy.databases, e.database) ? e.basePolicy.databases[e.database] : undefined;
+  const role = db && e.request && Object.hasOwn(db.roles, e.request.role) ? db.roles[e.request.role] : undefined;
+  return role?.pendingTtlMs;
+}
+
 function requestTable(e: PullRequestEvaluation, now: number): Md[] {
   if (!e.request) return [];
   const r = e.request;
@@ -113,6 +120,8 @@ function requestTable(e: PullRequestEvaluation, now: number): Md[] {
     ["Reason", text(r.reason, { max: 500 })],
   ];
   if (r.ticket) rows.push(["Ticket", text(r.ticket)]);
+  const ttl = pendingTtlOf(e);
+  if (ttl !== undefined && e.kind !== "revoke") rows.push(["Pending TTL", md`${formatDuration(ttl)}: the app closes this pull request if it is still open that long after it was opened`]);
   return [md`| | |`, md`|---|---|`, ...rows.map(([k, v]) => md`| ${k} | ${v} |`), md``];
 }
 
