@@ -73,6 +73,23 @@ describe("green means grantable (item 1)", () => {
     }
   });
 
+  it("a role made impure after approval: benign refusal at merge (JIT_ROLE_NOT_PURE, no alert), nothing granted, id unused", async () => {
+    const { number, headSha } = await approved("carol", "carol-impure");
+    expect((await w.check(headSha)).conclusion).toBe("success");
+    await w.su.query("ALTER ROLE orders_readonly CREATEDB");
+    try {
+      await merge(number);
+      const refusals = w.comments(number).filter((c) => c.body.startsWith("❌ **jit-access**: nothing was granted"));
+      expect(refusals).toHaveLength(1);
+      expect(codesIn(refusals[0]!.body)).toContain("JIT_ROLE_NOT_PURE");
+      expect(w.alerts()).toEqual([]);
+      expect(await w.ledger("carol-impure")).toEqual([]);
+      await w.nothingGranted("carol-impure", "carol");
+    } finally {
+      await w.su.query("ALTER ROLE orders_readonly NOCREATEDB");
+    }
+  });
+
   it("a recreated login (same name, another OID) is still an incident (I16: JIT_TARGET_CHANGED, alerted)", async () => {
     const { number, headSha } = await approved("bob", "bob-recreated");
     expect((await w.check(headSha)).conclusion).toBe("success");

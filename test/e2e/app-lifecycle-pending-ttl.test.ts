@@ -67,4 +67,24 @@ describe("pending_ttl (item 4)", () => {
       ["acme/access-ttl", admin.number, "bob-ttl"], ["acme/access-ttl", readonly.number, "alice-ttl"],
     ]);
   });
+
+  it("I13: max_approval_age — an approval older than it no longer counts (JIT_APPROVAL_TOO_OLD): the check is no longer green, and a merge anyway is refused", async () => {
+    const aged = POLICY_YAML.replace("        require_ticket: true\n", "        require_ticket: true\n        max_approval_age: 72h\n");
+    const repo = await w.newRepo("access-aged", { files: { "policies/orders.yaml": aged } });
+    const { number, headSha } = await w.request("carol", "carol-aged", requestYaml(), { repo });
+    await repo.review("dora", number, "APPROVE");
+    await w.idle();
+    expect((await w.check(headSha, repo)).conclusion).toBe("success");
+    w.e2e.clock.advance(73 * H);
+    const run = await w.check(headSha, repo);
+    await repo.rerequestCheckRun(run.id, "carol");
+    await w.idle();
+    const stale = await w.check(headSha, repo);
+    expect(stale.conclusion).not.toBe("success");
+    expect(stale.output.title).toMatch(/^JIT_APPROVALS_MISSING: .*not counted: @dora \(JIT_APPROVAL_TOO_OLD\)/);
+    expect(stale.output.summary).toContain("**JIT_APPROVAL_TOO_OLD**");
+    const body = await w.mergeAndRefusal(number, repo);
+    expect(body).toContain("JIT_APPROVALS_MISSING");
+    await w.nothingGranted("carol-aged", "carol");
+  });
 });
