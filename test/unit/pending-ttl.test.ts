@@ -1,5 +1,10 @@
 // pending_ttl in the policy (role or database), and the pure helpers the closing pass uses.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { captureIo } from "../../src/cli/io.ts";
+import { run } from "../../src/cli/validate.ts";
 import { isPendingExpired, pendingTtlComment, pendingTtlFor, smallestPendingTtl } from "../../src/core/pending-ttl.ts";
 import { parsePolicies } from "../../src/core/policy.ts";
 import { utf8 } from "./support/core-fixtures.ts";
@@ -55,5 +60,29 @@ describe("pending_ttl", () => {
     expect(body).toContain("@alice, this request");
     expect(body).toContain("pending_ttl of 3d");
     expect(body).not.toMatch(/(^|[^`])@mallory/);
+  });
+});
+
+describe("jit validate judges pending_ttl like the app", () => {
+  it("a valid pending_ttl passes; a malformed one is an error on its line (exit 1)", async () => {
+    const check = async (yaml: string) => {
+      const dir = mkdtempSync(join(tmpdir(), "jit-ttl-"));
+      try {
+        mkdirSync(join(dir, "policies"));
+        mkdirSync(join(dir, ".github"));
+        writeFileSync(join(dir, "policies/orders.yaml"), yaml);
+        writeFileSync(join(dir, ".github/CODEOWNERS"), "/access-requests/ @acme/dba\n");
+        const io = captureIo({}, dir);
+        const code = await run(["--repo", dir, "--format", "json"], io);
+        return { code, report: JSON.parse(io.stdout.join("\n")) as { files: { path: string; errors: { code: string; line: number }[] }[] } };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    expect((await check(policy("7d", "72h"))).code).toBe(0);
+    const bad = await check(policy(null, "3w"));
+    expect(bad.code).toBe(1);
+    const errors = bad.report.files.flatMap((f) => f.errors);
+    expect(errors.map((e) => [e.code, e.line])).toEqual([["JIT_SCHEMA", 9]]);
   });
 });
