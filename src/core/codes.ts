@@ -112,7 +112,8 @@ export type JitCode = keyof typeof CODES;
 /**
  * What a refusal at merge is (src/core/refusal-class.ts). Codes not listed are incidents: the merge
  * is refused, commented on the PR AND alerted (a jit-alert issue), e.g. a merge without valid
- * approval, forged or unattributed commits, a policy edit, a recreated login (JIT_TARGET_CHANGED).
+ * approval, forged or unattributed commits, a policy edit, a recreated login (JIT_TARGET_CHANGED), a
+ * login that became a superuser, group or NOLOGIN role after approval (JIT_USER_NOT_ELIGIBLE).
  * - transient: the target could not be reached or is not configured yet; retried, not final, no alert.
  * - benign: the world changed between approval and merge, or the request asks for what the user
  *   already has; the PR is told why, nobody is alerted, and the check shows the same before merge.
@@ -122,7 +123,6 @@ export const REFUSAL_CLASS: Readonly<Partial<Record<JitCode, "transient" | "beni
   JIT_CONFIG_MISSING_ENV: "transient",
   JIT_WINDOW_PASSED: "benign", // I17: a late replay; the id is used up, nothing granted
   JIT_USER_MISSING: "benign", // the login was dropped after approval
-  JIT_USER_NOT_ELIGIBLE: "benign", // the login became a superuser, group, NOLOGIN …: never granted, nothing to investigate on the PR
   JIT_ROLE_MISSING: "benign",
   JIT_ROLE_NOT_PURE: "benign", // the role became impure (I4/I14): a DBA fixes the role; the request was fine
   JIT_ALREADY_HAS_ACCESS: "benign", // I7: pre-existing access is never touched

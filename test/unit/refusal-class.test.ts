@@ -14,7 +14,7 @@ describe("refusal classes", () => {
 
   it("incidents stay incidents: no valid approval, forged or unattributed commits, policy edits, a recreated login, too much power", () => {
     for (const c of ["JIT_APPROVALS_MISSING", "JIT_APPROVER_IS_AUTHOR", "JIT_COMMIT_UNATTRIBUTED", "JIT_PR_TOUCHES_OTHER_FILES", "JIT_PR_BLOB_MISMATCH",
-      "JIT_TARGET_CHANGED", "JIT_DB_ROLE_TOO_POWERFUL", "JIT_REQUEST_ID_USED", "JIT_UNVERIFIED_PUSH"] as const) expect(refusalClass(c)).toBe("incident");
+      "JIT_TARGET_CHANGED", "JIT_USER_NOT_ELIGIBLE", "JIT_DB_ROLE_TOO_POWERFUL", "JIT_REQUEST_ID_USED", "JIT_UNVERIFIED_PUSH"] as const) expect(refusalClass(c)).toBe("incident");
     expect(refusalClass("JIT_NOT_A_CODE")).toBe("incident");
     expect(refusalClass("__proto__")).toBe("incident");
   });
