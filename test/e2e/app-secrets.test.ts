@@ -81,6 +81,7 @@ describe("case 30: secrets stay secret", () => {
     await dr.merge(d.number);
     await w.idle();
     expect(w.comments(d.number, dr).filter((c) => c.body.startsWith("❌")).map((c) => c.body)[0]).toContain("(**JIT_DB_UNREACHABLE**)");
+    expect(w.alerts(dr)).toEqual([]); // an unreachable target is explained, not alerted (retried: transient)
 
     // forged deliveries: Probot rejects them and logs why
     const payload = w.e2e.sim.findDeliveries({ event: "pull_request", action: "opened" }).at(-1)!.payload;
