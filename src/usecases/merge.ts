@@ -25,7 +25,6 @@ export type MergeOutcome =
   | { kind: "refused"; code: string; problems: Problem[] }
   | { kind: "ignored"; why: string };
 
-
 const NOT_MERGED = "the API does not show the pull request as merged";
 
 /** Posts a comment once per key (a redelivery or a second replica posts nothing). */
