@@ -32,7 +32,10 @@ export interface CheckReport {
 
 /** The SQL the grant would run, or why it could not be planned (target not configured, …). */
 export type PlanPreview =
-  | { ok: true; statements: string[]; target: string; /** I16: the login bound by OID for this head. */ login?: { name: string; oid: string | null }; checks?: TargetCheck[] }
+  | {
+    ok: true; statements: string[]; target: string; /** I16: the login bound by OID for this head. */ login?: { name: string; oid: string | null }; checks?: TargetCheck[];
+    /** An overlapping request that extends the held grant instead (docs/lifecycle.md). */ extends?: { request: string; until: number };
+  }
   | { ok: false; code: JitCode; message: string; checks?: TargetCheck[] };
 
 /** The merge-time target checks, run read-only by the check (src/usecases/target-checks.ts). */
@@ -130,6 +133,9 @@ function planSection(e: PullRequestEvaluation, plan: PlanPreview | null): Md[] {
   if (e.kind === "extension") return [md`### SQL`, md``, md`None: an extension only moves the expiry in the ledger; the membership stays.`, md``];
   if (!plan) return [];
   if (!plan.ok) return [md`### SQL`, md``, md`Not planned: **${jitCode(plan.code)}** ${plan.message}`, md``];
+  if (plan.extends) {
+    return [md`### SQL`, md``, md`None: the login already holds this role through ${code(plan.extends.request)}; merging extends that grant until ${utc(plan.extends.until)} if merged now (counted from its start, within max_duration).`, md``];
+  }
   const login = plan.login
     ? [plan.login.oid === null
       ? md`Login ${code(plan.login.name)} does not exist on the target now; the merge grants nothing if it exists by then.`

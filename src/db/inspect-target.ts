@@ -62,7 +62,7 @@ export async function inspectTarget(state: pg.Pool, targets: Targets, scopeFor: 
   }
   const overlap = held.map((h) => problem("JIT_ALREADY_GRANTED",
     `"${dbUser}" already holds "${role}" through request ${h.database}/${h.requestId}${h.repository === key.repository ? "" : ` of ${h.repository}`} ${until(h)}; nothing is granted and request id ${key.requestId} stays unused`,
-    { hint: `to keep the access longer, edit the duration in access-requests/${h.database}/${h.requestId}.yaml in a new pull request (an extension); otherwise close this one` }));
+    { hint: `a request for a membership held through the app extends that grant only when it ends later and, counted from where that grant started, stays within the role's max_duration; otherwise close this one (or edit the duration in access-requests/${h.database}/${h.requestId}.yaml)` }));
   // The ledger says why the login has the role; the catalog's "already has access" is the same fact.
   const rest = held.length ? findings.filter((f) => f.code !== "JIT_ALREADY_HAS_ACCESS") : findings;
   // Plain problems only: a Finding's fix SQL belongs to `jit doctor`, not to a PR.

@@ -17,7 +17,7 @@ import { pullRequestContext } from "./check.ts";
 import type { AppDeps } from "./context.ts";
 import { oncePerMerge } from "./merge-once.ts";
 import { withKeyAuthority } from "./repository-gate.ts";
-import { mergeTargetProblems } from "./target-checks.ts";
+import { extendThroughOverlap, mergeTargetProblems } from "./target-checks.ts";
 import { earlyRevokeAuthority } from "./revoke-authority.ts";
 
 export type MergeOutcome =
@@ -126,7 +126,17 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
 
   // Refused before any ledger row is written: a benign refusal does not use up the request id.
   const target = await mergeTargetProblems(deps, e, repository);
-  if (target.length) return refuse(deps, octokit, ref, number, target[0]!.code, target, knownAccounts(e));
+  if (target.problems.length) return refuse(deps, octokit, ref, number, target.problems[0]!.code, target.problems, knownAccounts(e));
+  if (target.extension) {
+    // An overlapping request the extension rules allow: it extends the held grant (docs/lifecycle.md).
+    const ext = await extendThroughOverlap(deps, e, target.extension, { actor, prNumber: number, approvers });
+    if (!ext.ok) return refuse(deps, octokit, ref, number, ext.code, ext.problems, knownAccounts(e));
+    deps.onGrant?.();
+    await commentOnce(deps, octokit, ref, number, `extended:${repository}#${number}`, extendedComment({
+      role: e.policy.role, dbUser: e.policy.dbUser, database: e.policy.database, expiresAt: ext.details.expiresAt.getTime(), approvers,
+    }, deps.now()));
+    return { kind: "extended", existing: ext.details.unchanged, expiresAt: ext.details.expiresAt };
+  }
 
   const granted = await deps.engines.engine(e.basePolicy).grant({
     repository, database: e.policy.database, requestId: e.request.requestId, path: e.request.path,

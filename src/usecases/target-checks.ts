@@ -4,11 +4,15 @@
 // login, an impure role, existing access, an overlapping request) neither uses up the request id
 // nor raises an alert (src/core/refusal-class.ts).
 import type { JitCode } from "../core/codes.ts";
+import { overlapExtension, type OverlapExtension } from "../core/overlap.ts";
 import { problem, type Problem } from "../core/problem.ts";
 import type { PullRequestEvaluation } from "../core/pull-request.ts";
 import type { PlanPreview } from "../core/report.ts";
 import { renderStatement } from "../core/sql.ts";
 import { targetChecks } from "../core/target-checks.ts";
+import { extendGrant, type ExtendDetails } from "../db/extend.ts";
+import type { HeldGrant } from "../db/overlaps.ts";
+import type { Decision } from "../core/problem.ts";
 import type { AppDeps } from "./context.ts";
 
 export interface TargetCheckResult {
@@ -16,6 +20,17 @@ export interface TargetCheckResult {
   /** Added to the check's decision: the merge would refuse on each of them. */
   problems: Problem[];
 }
+
+/** Item 3: the active grant this request would extend instead of granting, when the rules allow it. */
+function extensionOf(e: PullRequestEvaluation, held: readonly HeldGrant[], repository: string, at: number): OverlapExtension | null {
+  if (!e.policy || !e.basePolicy) return null;
+  const role = e.basePolicy.databases[e.policy.database]?.roles[e.policy.role];
+  if (!role) return null;
+  return overlapExtension({ held, repository, database: e.policy.database, requestedMs: e.policy.durationMs, maxMs: role.maxDurationMs, at });
+}
+
+/** The overlap's problem is gone when the request extends the held grant instead. */
+const withoutOverlap = (problems: Problem[], ext: OverlapExtension | null) => (ext ? problems.filter((p) => p.code !== "JIT_ALREADY_GRANTED") : problems);
 
 const codeOf = (err: unknown): JitCode => {
   const code = (err as { code?: string }).code;
@@ -32,13 +47,18 @@ export async function checkTargets(deps: AppDeps, e: PullRequestEvaluation, repo
     // I16: bind the login by OID for this head SHA; the merge refuses if it is another role then.
     const { recorded, current } = await engine.bindTarget({ repository, headSha: e.pullRequest.headSha, database, dbUser });
     const inspection = await engine.inspectTarget({ repository, database, requestId: e.request.requestId }, role, dbUser);
-    const problems = [...inspection.problems];
+    const ext = extensionOf(e, inspection.held, repository, deps.now());
+    const problems = withoutOverlap([...inspection.problems], ext);
     if (recorded.memberOid !== current.memberOid || recorded.clusterId !== current.clusterId) {
       problems.unshift(problem("JIT_TARGET_CHANGED", `database user "${dbUser}" is not the login first checked for this commit (${recorded.memberOid ?? "absent"} then, ${current.memberOid ?? "absent"} now)`,
         { hint: "push a commit to check again" }));
     }
     const checks = targetChecks({ database, role, dbUser, pgMajor: inspection.pgMajor, memberOid: current.memberOid, codes: problems.map((p) => p.code) });
-    return { plan: { ok: true, target: database, statements: statements.map(renderStatement), login: { name: dbUser, oid: current.memberOid }, checks }, problems };
+    return {
+      plan: { ok: true, target: database, statements: statements.map(renderStatement), login: { name: dbUser, oid: current.memberOid }, checks,
+        ...(ext ? { extends: { request: `${ext.held.database}/${ext.held.requestId}`, until: ext.until } } : {}) },
+      problems,
+    };
   } catch (err) {
     const code = codeOf(err);
     const message = (err as Error).message;
@@ -51,16 +71,28 @@ export async function checkTargets(deps: AppDeps, e: PullRequestEvaluation, repo
  * Merge mode, before the grant writes its ledger row: the problems the read-only preflight finds
  * now. An error reading the target returns nothing here: the grant meets it again and reports it.
  */
-export async function mergeTargetProblems(deps: AppDeps, e: PullRequestEvaluation, repository: string): Promise<Problem[]> {
-  if (e.kind !== "grant" || !e.policy || !e.basePolicy || !e.request) return [];
+export async function mergeTargetProblems(deps: AppDeps, e: PullRequestEvaluation, repository: string): Promise<{ problems: Problem[]; extension: OverlapExtension | null }> {
+  const none = { problems: [], extension: null };
+  if (e.kind !== "grant" || !e.policy || !e.basePolicy || !e.request) return none;
   const engine = deps.engines.engine(e.basePolicy);
   const key = { repository, database: e.policy.database, requestId: e.request.requestId };
   try {
     // A redelivery after the grant (or after a refusal): the engine answers from the ledger row.
-    if (await engine.get(key)) return [];
-    return (await engine.inspectTarget(key, e.policy.role, e.policy.dbUser)).problems;
+    if (await engine.get(key)) return none;
+    const inspection = await engine.inspectTarget(key, e.policy.role, e.policy.dbUser);
+    // I17: the new window is counted from GitHub's merge time, whenever this delivery is handled.
+    const extension = extensionOf(e, inspection.held, repository, Date.parse(e.pullRequest.mergedAt ?? ""));
+    return { problems: withoutOverlap(inspection.problems, extension), extension };
   } catch (err) {
     deps.log.warn({ code: codeOf(err) }, "target checks before the grant could not run; the grant checks again");
-    return [];
+    return none;
   }
+}
+
+/** Item 3 at merge: the overlapping request extends the held grant (never shortening it, under its row lock). */
+export function extendThroughOverlap(deps: AppDeps, e: PullRequestEvaluation, ext: OverlapExtension, o: { actor: string; prNumber: number; approvers: string[] }): Promise<Decision<ExtendDetails>> {
+  return extendGrant(deps.state, { repository: ext.held.repository, database: ext.held.database, requestId: ext.held.requestId }, {
+    durationMs: ext.durationMs, role: e.policy!.role, dbUser: e.policy!.dbUser, actor: o.actor, prNumber: o.prNumber, approvers: o.approvers,
+    onlyLonger: true, byRequestId: e.request!.requestId,
+  });
 }

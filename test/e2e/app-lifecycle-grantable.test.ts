@@ -112,18 +112,21 @@ describe("green means grantable (item 1)", () => {
 });
 
 describe("overlaps (item 3)", () => {
-  it("a second request for a membership held through the app is refused at check time (JIT_ALREADY_GRANTED), not green, and at merge benignly with the id unused", async () => {
+  const H = 3_600_000;
+  const active = async (id: string) => (await w.ledger(id))[0]!;
+
+  it("a second request that would not end later is refused at check time (JIT_ALREADY_GRANTED), not green, and at merge benignly with the id unused", async () => {
     const first = await approved("alice", "alice-first");
     await merge(first.number);
-    const [row] = await w.ledger("alice-first");
+    const row = await active("alice-first");
     expect(row).toMatchObject({ status: "active", role: "orders_readonly", db_user: "alice" });
     const alertsBefore = w.alerts().length;
 
-    const second = await approved("alice", "alice-second", requestYaml({ duration: "8h" }));
+    const second = await approved("alice", "alice-second", requestYaml({ duration: "1h" }));
     const check = await w.check(second.headSha);
     expect(check.conclusion).toBe("failure");
     expect(check.output.title).toMatch(/^JIT_ALREADY_GRANTED: /);
-    const iso = row!.expires_at!.toISOString().replace(/\.\d{3}Z$/, "Z");
+    const iso = row.expires_at!.toISOString().replace(/\.\d{3}Z$/, "Z");
     expect(check.output.summary).toContain(`orders-prod/alice-first until ${iso}`);
     expect(check.output.summary).toContain("access-requests/orders-prod/alice-first.yaml");
 
@@ -132,12 +135,12 @@ describe("overlaps (item 3)", () => {
     expect(w.alerts()).toHaveLength(alertsBefore);
     expect(await w.ledger("alice-second")).toEqual([]);
     // The active grant is untouched: same expiry, membership in place.
-    expect((await w.ledger("alice-first"))[0]).toMatchObject({ status: "active", expires_at: row!.expires_at });
+    expect(await active("alice-first")).toMatchObject({ status: "active", expires_at: row.expires_at });
     expect(await w.appGranted()).toContainEqual({ role: "orders_readonly", member: "alice", grantor: APP_ROLE });
   });
 
   it("an overlapping request cannot be used to shorten or revoke someone's active grant (a shorter duration, another requester naming the user)", async () => {
-    const [row] = await w.ledger("alice-first");
+    const row = await active("alice-first");
     const shorter = await approved("alice", "alice-shorter", requestYaml({ duration: "5m" }));
     expect(codesIn((await w.check(shorter.headSha)).output.summary)).toContain("JIT_ALREADY_GRANTED");
     await w.mergeAndRefusal(shorter.number);
@@ -145,7 +148,7 @@ describe("overlaps (item 3)", () => {
     expect((await w.check(other.headSha)).conclusion).toBe("failure");
     await w.repo.merge(other.number, { asAdminBypass: true, method: "merge" });
     await w.idle();
-    expect((await w.ledger("alice-first"))[0]).toMatchObject({ status: "active", expires_at: row!.expires_at });
+    expect(await active("alice-first")).toMatchObject({ status: "active", expires_at: row.expires_at });
     expect(await w.appGranted()).toContainEqual({ role: "orders_readonly", member: "alice", grantor: APP_ROLE });
     expect(await w.ledger("alice-shorter")).toEqual([]);
     expect(await w.ledger("bob-names-alice")).toEqual([]);
@@ -157,6 +160,34 @@ describe("overlaps (item 3)", () => {
     await w.repo.review("dora", number, "APPROVE");
     await w.idle();
     await merge(number);
-    expect((await w.ledger("alice-first"))[0]).toMatchObject({ status: "active", duration_ms: "14400000" });
+    expect(await active("alice-first")).toMatchObject({ status: "active", duration_ms: String(4 * H) });
+  });
+
+  it("an overlapping request beyond max_duration counted from the held grant's start is refused", async () => {
+    w.e2e.clock.advance(H); // the held grant started an hour ago: 8h from now would make it 9h long
+    const row = await active("alice-first");
+    const long = await approved("alice", "alice-long", requestYaml({ duration: "8h" }));
+    expect((await w.check(long.headSha)).output.title).toMatch(/^JIT_ALREADY_GRANTED: /);
+    await w.mergeAndRefusal(long.number);
+    expect(await active("alice-first")).toMatchObject({ expires_at: row.expires_at, duration_ms: row.duration_ms });
+    expect(await w.ledger("alice-long")).toEqual([]);
+  });
+
+  it("an overlapping request the extension rules allow extends the held grant: green, no GRANT, expiry from merged_at, no new ledger row", async () => {
+    const row = await active("alice-first");
+    const start = row.expires_at!.getTime() - Number(row.duration_ms);
+    const more = await approved("alice", "alice-more", requestYaml({ duration: "5h" }));
+    const check = await w.check(more.headSha);
+    expect(check.conclusion).toBe("success");
+    expect(check.output.summary).toContain("merging extends that grant until");
+    expect(check.output.summary).not.toContain("```sql");
+    await merge(more.number);
+    const until = Date.parse(w.repo.mergedAt(more.number)!) + 5 * H;
+    expect((await active("alice-first")).expires_at!.getTime()).toBe(until);
+    expect(Number((await active("alice-first")).duration_ms)).toBe(until - start);
+    expect(await w.ledger("alice-more")).toEqual([]);
+    expect(w.comments(more.number).some((c) => c.body.startsWith("⏱️ **jit-access**: extended `orders_readonly` for `alice`"))).toBe(true);
+    expect(await w.appGranted()).toContainEqual({ role: "orders_readonly", member: "alice", grantor: APP_ROLE });
+    expect(w.alerts().some((a) => a.title.includes(`#${more.number}`))).toBe(false);
   });
 });

@@ -1,7 +1,9 @@
 // The class of a refusal at merge is a pure function of its codes (src/core/refusal-class.ts):
-// benign refusals are commented only, incidents are alerted, transient ones are retried.
+// benign refusals are commented only, incidents are alerted, transient ones are retried. Also the
+// pure rule that decides whether an overlapping request extends the held grant (src/core/overlap.ts).
 import { describe, expect, it } from "vitest";
 import { CODES, REFUSAL_CLASS, type JitCode } from "../../src/core/codes.ts";
+import { overlapExtension, type HeldWindow } from "../../src/core/overlap.ts";
 import { refusalClass, refusalClassOf } from "../../src/core/refusal-class.ts";
 import { targetChecks } from "../../src/core/target-checks.ts";
 
@@ -43,5 +45,31 @@ describe("target checks as the check lists them", () => {
   });
   it("an unreachable cluster is one failed line", () => {
     expect(targetChecks({ ...base, pgMajor: null, codes: ["JIT_DB_UNREACHABLE"] })).toEqual([{ ok: false, text: "cluster of orders-prod reachable" }]);
+  });
+});
+
+describe("overlapping requests: extend or refuse (item 3)", () => {
+  const H = 3_600_000;
+  const held = (o: Partial<HeldWindow> = {}): HeldWindow => ({
+    repository: "acme/access", database: "orders-prod", requestId: "alice-1", status: "active",
+    windowStart: new Date(0), expiresAt: new Date(2 * H), durationMs: 2 * H, ...o,
+  });
+  const ask = (o: Partial<Parameters<typeof overlapExtension>[0]> = {}) =>
+    overlapExtension({ held: [held()], repository: "acme/access", database: "orders-prod", requestedMs: 4 * H, maxMs: 8 * H, at: H, ...o });
+
+  it("extends when the new end is later and within max_duration counted from the held grant's start", () => {
+    expect(ask()).toMatchObject({ durationMs: 5 * H, until: 5 * H });
+    expect(ask({ requestedMs: 7 * H })).toMatchObject({ durationMs: 8 * H });
+  });
+  it("never shortens, never beyond max_duration, never an ended, in-flight, foreign or ambiguous grant", () => {
+    expect(ask({ requestedMs: H })).toBeNull(); // ends at 2h: not later
+    expect(ask({ requestedMs: 30 * 60_000 })).toBeNull();
+    expect(ask({ requestedMs: 7 * H + 1 })).toBeNull(); // 8h + 1ms from the start
+    expect(ask({ at: 2 * H })).toBeNull(); // the held grant has ended
+    expect(ask({ at: Number.NaN })).toBeNull(); // no usable merged_at
+    expect(ask({ held: [held({ status: "intent", windowStart: null, expiresAt: null })] })).toBeNull();
+    expect(ask({ held: [held({ repository: "acme/other" })] })).toBeNull();
+    expect(ask({ held: [held(), held({ requestId: "alice-2" })] })).toBeNull();
+    expect(ask({ held: [] })).toBeNull();
   });
 });
