@@ -5,7 +5,7 @@ import { contributorLogins } from "../core/approval.ts";
 import type { PullRequestContext } from "../core/context.ts";
 import type { Decision } from "../core/problem.ts";
 import type { PullRequestEvaluation } from "../core/pull-request.ts";
-import { planReviewRequests, waitsOnlyForApprovals, type ReviewRequestPlan } from "../core/review-requests.ts";
+import { DEFAULT_REVIEW_REQUESTS, planReviewRequests, waitsOnlyForApprovals, type ReviewRequestPlan } from "../core/review-requests.ts";
 import { claimOnce, releaseClaim } from "../db/outbox.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import type { AppDeps } from "./context.ts";
@@ -18,7 +18,7 @@ export async function plannedReviews(deps: AppDeps, ctx: PullRequestContext, ref
   // I13: the same reads the approval evaluation used (cached): commit people and pushers are never asked.
   const [commits, pushers] = await Promise.all([ctx.commits(), ctx.pushers()]);
   const excluded = [...contributorLogins(commits).keys(), ...pushers.map((p) => p.login)];
-  const plan = planReviewRequests(d.details, { org: ref.owner, max: deps.reviewRequestMax ?? 3, excluded });
+  const plan = planReviewRequests(d.details, { org: ref.owner, max: deps.reviewRequestMax ?? DEFAULT_REVIEW_REQUESTS, excluded });
   return plan.users.length || plan.teams.length ? { ...plan, org: ref.owner } : null;
 }
 
