@@ -27,6 +27,8 @@ export async function extendGrant(
     /** An overlapping request (another request id): never shortens the grant, checked under the row lock. */
     onlyLonger?: boolean; byRequestId?: string;
   },
+  /** Runs in the extension's transaction, before its COMMIT: the outbox items of its effects (transactional outbox). */
+  beforeCommit?: (client: pg.PoolClient, d: ExtendDetails) => Promise<void>,
 ): Promise<Decision<ExtendDetails>> {
   const none = { expiresAt: new Date(0), unchanged: false };
   if (!Number.isSafeInteger(opts.durationMs) || opts.durationMs <= 0) {
@@ -63,6 +65,7 @@ export async function extendGrant(
       actor: opts.actor, details: { from: row.expires_at, to: expiresAt, durationMs: opts.durationMs, prNumber: opts.prNumber, approvers: opts.approvers,
         ...(opts.byRequestId ? { byRequestId: opts.byRequestId } : {}) },
     });
+    await beforeCommit?.(client, { expiresAt, unchanged: false });
     return decide({ expiresAt, unchanged: false }, [], `extended until ${expiresAt.toISOString()}`);
   });
 }

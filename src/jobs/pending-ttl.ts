@@ -6,12 +6,12 @@
 import { isPendingExpired, pendingTtlComment, pendingTtlFor, smallestPendingTtl } from "../core/pending-ttl.ts";
 import { parseRequest } from "../core/request.ts";
 import { isUnderRequestsDir, parseRequestPath } from "../core/request-path.ts";
-import { claimOnce, releaseClaim } from "../db/outbox.ts";
+import { claimedPayload, claimOnce } from "../db/outbox.ts";
 import { recordPendingClosed } from "../db/pending-ttl.ts";
 import type { InstalledRepository } from "../github/installations.ts";
 import { isNotFound } from "../github/octokit.ts";
 import { policyAt } from "../github/policy-at.ts";
-import { postComment } from "../github/sticky-comment.ts";
+import { commentOnce } from "../usecases/github-effects.ts";
 import type { AppDeps } from "../usecases/context.ts";
 import { gateRepository } from "../usecases/repository-gate.ts";
 
@@ -57,15 +57,15 @@ async function closeInRepository(deps: AppDeps, r: InstalledRepository, report: 
       const role = await roleAt(r, pr.head.sha, file.filename);
       const ttl = pendingTtlFor(policy.details, where.database, role);
       if (ttl === undefined || !isPendingExpired(Date.parse(pr.created_at), ttl, now)) continue;
-      const key = `pending-ttl:${r.repository}#${pr.number}`;
-      if (!(await claimOnce(deps.state, "comment", key, { pr: pr.number }))) continue;
-      try {
-        await postComment(r.octokit, r.ref, pr.number, pendingTtlComment({ author: pr.user?.login ?? "", path: file.filename, ttlMs: ttl }));
-        await r.octokit.rest.pulls.update({ ...r.ref, pull_number: pr.number, state: "closed" });
-      } catch (err) {
-        await releaseClaim(deps.state, key);
-        throw err;
-      }
+      // Closed once: a PR someone reopens afterwards is left alone.
+      const closedKey = `pending-ttl-closed:${r.repository}#${pr.number}`;
+      if ((await claimedPayload(deps.state, closedKey)) !== undefined) continue;
+      // The comment goes through the outbox (once per key, retried by the drain if GitHub fails now).
+      await commentOnce(deps.state, { octokit: r.octokit, ref: r.ref }, {
+        pr: pr.number, key: `pending-ttl:${r.repository}#${pr.number}`, body: pendingTtlComment({ author: pr.user?.login ?? "", path: file.filename, ttlMs: ttl }),
+      });
+      await r.octokit.rest.pulls.update({ ...r.ref, pull_number: pr.number, state: "closed" });
+      if (!(await claimOnce(deps.state, "pending-ttl", closedKey, { pr: pr.number }))) continue;
       await recordPendingClosed(deps.state, { repository: r.repository, database: where.database, requestId: where.requestId, prNumber: pr.number, ttlMs: ttl,
         actor: "pending-ttl", author: pr.user?.login ?? "" });
       report.closed.push({ repository: r.repository, number: pr.number, path: file.filename });

@@ -6,7 +6,7 @@ import type { PullRequestContext } from "../core/context.ts";
 import type { Decision } from "../core/problem.ts";
 import type { PullRequestEvaluation } from "../core/pull-request.ts";
 import { DEFAULT_REVIEW_REQUESTS, planReviewRequests, waitsOnlyForApprovals, type ReviewRequestPlan } from "../core/review-requests.ts";
-import { claimOnce, releaseClaim } from "../db/outbox.ts";
+import { claimedPayload, claimOnce } from "../db/outbox.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import type { AppDeps } from "./context.ts";
 
@@ -22,15 +22,20 @@ export async function plannedReviews(deps: AppDeps, ctx: PullRequestContext, ref
   return plan.users.length || plan.teams.length ? { ...plan, org: ref.owner } : null;
 }
 
-/** Sends the review request once per head SHA; a failure gives the claim back for the next evaluation. */
+/**
+ * Sends the review request once per head SHA: recorded after GitHub accepted it, so a failure is
+ * asked again by the next evaluation (two replicas racing ask twice at most; GitHub keeps one request).
+ */
 export async function requestReviewsOnce(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number, headSha: string, plan: PlannedReviews): Promise<void> {
   const key = `review-request:${repoKey(ref)}#${number}@${headSha}`;
-  if (!(await claimOnce(deps.state, "review-request", key, { pr: number, users: plan.users, teams: plan.teams }))) return;
+  if ((await claimedPayload(deps.state, key)) !== undefined) return;
   try {
     await octokit.rest.pulls.requestReviewers({ ...ref, pull_number: number, reviewers: plan.users, team_reviewers: plan.teams });
-    deps.log.info({ pr: number, users: plan.users, teams: plan.teams }, "review requested");
   } catch (err) {
-    await releaseClaim(deps.state, key);
     deps.log.warn({ pr: number, status: (err as { status?: number }).status }, "review request failed; the next evaluation asks again");
+    return;
+  }
+  if (await claimOnce(deps.state, "review-request", key, { pr: number, users: plan.users, teams: plan.teams })) {
+    deps.log.info({ pr: number, users: plan.users, teams: plan.teams }, "review requested");
   }
 }

@@ -10,9 +10,9 @@ import type { PullRequestEvaluation } from "../core/pull-request.ts";
 import type { PlanPreview } from "../core/report.ts";
 import { renderStatement } from "../core/sql.ts";
 import { targetChecks } from "../core/target-checks.ts";
-import { extendGrant, type ExtendDetails } from "../db/extend.ts";
+import { refusal, type Action, type GrantAction } from "../core/action.ts";
+import { knownAccounts } from "../core/report.ts";
 import type { HeldGrant } from "../db/overlaps.ts";
-import type { Decision } from "../core/problem.ts";
 import type { AppDeps } from "./context.ts";
 
 export interface TargetCheckResult {
@@ -89,10 +89,19 @@ export async function mergeTargetProblems(deps: AppDeps, e: PullRequestEvaluatio
   }
 }
 
-/** Item 3 at merge: the overlapping request extends the held grant (never shortening it, under its row lock). */
-export function extendThroughOverlap(deps: AppDeps, e: PullRequestEvaluation, ext: OverlapExtension, o: { actor: string; prNumber: number; approvers: string[] }): Promise<Decision<ExtendDetails>> {
-  return extendGrant(deps.state, { repository: ext.held.repository, database: ext.held.database, requestId: ext.held.requestId }, {
-    durationMs: ext.durationMs, role: e.policy!.role, dbUser: e.policy!.dbUser, actor: o.actor, prNumber: o.prNumber, approvers: o.approvers,
-    onlyLonger: true, byRequestId: e.request!.requestId,
-  });
+/**
+ * Item 3 and "green means grantable" at merge: a grant action becomes a (benign or incident, as its
+ * codes say) refusal when the read-only target checks find a problem, or an extension of the held
+ * grant when an overlapping request may extend it.
+ */
+export async function withTargetChecks(deps: AppDeps, action: GrantAction, repository: string): Promise<Action> {
+  const e = action.evaluation;
+  const target = await mergeTargetProblems(deps, e, repository);
+  if (target.problems.length) return refusal(action.origin, target.problems[0]!.code, target.problems, { kind: "request", known: [...knownAccounts(e)] });
+  if (target.extension) {
+    const h = target.extension.held;
+    return { ...action, kind: "extend", why: "an overlapping request extends the held grant", key: { repository: h.repository, database: h.database, requestId: h.requestId },
+      overlap: { durationMs: target.extension.durationMs, requestId: e.request.requestId } };
+  }
+  return action;
 }
