@@ -9,6 +9,7 @@ export type EventKind =
   | "drift_orphan_revoked" | "intent_abandoned"
   | "extended"
   | "revert_pr_opened" | "revert_pr_merged" | "revert_pr_skipped" | "revert_pr_attempt"
+  | "pending_closed"
   | "rebuilt";
 
 export interface EventInput {

@@ -4,6 +4,7 @@ import type { PullRequestContext } from "../core/context.ts";
 import type { Decision } from "../core/problem.ts";
 import type { PullRequestEvaluation } from "../core/pull-request.ts";
 import { recordExtensionFacts, recordGrantFacts, type GrantFacts, type RecordedApproval } from "../db/grant-facts.ts";
+import type { LedgerKey } from "../db/ledger.ts";
 import type { Queryable } from "../db/state.ts";
 
 async function blobShaAt(ctx: PullRequestContext, sha: string | null, path: string | null): Promise<string | null> {
@@ -35,15 +36,15 @@ export async function grantFactsOf(ctx: PullRequestContext, d: Decision<PullRequ
 }
 
 /**
- * After a merge granted or extended: records the audit facts (src/db/grant-facts.ts). Called once
+ * After a merge granted or extended the grant `key` names (an overlapping request may extend another
+ * request's grant): records the audit facts (src/db/grant-facts.ts). Called once
  * the outcome is known; never throws, so it can neither undo nor refuse what was done.
  */
 export async function recordMergeFacts(
-  state: Queryable, log: { warn(o: object, m: string): void }, repository: string, ctx: PullRequestContext, d: Decision<PullRequestEvaluation>, kind: string,
+  state: Queryable, log: { warn(o: object, m: string): void }, key: LedgerKey | null, ctx: PullRequestContext, d: Decision<PullRequestEvaluation>, kind: string,
 ): Promise<void> {
   const e = d.details;
-  if ((kind !== "granted" && kind !== "extended") || !e.database || !e.requestId) return;
-  const key = { repository, database: e.database, requestId: e.requestId };
+  if ((kind !== "granted" && kind !== "extended") || !key) return;
   try {
     const facts = await grantFactsOf(ctx, d);
     if (kind === "granted") await recordGrantFacts(state, key, facts);

@@ -11,6 +11,7 @@ import { pullRequestContext } from "./check.ts";
 import type { AppDeps } from "./context.ts";
 import { oncePerMerge } from "./merge-once.ts";
 import { withKeyAuthority } from "./repository-gate.ts";
+import { withTargetChecks } from "./target-checks.ts";
 import { earlyRevokeAuthority } from "./revoke-authority.ts";
 
 export type MergeOutcome = Outcome;
@@ -44,8 +45,10 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
     action = authorizeEarlyRevoke(action, await earlyRevokeAuthority(deps, octokit, ref, action.key, action.policy!,
       { ctx, author: e.pullRequest.author, headSha: e.pullRequest.headSha }));
   }
+  // Green means grantable, at merge too: benign target refusals and overlaps before any ledger row.
+  if (action.kind === "grant") action = await withTargetChecks(deps, action, repository);
   const applied = await applyAction(applyEnv(deps, octokit, ref), action);
-  // docs/audit.md: the facts of a grant or extension, recorded once the outcome is known; never throws.
-  await recordMergeFacts(deps.state, deps.log, repository, ctx, decision, applied.outcome.kind);
+  // docs/audit.md: the facts of a grant or extension (of the grant the action names), once the outcome is known; never throws.
+  await recordMergeFacts(deps.state, deps.log, "key" in action ? action.key : null, ctx, decision, applied.outcome.kind);
   return applied;
 }
