@@ -255,3 +255,10 @@ export function revertBody(r: RevertText): Md {
     ...rows.map(([k, val]) => md`| ${k} | ${val} |`),
   ], "\n");
 }
+
+// --- Auto-approval and outcome notifications (issue 13 items 7 and 8) ---
+
+/** The app could not merge an auto-approved request (protection, merge settings): what to change. */
+export function autoMergeBlockedComment(a: { requester: string; rule: string; status: number | undefined }): Md {
+  return md`⚠️ ${mention(a.requester)} **jit-access**: this request is auto-approved by ${text(a.rule)}, but GitHub refused the app's merge (HTTP ${a.status ?? "?"}). A person with merge rights may merge it; to let the app merge auto-approved requests, allow the GitHub App to merge into the default branch (put it on the branch protection or ruleset bypass list, see docs/policies.md).`;
+}
