@@ -15,6 +15,7 @@ import { alertOnce } from "./alerting.ts";
 import { pullRequestContext } from "./check.ts";
 import type { AppDeps } from "./context.ts";
 import { oncePerMerge } from "./merge-once.ts";
+import { addressedToAuthor, commentGrantEnded, endedRow } from "./notify.ts";
 import { withKeyAuthority } from "./repository-gate.ts";
 import { earlyRevokeAuthority } from "./revoke-authority.ts";
 
@@ -35,7 +36,7 @@ const NOT_MERGED = "the API does not show the pull request as merged";
 async function commentOnce(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number, key: string, body: Md): Promise<void> {
   if (!(await claimOnce(deps.state, "comment", key, { pr }))) return;
   try {
-    await postComment(octokit, ref, pr, body);
+    await postComment(octokit, ref, pr, await addressedToAuthor(octokit, ref, pr, body)); // item 8: the requester is mentioned
   } catch (err) {
     await releaseClaim(deps.state, key);
     throw err;
@@ -99,6 +100,8 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
       deps.log.info({ pr: number, database: e.database, requestId: e.requestId }, "revoked early");
       await commentOnce(deps, octokit, ref, number, `revoked:${repository}:${e.database}/${e.requestId}`,
         earlyRevokeComment({ requestId: e.requestId, database: e.database, outcome: r.message }));
+      // The request's own PR hears of it too, its author mentioned.
+      await commentGrantEnded(deps.state, octokit, ref, await endedRow(deps.state, { repository, database: e.database, requestId: e.requestId }), { deletionPr: number });
     }
     if (!r.ok) {
       // Not recorded as final: a redelivery retries, and the sweeper revokes at expiry anyway.
@@ -114,7 +117,8 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
     return refuse(deps, octokit, ref, number, decision.code, decision.problems, knownAccounts(e));
   }
 
-  const approvers = e.approval.counted.map((c) => c.login);
+  // An auto_approve rule of the base policy stands in for reviewers: the ledger records which one.
+  const approvers = e.autoApproval?.matched ? [`auto_approve[${e.autoApproval.matched.index}]`] : e.approval.counted.map((c) => c.login);
   if (e.kind === "extension") {
     const ext = await extendGrant(deps.state, { repository, database: e.policy.database, requestId: e.request.requestId },
       { durationMs: e.policy.durationMs, role: e.policy.role, dbUser: e.policy.dbUser, actor, prNumber: number, approvers });
