@@ -16,6 +16,7 @@ import { startCadence, type CadenceClock } from "./cadence.ts";
 import { DEFAULT_SCHEDULER_CONFIG, timerDelay, type SchedulerConfig } from "./config.ts";
 import { alertOnHealth, healthHandler, readHealth, type Health } from "./health.ts";
 import { LeaderLock } from "./leader.ts";
+import { ENDED_COMMENT_KIND, endedCommentHandler } from "./ended-job.ts";
 import { drainOutbox, type DrainReport, type OutboxHandler } from "./outbox.ts";
 import type { PolicySource } from "./policy-source.ts";
 import { sendReminders } from "./reminders.ts";
@@ -89,6 +90,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     handlers[REVERT_PR_KIND] = revertPrHandler({
       state: deps.state, github: deps.github, options: { merge: config.mergeRevertPrs, mergeMethod: config.revertMergeMethod, label: config.revertLabel },
     });
+    handlers[ENDED_COMMENT_KIND] = endedCommentHandler({ state: deps.state, github: deps.github }); // `jit revoke` → request PR comment
   }
 
   let stopped = false;

@@ -4,12 +4,17 @@
 // merged deletion); the pre-expiry reminder says how to extend. Each once, however often the
 // deliveries, sweeps and outbox drains run. I19: the mentioned login is the PR author as GitHub
 // reports it; nothing from the request file is ever a mention.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { captureIo } from "../../src/cli/io.ts";
+import { main } from "../../src/cli/main.ts";
 import { probotGitHub } from "../../src/github/installations.ts";
 import { LeaderLock } from "../../src/scheduler/leader.ts";
 import { GitHubPolicySource } from "../../src/scheduler/policy-source.ts";
 import { startScheduler, type Scheduler } from "../../src/scheduler/scheduler.ts";
-import { requestPath, requestYaml, startJitE2E, type JitE2E } from "./app-fixture.ts";
+import { CONNECTION_ENV, POLICY_YAML, requestPath, requestYaml, startJitE2E, type JitE2E } from "./app-fixture.ts";
 
 let w: JitE2E;
 let scheduler: Scheduler;
@@ -144,5 +149,25 @@ describe("the request PR hears when its grant ends", () => {
     const revert = w.repo.pulls().find((p) => p.title.startsWith("Expire orders-prod/bob-n-expiry"));
     expect(revert).toBeDefined();
     expect(ended[0]).toContain(`Pull request #${revert!.number} deletes the request file.`);
+  });
+
+  it("jit revoke: the CLI only queues; the app's outbox comments once on the request PR, mentioning the requester", async () => {
+    const number = w.repo.pulls().find((p) => p.headRef === "req/dora-n-inert")!.number;
+    const dir = mkdtempSync(join(tmpdir(), "jit-notify-"));
+    try {
+      mkdirSync(join(dir, "policies"));
+      writeFileSync(join(dir, "policies", "orders.yaml"), POLICY_YAML);
+      const io = captureIo({ DATABASE_URL: w.appEnv.DATABASE_URL!, [CONNECTION_ENV]: w.appEnv[CONNECTION_ENV]!, USER: "oncall" }, dir);
+      expect(await main(["revoke", "orders-prod/dora-n-inert", "--reason", "incident closed"], io)).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(bodies(number).filter((b) => b.includes("was revoked early"))).toEqual([]); // not yet: the CLI never calls GitHub
+    await scheduler.drainNow();
+    await scheduler.drainNow();
+    const ended = bodies(number).filter((b) => b.includes("was revoked early"));
+    expect(ended).toHaveLength(1);
+    expect(ended[0]).toMatch(/^🔒 @dora: \*\*jit-access\*\*: `orders_readonly` for `dora` on `orders-prod` \(`dora-n-inert`\) was revoked early at \S+Z; \d+ session\(s\) of `dora` ended\./);
+    expect((await w.appGranted()).filter((m) => m.member === "dora")).toEqual([]);
   });
 });
