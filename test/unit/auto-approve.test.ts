@@ -1,6 +1,11 @@
 // auto_approve (issue 13 item 7): the pure rule evaluation, its parsing, and the DST behaviour of
 // wall-clock rules. Instants are written in UTC; the comments give the local time they denote.
-import { describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { captureIo } from "../../src/cli/io.ts";
+import { run as runValidate } from "../../src/cli/validate.ts";
 import { evaluateAutoApprove, localTime, outsideWindow, settleApproval, type AutoApproveInput, type AutoApproveRule } from "../../src/core/auto-approve.ts";
 import { parsePolicies } from "../../src/core/policy.ts";
 import { problem } from "../../src/core/problem.ts";
@@ -200,5 +205,40 @@ ${roleExtra}identities:
     expect(bad.problems.map((p) => `${p.code} ${p.message}`).join("\n")).toMatch(/JIT_POLICY_INVALID .*needs 2 approvals/);
     const ok = policy(`        auto_approve:\n          - { requesters: [dora], max_duration: 30m, allow_multi_approval_roles: true }\n`, 2);
     expect(ok.problems).toEqual([]);
+  });
+});
+
+describe("jit validate judges auto_approve like the app", () => {
+  const dirs: string[] = [];
+  afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+  async function validateWith(rule: string) {
+    const dir = mkdtempSync(join(tmpdir(), "jit-auto-validate-"));
+    dirs.push(dir);
+    mkdirSync(join(dir, "policies"));
+    mkdirSync(join(dir, ".github"));
+    writeFileSync(join(dir, ".github", "CODEOWNERS"), "/access-requests/ @acme/dba\n");
+    writeFileSync(join(dir, "policies", "orders.yaml"), `databases:
+  orders-prod:
+    connection_env: ORDERS_URL
+    roles:
+      orders_readonly:
+        max_duration: 8h
+        approvals: 1
+        approvers: ["@acme/dba"]
+        auto_approve:
+          - ${rule}
+identities:
+  dora: dora
+`);
+    const io = captureIo({}, dir);
+    const code = await runValidate(["--repo", dir], io);
+    return { code, out: [...io.stdout, ...io.stderr].join("\n") };
+  }
+  it("exit 0 for a valid rule, 1 with the line and JIT_POLICY_INVALID for an unknown zone", async () => {
+    expect((await validateWith(`{ requesters: ["@acme/dba"], max_duration: 30m, hours: "08:00-18:00", time_zone: Europe/Berlin }`)).code).toBe(0);
+    const bad = await validateWith(`{ requesters: ["@acme/dba"], max_duration: 30m, time_zone: Europe/Atlantis }`);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain("JIT_POLICY_INVALID");
+    expect(bad.out).toMatch(/policies\/orders\.yaml:10/);
   });
 });
