@@ -268,7 +268,7 @@ export function autoMergeBlockedComment(a: { requester: string; rule: string; st
 export function requesterLine(body: Md, requester: string | null): Md {
   return requester ? md`${body}
 
-${mention(requester)}: this is the outcome of your request.` : body;
+cc ${mention(requester)} (requester)` : body;
 }
 
 /** On the request PR when its grant ended: at expiry (the sweep) or early (a merged deletion, `jit revoke`). */

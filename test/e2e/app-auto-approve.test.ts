@@ -81,7 +81,7 @@ describe("auto_approve: the happy path", () => {
     expect(row).toMatchObject({ status: "active", pr_number: number, head_sha: headSha, approvers: ["auto_approve[0]"], duration_ms: "1800000" });
     const granted = w.comments(number).filter((c) => c.body.startsWith("✅ **jit-access**: granted"));
     expect(granted).toHaveLength(1);
-    expect(granted[0]!.body).toContain("@alice: this is the outcome of your request.");
+    expect(granted[0]!.body).toContain("cc @alice (requester)");
   });
 
   it("allow_multi_approval_roles: true lets a rule stand in for a 2-approval role", async () => {

@@ -37,7 +37,7 @@ afterAll(async () => {
   await w?.stop();
 });
 
-const OUTCOME = (login: string) => `@${login}: this is the outcome of your request.`;
+const OUTCOME = (login: string) => `cc @${login} (requester)`;
 const bodies = (n: number) => w.comments(n).map((c) => c.body);
 
 /** Opens, approves (dora) and merges a request as `user`. */

@@ -23,7 +23,7 @@ function inert(body: string, own: { mentions?: string[]; refs?: string[] } = {})
 
 describe("I19: outcome notifications", () => {
   it("requesterLine mentions a well-formed login read from GitHub, and nothing for a malformed one or none", () => {
-    expect(requesterLine(md`done.`, "alice").text).toBe("done.\n\n@alice: this is the outcome of your request.");
+    expect(requesterLine(md`done.`, "alice").text).toBe("done.\n\ncc @alice (requester)");
     expect(requesterLine(md`done.`, null).text).toBe("done.");
     const odd = requesterLine(md`done.`, "@victim x").text;
     inert(odd);
