@@ -15,6 +15,7 @@
 //     excluded before any read (bot, author, beneficiary, contributor, stale): permission 1 +
 //     isTeamMember for each owner team and approver team asked (memoised, stops at the first match)
 //   + extension only: fileAt(base, request) 1
+//   + auto_approve only (human approvals missing): isTeamMember(author, team) per rule team asked
 //   + merge mode only: listDir(merge commit, request dir) 1 + listDir(base, root) 1 + listDir(merge commit, root) 1
 // plus the state database's requestState and, when approvals are evaluated, pushers. P is the
 // number of policies/*.yaml files (at most MAX_POLICY_FILES). Early failures (PR shape, request state, parse errors) stop before later reads.
