@@ -103,9 +103,17 @@ export function readAutoApproveRules(
   return out;
 }
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+/** One formatter per zone (constructing one costs far more than using it). */
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) formatters.set(timeZone, (f = new Intl.DateTimeFormat("en-US", { timeZone, weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" })));
+  return f;
+}
+
 /** Weekday and minutes since local midnight of `ms` in `timeZone` (wall clock, DST included). */
 export function localTime(ms: number, timeZone: string): { day: Weekday; minutes: number; text: string } {
-  const parts = new Intl.DateTimeFormat("en-US", { timeZone, weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(ms);
+  const parts = formatterFor(timeZone).formatToParts(ms);
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? "";
   const day = get("weekday").slice(0, 3).toLowerCase() as Weekday;
   const hour = Number(get("hour")) % 24;
