@@ -100,9 +100,10 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
       deps.log.info({ pr: number, database: e.database, requestId: e.requestId }, "revoked early");
       await commentOnce(deps, octokit, ref, number, `revoked:${repository}:${e.database}/${e.requestId}`,
         earlyRevokeComment({ requestId: e.requestId, database: e.database, outcome: r.message }));
-      // The request's own PR hears of it too, its author mentioned.
-      await commentGrantEnded(deps.state, octokit, ref, await endedRow(deps.state, { repository, database: e.database, requestId: e.requestId }), { deletionPr: number });
     }
+    // The request's own PR hears of it too, its author mentioned (claimed once: a retried delivery
+    // whose revoke is already closed still posts it if GitHub failed the first time).
+    if (r.ok) await commentGrantEnded(deps.state, octokit, ref, await endedRow(deps.state, { repository, database: e.database, requestId: e.requestId }), { deletionPr: number });
     if (!r.ok) {
       // Not recorded as final: a redelivery retries, and the sweeper revokes at expiry anyway.
       deps.log.error({ pr: number, code: r.code }, "early revoke failed; the sweeper retries at expiry");
