@@ -202,7 +202,11 @@ async function requesterMatches(requester: string, entries: readonly string[], i
   for (const team of entries.filter((e) => e.startsWith("@"))) {
     try {
       if (await isTeamMember(requester, team)) return true;
-    } catch {
+    } catch (err) {
+      // Refused (403/404: the app may not see the team): fail closed. Anything else (5xx, network)
+      // is rethrown so the delivery is retried rather than a merge refused and its id burned.
+      const status = (err as { status?: unknown }).status;
+      if (status !== 403 && status !== 404) throw err;
       unreadable.push(team);
     }
   }

@@ -121,6 +121,9 @@ describe("evaluateAutoApprove", () => {
     expect(r.matched).toBeNull();
     expect(r.rejected[0]?.reason).toMatch(/@acme\/hidden could not be read/);
   });
+  it("a transient failure reading a team (5xx) is not a decision: it propagates so the delivery is retried", async () => {
+    await expect(evaluateAutoApprove(input({ rules: [rule({ requesters: ["@acme/dba"] })], isTeamMember: async () => { throw Object.assign(new Error("Bad Gateway"), { status: 502 }); } }))).rejects.toThrow("Bad Gateway");
+  });
   it("a PR someone else committed to or pushed to is not the requester's own: no match", async () => {
     expect((await evaluateAutoApprove(input({ commits: [commit("dora"), commit("mallory", "d".repeat(40))] }))).rejected[0]?.reason).toMatch(/mallory/);
     const pushed = await evaluateAutoApprove(input({ pushers: [{ login: "mallory", action: "synchronize", headSha: "e".repeat(40) }] }));
