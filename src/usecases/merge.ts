@@ -8,6 +8,7 @@ import { earlyRevokeComment, earlyRevokeRefusedAlert, earlyRevokeRefusedComment,
 import type { Md } from "../core/inert.ts";
 import { isRequestPullRequest, knownAccounts } from "../core/report.ts";
 import { extendGrant } from "../db/extend.ts";
+import { getByKey } from "../db/ledger.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import { postComment } from "../github/sticky-comment.ts";
 import { claimOnce, releaseClaim } from "../db/outbox.ts";
@@ -15,7 +16,7 @@ import { alertOnce } from "./alerting.ts";
 import { pullRequestContext } from "./check.ts";
 import type { AppDeps } from "./context.ts";
 import { oncePerMerge } from "./merge-once.ts";
-import { addressedToAuthor, commentGrantEnded, endedRow } from "./notify.ts";
+import { addressedToAuthor, commentGrantEnded } from "./notify.ts";
 import { withKeyAuthority } from "./repository-gate.ts";
 import { earlyRevokeAuthority } from "./revoke-authority.ts";
 
@@ -103,7 +104,7 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
     }
     // The request's own PR hears of it too, its author mentioned (claimed once: a retried delivery
     // whose revoke is already closed still posts it if GitHub failed the first time).
-    if (r.ok) await commentGrantEnded(deps.state, octokit, ref, await endedRow(deps.state, { repository, database: e.database, requestId: e.requestId }), { deletionPr: number });
+    if (r.ok) await commentGrantEnded(deps.state, octokit, ref, await getByKey(deps.state, { repository, database: e.database, requestId: e.requestId }), { deletionPr: number });
     if (!r.ok) {
       // Not recorded as final: a redelivery retries, and the sweeper revokes at expiry anyway.
       deps.log.error({ pr: number, code: r.code }, "early revoke failed; the sweeper retries at expiry");

@@ -5,7 +5,7 @@
 // item or a second replica posts nothing twice.
 import { endedComment, requesterLine } from "../core/messages.ts";
 import type { Md } from "../core/inert.ts";
-import { getByKey, type LedgerKey, type LedgerRow } from "../db/ledger.ts";
+import type { LedgerKey, LedgerRow } from "../db/ledger.ts";
 import { claimOnce, releaseClaim } from "../db/outbox.ts";
 import { isNotFound, type Octokit, type RepoRef } from "../github/octokit.ts";
 import { postComment } from "../github/sticky-comment.ts";
@@ -51,9 +51,4 @@ export async function commentGrantEnded(state: Parameters<typeof claimOnce>[0], 
     requester: await pullAuthor(octokit, ref, pr), role: row.role, dbUser: row.dbUser, database: row.database, requestId: row.requestId,
     expired: row.revokeReason === "expired", revokedAt: row.revokedAt?.getTime() ?? null, sessionsEnded: row.sessionsEnded, ...extra,
   }));
-}
-
-/** The ledger row behind a key, for commentGrantEnded. */
-export function endedRow(state: Parameters<typeof getByKey>[0], key: LedgerKey): Promise<LedgerRow | undefined> {
-  return getByKey(state, key);
 }
