@@ -200,8 +200,17 @@ describe("auto_approve: adversarial (I1: nothing is auto-approved that the base 
     await basePolicy(policy({ rule: engineeringRule() }));
     w.repo.setProtection({ requiredApprovingReviews: 1 });
     try {
-      const { number } = await w.request("carol", "carol-protected", requestYaml({ duration: "30m" }));
+      const before = mergeCalls().length;
+      const { number, headSha } = await w.request("carol", "carol-protected", requestYaml({ duration: "30m" }));
       expect(pull(number).merged).toBe(false);
+      expect(mergeCalls().slice(before).map((c) => c.status)).toEqual([405]);
+      // Re-running the check decides the same for the same head: the app does not try again (claimed per head SHA).
+      const runs = (await w.checks(headSha)).length;
+      await w.repo.rerequestCheckSuite(headSha, "carol");
+      await w.idle();
+      expect((await w.checks(headSha)).length).toBe(runs + 1); // a fresh evaluation ran
+      expect((await w.check(headSha)).conclusion).toBe("success");
+      expect(mergeCalls().slice(before)).toHaveLength(1);
       const blocked = w.comments(number).filter((c) => c.body.includes("GitHub refused the app's merge"));
       expect(blocked).toHaveLength(1);
       expect(blocked[0]!.body).toContain("@carol");
