@@ -225,4 +225,23 @@ describe("auto_approve: adversarial (I1: nothing is auto-approved that the base 
       w.repo.setProtection(null);
     }
   });
+
+  it("I1: team membership is read fresh at merge: removed from the rule's team after the check, the merge grants nothing", async () => {
+    w.e2e.sim.createTeam("acme", "oncall", { members: ["bob"] });
+    await basePolicy(policy({ rule: `{ requesters: ["@acme/oncall"], max_duration: 30m }` }));
+    w.repo.setProtection({ requiredApprovingReviews: 1 });
+    try {
+      const { number, headSha } = await w.request("bob", "bob-oncall", requestYaml({ duration: "30m" }));
+      expect((await w.check(headSha)).conclusion).toBe("success");
+      expect(pull(number).merged).toBe(false); // protection stopped the app
+      w.e2e.sim.removeTeamMember("acme", "oncall", "bob");
+      const refusal = await w.mergeAndRefusal(number);
+      expect(refusal).toContain("JIT_APPROVALS_MISSING");
+      // bob still holds orders_admin from the allow_multi_approval_roles test; nothing new came of this one
+      expect((await w.appGranted()).filter((m) => m.member === "bob" && m.role === "orders_readonly")).toEqual([]);
+      expect((await w.ledger("bob-oncall")).filter((r) => r.status === "active" || r.status === "intent")).toEqual([]);
+    } finally {
+      w.repo.setProtection(null);
+    }
+  });
 });
