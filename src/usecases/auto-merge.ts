@@ -4,9 +4,9 @@
 // ride along. The merge then takes the normal path (handleMerged), which re-verifies everything from
 // API reads at the merge commit, the rule included (at merged_at), before any GRANT.
 import { autoMergeBlockedComment } from "../core/messages.ts";
-import { claimOnce, releaseClaim } from "../db/outbox.ts";
+import { claimOnce } from "../db/outbox.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
-import { postComment } from "../github/sticky-comment.ts";
+import { commentOnce } from "./github-effects.ts";
 import type { CheckOutcome } from "./check.ts";
 import type { AppDeps } from "./context.ts";
 
@@ -36,12 +36,13 @@ export async function autoMergeIfApproved(deps: AppDeps, octokit: Octokit, ref: 
     }
     if (s === 405 || s === 403 || s === 422) {
       deps.log.warn({ pr: number, sha, status: s }, "auto-merge refused by GitHub (branch protection or merge settings); owners must merge");
-      if (await claimOnce(deps.state, "comment", `automerge-blocked:${key}`, { pr: number })) {
-        await postComment(octokit, ref, number, autoMergeBlockedComment({ requester: e.requester, rule: e.autoApproval.matched.description, status: s }));
-      }
+      await commentOnce(deps.state, { octokit, ref }, { pr: number, key: `automerge-blocked:${key}`,
+        body: autoMergeBlockedComment({ requester: e.requester, rule: e.autoApproval.matched.description, status: s }) });
       return "blocked";
     }
-    await releaseClaim(deps.state, key); // transient: the delivery is retried
-    throw err;
+    // Transient (5xx, network): not retried for this head (the claim stands, so no replica merges
+    // twice); a new push or a person's merge proceeds, and any merge is re-verified anyway.
+    deps.log.error({ pr: number, sha, status: s }, "auto-merge failed; not retried for this head");
+    return "blocked";
   }
 }

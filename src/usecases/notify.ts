@@ -6,9 +6,8 @@
 import { endedComment, requesterLine } from "../core/messages.ts";
 import type { Md } from "../core/inert.ts";
 import type { LedgerKey, LedgerRow } from "../db/ledger.ts";
-import { claimOnce, releaseClaim } from "../db/outbox.ts";
 import { isNotFound, type Octokit, type RepoRef } from "../github/octokit.ts";
-import { postComment } from "../github/sticky-comment.ts";
+import { commentOnce } from "./github-effects.ts";
 
 /** The author of pull request `number` as GitHub reports it now, or null (deleted PR or account). */
 export async function pullAuthor(octokit: Octokit, ref: RepoRef, number: number): Promise<string | null> {
@@ -26,29 +25,19 @@ export async function addressedToAuthor(octokit: Octokit, ref: RepoRef, number: 
   return requesterLine(body, await pullAuthor(octokit, ref, number));
 }
 
-/** Posts once per key; the claim is released when GitHub fails, so a retry posts it. */
-export async function postOnce(state: Parameters<typeof claimOnce>[0], octokit: Octokit, ref: RepoRef, number: number, key: string, body: () => Promise<Md>): Promise<boolean> {
-  if (!(await claimOnce(state, "comment", key, { pr: number }))) return false;
-  try {
-    await postComment(octokit, ref, number, await body());
-    return true;
-  } catch (err) {
-    await releaseClaim(state, key);
-    throw err;
-  }
-}
-
 export const endedKey = (k: LedgerKey) => `ended:${k.repository}:${k.database}/${k.requestId}`;
 
 /**
  * A comment on the request PR of a grant that ended (expired or revoked early), mentioning its
  * author. `extra`: a line on where the ending came from (the deletion PR, the revert PR).
  */
-export async function commentGrantEnded(state: Parameters<typeof claimOnce>[0], octokit: Octokit, ref: RepoRef, row: LedgerRow | null | undefined, extra?: { deletionPr?: number; revertPr?: number }): Promise<boolean> {
+export async function commentGrantEnded(state: Parameters<typeof commentOnce>[0], octokit: Octokit, ref: RepoRef, row: LedgerRow | null | undefined, extra?: { deletionPr?: number; revertPr?: number }): Promise<boolean> {
   if (!row || !row.prNumber || row.status !== "revoked") return false;
   const pr = row.prNumber;
-  return postOnce(state, octokit, ref, pr, endedKey(row), async () => endedComment({
+  const body = endedComment({
     requester: await pullAuthor(octokit, ref, pr), role: row.role, dbUser: row.dbUser, database: row.database, requestId: row.requestId,
     expired: row.revokeReason === "expired", revokedAt: row.revokedAt?.getTime() ?? null, sessionsEnded: row.sessionsEnded, ...extra,
-  }));
+  });
+  // Queued once per key and tried at once; the outbox drain retries a failed post.
+  return commentOnce(state, { octokit, ref }, { pr, key: endedKey(row), body });
 }
