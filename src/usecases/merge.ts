@@ -12,6 +12,7 @@ import type { AppDeps } from "./context.ts";
 import { oncePerMerge } from "./merge-once.ts";
 import { commentGrantEnded } from "./notify.ts";
 import { withKeyAuthority } from "./repository-gate.ts";
+import { withTargetChecks } from "./target-checks.ts";
 import { earlyRevokeAuthority } from "./revoke-authority.ts";
 
 export type MergeOutcome = Outcome;
@@ -45,6 +46,8 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
     action = authorizeEarlyRevoke(action, await earlyRevokeAuthority(deps, octokit, ref, action.key, action.policy!,
       { ctx, author: e.pullRequest.author, headSha: e.pullRequest.headSha }));
   }
+  // Green means grantable, at merge too: benign target refusals and overlaps before any ledger row.
+  if (action.kind === "grant") action = await withTargetChecks(deps, action, repository);
   const applied = await applyAction(applyEnv(deps, octokit, ref), action);
   // Item 8: the request's own PR hears of an early revoke, its author mentioned (queued once).
   if (action.kind === "revoke" && applied.outcome.kind === "revoked") {
