@@ -3,6 +3,7 @@
 import type { Context, Probot } from "probot";
 import { deliveryProcessed, markDeliveryProcessed } from "./db/deliveries.ts";
 import type { Octokit } from "./github/octokit.ts";
+import { autoMergeIfApproved } from "./usecases/auto-merge.ts";
 import { CHECK_NAME, notAccessCheck, recheckClosed, runCheck } from "./usecases/check.ts";
 import type { AppDeps } from "./usecases/context.ts";
 import { handleMerged } from "./usecases/merge.ts";
@@ -38,7 +39,9 @@ export function createApp(deps: AppDeps) {
     const check = async (c: AnyContext, n: number, checkRunId?: number, g?: Gate): Promise<string> => {
       const access = g ?? await gate(deps, c);
       if (!access.ok) return notAccessCheck(deps, octo(c), c.repo(), n, access.problem, checkRunId);
-      return (await runCheck(deps, octo(c), c.repo(), n, checkRunId)).conclusion;
+      const out = await runCheck(deps, octo(c), c.repo(), n, checkRunId);
+      await autoMergeIfApproved(deps, octo(c), c.repo(), n, out); // auto_approve: the app merges at the evaluated head
+      return out.conclusion;
     };
 
     app.on(["pull_request.opened", "pull_request.reopened", "pull_request.synchronize", "pull_request.ready_for_review",

@@ -23,6 +23,7 @@ import { LeaderLock } from "./leader.ts";
 import type { DrainReport, OutboxHandler } from "./outbox.ts";
 import type { PolicySource } from "./policy-source.ts";
 import { revertPrHandler } from "./revert-job.ts";
+import { ENDED_COMMENT_KIND, endedCommentHandler } from "./ended-job.ts";
 import { recordSweep, REVERT_PR_KIND, sweep, type SweepEngine, type SweepReport } from "./sweep.ts";
 import { SweepReporter } from "./sweep-report.ts";
 import { effectHandlers } from "../usecases/github-effects.ts";
@@ -95,6 +96,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     handlers[REVERT_PR_KIND] = revertPrHandler({
       state: deps.state, github: deps.github, options: { merge: config.mergeRevertPrs, mergeMethod: config.revertMergeMethod, label: config.revertLabel },
     });
+    handlers[ENDED_COMMENT_KIND] = endedCommentHandler({ state: deps.state, github: deps.github }); // `jit revoke` → request PR comment
   }
 
   let stopped = false;
