@@ -8,6 +8,7 @@ import type { Probot } from "probot";
 import type { Logger as PinoLogger } from "pino";
 import { ConfigError } from "./config.ts";
 import { installedRepositories, probotGitHub } from "./github/installations.ts";
+import { dashboardHandler, dashboardTicker } from "./jobs/dashboard.ts";
 import { reconcileMerges, type LostMergeReport } from "./jobs/lost-merges.ts";
 import type { Services } from "./main.ts";
 import { loadQueueConfig } from "./queue/config.ts";
@@ -46,8 +47,10 @@ export async function startBackground(opts: {
     : new StaticPolicySource(opts.services.policy, null);
   const scheduler = startScheduler({
     state, engines: opts.deps.engines, policies, log: opts.log, config, now: opts.deps.now,
-    ...(github ? { github } : {}),
+    ...(github ? { github, outboxHandlers: { dashboard: dashboardHandler({ state, github, log: opts.log }) } } : {}),
   });
+  // The dashboards follow the sweep's cadence too (expiries, drift, alerts); unchanged ones cost no GitHub call.
+  const dashboards = github ? dashboardTicker(state, opts.deps.repositories, config.sweepIntervalMs, opts.log) : null;
   // The app pokes the timer after every grant and extension, so a short grant ends on the second.
   opts.deps.onGrant = () => scheduler.poke();
 
@@ -89,6 +92,7 @@ export async function startBackground(opts: {
     reconcileMerges: reconcile,
     async stop() {
       if (timer) clearInterval(timer);
+      dashboards?.stop();
       await running?.catch(() => {});
       await pipeline?.stop();
       await scheduler.stop();
