@@ -42,13 +42,17 @@ async function openAlerts(octokit: Octokit, ref: RepoRef, appId: number | undefi
     .map((i) => ({ number: i.number, title: i.title, createdAt: Date.parse(i.created_at) }));
 }
 
-/** The remembered issue if it is still there and the app's; else one the app made with the marker. */
+/**
+ * The remembered issue if it is still there and the app made it (whatever someone wrote into it);
+ * else the oldest labelled issue the app made with the marker. Authorship is GitHub's word, never the text.
+ */
 async function findIssue(octokit: Octokit, ref: RepoRef, remembered: number | null, appId: number | undefined): Promise<IssueLike | null> {
-  const ours = (i: IssueLike) => !i.pull_request && madeByApp(i, appId) && (i.body ?? "").startsWith(DASHBOARD_MARKER);
+  const mine = (i: IssueLike) => !i.pull_request && madeByApp(i, appId);
+  const ours = (i: IssueLike) => mine(i) && (i.body ?? "").startsWith(DASHBOARD_MARKER);
   if (remembered !== null) {
     try {
       const { data } = await octokit.rest.issues.get({ ...ref, issue_number: remembered });
-      if (ours(data as IssueLike)) return data as IssueLike;
+      if (mine(data as IssueLike)) return data as IssueLike;
     } catch (e) {
       if (!isGone(e)) throw e;
     }
