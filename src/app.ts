@@ -3,6 +3,7 @@
 import type { Context, Probot } from "probot";
 import { deliveryProcessed, markDeliveryProcessed } from "./db/deliveries.ts";
 import type { Octokit } from "./github/octokit.ts";
+import { enqueueRefusalPr } from "./jobs/refusal-pr.ts";
 import { CHECK_NAME, notAccessCheck, recheckClosed, runCheck } from "./usecases/check.ts";
 import type { AppDeps } from "./usecases/context.ts";
 import { handleMerged } from "./usecases/merge.ts";
@@ -71,6 +72,8 @@ export function createApp(deps: AppDeps) {
         }
         const outcome = await handleMerged(deps, octo(context), context.repo(), number);
         await pullRequestClosed(deps, `${context.repo().owner}/${context.repo().repo}`, number); // granted, extended, revoked or refused
+        // Git true after a refusal: the app's outbox opens a PR removing the request file, the refusal in its body.
+        if (outcome.kind === "refused") await enqueueRefusalPr(deps.state, { repository: `${context.repo().owner}/${context.repo().repo}`, prNumber: number, code: outcome.code, reasons: outcome.problems.map((p) => p.message) });
         deps.log.info({ pr: number, kind: outcome.kind, ...(outcome.kind === "refused" ? { code: outcome.code } : {}) }, "merged pull request handled");
         return outcome.kind;
       });

@@ -3,7 +3,8 @@
 // only ever reduces privilege, so it needs no approval; the reason and the caller are recorded.
 // Exit 0 revoked (or already closed), 1 not found or not verified, 2 usage or configuration error.
 import { GrantEngine } from "../db/grantor.ts";
-import { findByRequest } from "../db/ledger.ts";
+import { findByRequest, getByKey } from "../db/ledger.ts";
+import { enqueueRevert } from "../scheduler/sweep.ts";
 import { Targets } from "../db/targets.ts";
 import { DATABASE_KEY_PATTERN, REQUEST_ID_PATTERN } from "../core/request-path.ts";
 import { localUser } from "./actor.ts";
@@ -59,6 +60,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       return d.code === "JIT_CONFIG_MISSING_ENV" || d.code === "JIT_DATABASE_UNKNOWN" ? 2 : 1;
     }
     io.out(`${database}/${requestId}: ${d.message}`);
+    // Git tells the truth again: the app's outbox opens the PR that deletes the request file (one per request).
+    const after = await getByKey(state.pool, row);
+    if (after?.status === "revoked" && await enqueueRevert(state.pool, after)) io.out("  revert pull request queued (the app opens it from its outbox)");
     for (const s of d.details.applied?.sql ?? []) io.out(`  ${s.text}${s.params.length ? `  -- $1 = ${s.params.join(", ")}` : ""}`);
     return 0;
   } finally {

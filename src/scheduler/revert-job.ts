@@ -14,6 +14,7 @@ import { openRevertPr, type RevertAttempt, type RevertMemory, type RevertOptions
 import { alertOnce } from "../usecases/alerting.ts";
 import { gateRepository } from "../usecases/repository-gate.ts";
 import type { OutboxHandler } from "./outbox.ts";
+import { EXPIRY_REASON } from "./sweep.ts";
 
 export interface RevertPayload {
   ledgerId: number;
@@ -57,6 +58,7 @@ export function revertPrHandler(deps: { state: pg.Pool; github: GitHubAccess; op
       ledgerId: row.id, repository: row.repository, database: row.database, requestId: row.requestId, path: row.path, requester,
       prNumber: row.prNumber, role: row.role, dbUser: row.dbUser, approvers: row.approvers, grantedAt: row.grantedAt, expiresAt: row.expiresAt,
       revokedAt: row.revokedAt, revokedBy: row.revokedBy, sessionsEnded: row.sessionsEnded, verification: revoke,
+      ...(row.revokeReason && row.revokeReason !== EXPIRY_REASON ? { ending: { kind: "revoked" as const, reason: row.revokeReason, by: row.revokedBy } } : {}),
     };
     const memory: RevertMemory = {
       last: async () => (await listEvents(deps.state, { ledgerId: row.id, kind: "revert_pr_attempt" })).at(-1)?.details as RevertAttempt | undefined,
