@@ -23,6 +23,7 @@ export async function requestDashboard(q: Queryable, repository: string, o: { de
      VALUES ($1, $2, jsonb_build_object('repository', $3::text, 'force', $4::boolean), clock_timestamp() + $5 * interval '1 millisecond')
      ON CONFLICT (dedupe_key) DO UPDATE SET
        done = false, done_at = NULL,
+       created_at = CASE WHEN outbox.done THEN clock_timestamp() ELSE outbox.created_at END,
        attempts = CASE WHEN outbox.done THEN 0 ELSE outbox.attempts END,
        next_attempt_at = CASE WHEN outbox.done THEN excluded.next_attempt_at ELSE least(outbox.next_attempt_at, excluded.next_attempt_at) END,
        payload = CASE WHEN outbox.done THEN excluded.payload
