@@ -1,6 +1,7 @@
 // The app's comments, alert issues and revert PRs, as pure renderers. Every value that a request,
 // a PR, the ledger or a catalog holds goes through inert.ts (I19); only the literal words are the
 // app's own. Time comes in as a parameter.
+import { renderActivity, type ActivitySummary } from "./activity.ts";
 import type { JitCode } from "./codes.ts";
 import { code, codeBlock, jitCode, joinMd, marker, md, mention, plain, text, type Md, type Plain } from "./inert.ts";
 import type { Problem } from "./problem.ts";
@@ -209,6 +210,8 @@ export interface RevertText {
   ledgerId: number | null;
   /** Why the file goes (default: the grant expired). */
   ending?: RevertEnding;
+  /** What the grantee did during the window, where it was sampled. */
+  activity?: ActivitySummary;
 }
 
 /** An early revoke (`jit revoke`, drift, a deadline) or a refused merge: git is made true the same way as after expiry. */
@@ -290,5 +293,6 @@ export function revertBody(r: RevertText): Md {
     md`| | |`,
     md`| --- | --- |`,
     ...rows.map(([k, val]) => md`| ${k} | ${val} |`),
+    ...(r.activity ? [md``, renderActivity(r.activity)] : []),
   ], "\n");
 }

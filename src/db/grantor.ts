@@ -25,6 +25,7 @@ import { preflight } from "./preflight.ts";
 import { inTransaction } from "./state.ts";
 import { roleOid } from "./inspect-role.ts";
 import { recordBinding, recordedBinding, type BindingKey, type TargetBinding } from "./target-binding.ts";
+import { recordActivity, sampleActivity, sampleActivityMany, type ActivitySample } from "./activity.ts";
 import { cleanWindowResidue, type ResidueReport } from "./window-residue.ts";
 import { appRoleScope } from "./scope.ts";
 import { TargetError, type TargetInfo, type Targets } from "./targets.ts";
@@ -269,6 +270,8 @@ export class GrantEngine {
         const active = await markActive(client, row.id, { sql, verification: applied.verification, windowStart: input.mergedAt ?? null });
         await appendEvent(client, { ...ev, kind: "granted", details: { role: input.role, dbUser: input.dbUser, expiresAt: active.expiresAt, sql } });
         await client.query("COMMIT");
+        // What the grantee did is measured from here (never in the way of the grant: nothing throws).
+        await recordActivity(this.state, active.id, "grant", await sampleActivity(target, { dbUser: input.dbUser, memberOid: applied.memberOid }));
         return decide({ row: active, existing: false, findings: [] }, [], `granted "${input.role}" to "${input.dbUser}" until ${active.expiresAt?.toISOString()}`);
       } catch (e) {
         if (e instanceof ApplyError) sql = e.sql;
@@ -481,11 +484,14 @@ export class GrantEngine {
     let target: pg.PoolClient | undefined;
     let results: MemberRevoke[];
     let residue: ResidueReport | undefined;
+    let activity: Map<string, ActivitySample> | undefined;
     try {
       const { info, env } = await where;
       // Every app role on record for the cluster, and each row's own recorded grantor in any case.
       const grantors = [...new Set([...(await clusterGrantors(client, first.clusterId)).map((g) => g.oid), ...rows.flatMap((r) => (r.grantorOid ? [r.grantorOid] : []))])];
       target = await this.targets.connectVia(env, `database "${first.database}"`);
+      // The window's activity, sampled while the grantee's sessions still exist (never throws).
+      activity = await sampleActivityMany(target, rows.map((r) => ({ dbUser: r.dbUser, memberOid: r.memberOid })));
       ({ results } = await applyRevokeMany(target, info, {
         role: first.role, roleOid: first.roleOid, members: rows.map((r) => ({ name: r.dbUser, oid: r.memberOid })), grantors,
       }));
@@ -531,6 +537,10 @@ export class GrantEngine {
     })));
     await appendEvents(client, events);
     const byId = new Map(closed.map((r) => [r.id, r]));
+    for (const { row } of done) {
+      const sample = activity?.get(row.dbUser);
+      if (sample) await recordActivity(this.state, row.id, "revoke", sample); // outside this transaction: evidence, never a reason to fail
+    }
     for (const { row, applied } of done) {
       const how = applied.outcome === "revoked" ? "revoked" : applied.outcome === "user_missing" ? "closed (the user no longer exists)" : "closed (membership was already gone)";
       const details: RevokeDetails = { row: byId.get(row.id) ?? row, alreadyClosed: false, applied, ...(row === carrier && residue ? { residue } : {}) };

@@ -28,3 +28,17 @@ CREATE TABLE pending_requests (
   checked_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (repository, pr_number)
 );
+
+-- What the grantee did during a window (src/db/activity.ts): samples of pg_stat_activity and
+-- pg_stat_statements for the login, taken at grant and at revoke on the target, so the revert PR
+-- and `jit audit` can summarize the window. Only what the app role may see is stored: pids,
+-- application names (and backend start and client address where visible), and statement counts
+-- and rows (normalized statement text only where visible). Append-only by convention.
+CREATE TABLE activity_samples (
+  id         bigserial   PRIMARY KEY,
+  ledger_id  bigint      NOT NULL,
+  phase      text        NOT NULL CHECK (phase IN ('grant', 'tick', 'revoke')),
+  at         timestamptz NOT NULL DEFAULT clock_timestamp(),
+  sample     jsonb       NOT NULL
+);
+CREATE INDEX activity_samples_ledger ON activity_samples (ledger_id, id);
