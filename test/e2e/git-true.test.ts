@@ -60,6 +60,10 @@ describe("git true after every revoke", () => {
     const body = String(t.repo.repo.issues.get(pr.number)!.body);
     expect(body).toContain("was revoked early by jit-access");
     expect(body).toContain("| Reason | incident closed `@dora` fixes `#1` |");
+    // What the grantee did: sampled at grant and revoke; no session was open, and the summary says what it could not see.
+    expect(body).toContain("### Activity during the window");
+    expect(body).toContain("- Sessions seen: 0");
+    expect(body).toContain("- pg_stat_statements is not installed in the target database");
     expect(await t.repo.fileAt(t.repo.defaultBranch, requestPath("alice-early-1"))).toBeNull();
     await t.nothingGranted("alice-early-1");
   });
