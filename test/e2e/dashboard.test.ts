@@ -121,6 +121,25 @@ describe("dashboard issue", () => {
     expect(await dashboardEdited(t.deps[0]!, FULL, issue!.number + 1000)).toBe("not the dashboard");
   });
 
+  it("the issues.edited webhook (signed, through the app's queue) forces a restore when a person edited it, not when a bot did", async () => {
+    const [issue] = dashboards();
+    await t.stateSu.query("UPDATE outbox SET done = true WHERE dedupe_key = $1", [dashboardKey(FULL)]);
+    const repository = { id: t.repo.repo.id, name: REPO, full_name: FULL, owner: { login: OWNER, type: "Organization" } };
+    const edited = (sender: { login: string; type: string }) => ({
+      action: "edited", issue: { number: issue!.number }, changes: { body: { from: "x" } }, repository, sender, installation: { id: t.e2e.sim.installationId(OWNER) },
+    });
+    await t.e2e.sim.sendSignedDelivery("issues", edited({ login: "some-bot[bot]", type: "Bot" }), "valid");
+    await t.idle();
+    expect((await t.stateSu.query("SELECT 1 FROM outbox WHERE dedupe_key = $1 AND NOT done", [dashboardKey(FULL)])).rowCount).toBe(0);
+    await t.e2e.sim.sendSignedDelivery("issues", edited({ login: "mallory", type: "User" }), "valid");
+    await t.idle();
+    const { rows } = await t.stateSu.query("SELECT payload FROM outbox WHERE dedupe_key = $1 AND NOT done", [dashboardKey(FULL)]);
+    expect(rows).toEqual([{ payload: { repository: FULL, force: true } }]);
+    await mallory.rest.issues.update({ ...ref, issue_number: issue!.number, body: "edited by a person" });
+    expect((await refresh()).done.map((d) => d.result)).toEqual([`updated #${issue!.number}`]);
+    expect(bodyOf(issue!.number).startsWith(DASHBOARD_MARKER)).toBe(true);
+  });
+
   it("I11: never re-created while it exists: closed by a person it is reopened; a lost state database finds it by marker, never a person's look-alike", async () => {
     const [issue] = dashboards();
     // A person plants an issue with the marker and the label, older than nothing but typed to look the part.
