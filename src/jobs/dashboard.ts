@@ -84,9 +84,6 @@ export function dashboardHandler(deps: { state: pg.Pool; github: GitHubAccess; l
     if (!accessEntry(repositories, repository)) return "skipped: JIT_REPO_NOT_ACCESS";
     const octokit = await deps.github.octokitFor(repository);
     const ref = repoRefOf(repository);
-    const gate = await gateRepository({ state: deps.state, repositories }, repository, (await octokit.rest.repos.get({ ...ref })).data.id);
-    if (!gate.ok) return `skipped: ${gate.problem.code}`;
-
     const facts = await dashboardFacts(deps.state, repository, { ended: ENDED_SHOWN, deadShown: 10 });
     const input: DashboardInput = { repository, ...facts, alerts: await openAlerts(octokit, ref, deps.github.appId) };
     // What is shown, without the clock: unchanged facts within refreshMs cost no GitHub write.
@@ -95,6 +92,9 @@ export function dashboardHandler(deps: { state: pg.Pool; github: GitHubAccess; l
     if (!force && known?.issueNumber != null && known.fingerprint === fingerprint && known.writtenAgoMs !== null && known.writtenAgoMs < options.refreshMs) {
       return `unchanged #${known.issueNumber}`;
     }
+    // Before anything is written: the very repository the operator named, pinned by id (I10).
+    const gate = await gateRepository({ state: deps.state, repositories }, repository, (await octokit.rest.repos.get({ ...ref })).data.id);
+    if (!gate.ok) return `skipped: ${gate.problem.code}`;
     const body = renderDashboard(input).text;
     const title = dashboardTitle(repository).text;
     const issue = await findIssue(octokit, ref, known?.issueNumber ?? null, deps.github.appId);

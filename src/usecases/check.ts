@@ -79,8 +79,8 @@ export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, nu
   });
   if (isRequestPullRequest(decision)) {
     await upsertStickyComment(octokit, ref, number, renderStickyComment(decision, report), deps.appId);
-    await notePending(deps, repoKey(ref), decision, report.conclusion); // the dashboard's pending section
   }
+  await notePending(deps, repoKey(ref), decision, report.conclusion); // the dashboard's pending section
   deps.log.info({ pr: number, code: decision.code, conclusion: report.conclusion, kind: decision.details.kind }, "check evaluated");
   return { decision, checkRunId: id, conclusion: report.conclusion };
 }

@@ -3,6 +3,7 @@
 // and forgotten when the PR closes; then the dashboard is asked to refresh (debounced).
 import type { Decision } from "../core/problem.ts";
 import type { PullRequestEvaluation } from "../core/pull-request.ts";
+import { isRequestPullRequest } from "../core/report.ts";
 import { accessEntry } from "../core/repositories.ts";
 import { forgetPending, isDashboardIssue, recordPending } from "../db/dashboard.ts";
 import { touchDashboard } from "../jobs/dashboard.ts";
@@ -16,7 +17,7 @@ export async function dashboardChanged(deps: Pick<AppDeps, "state" | "repositori
 
 export async function notePending(deps: Pick<AppDeps, "state" | "repositories">, repository: string, d: Decision<PullRequestEvaluation>, conclusion: string): Promise<void> {
   const e = d.details;
-  if (e.pullRequest.state !== "open") {
+  if (e.pullRequest.state !== "open" || !isRequestPullRequest(d)) {
     await forgetPending(deps.state, repository, e.pullRequest.number);
   } else {
     const a = e.approval;
