@@ -104,6 +104,29 @@ async function sampleStatements(target: Queryable, names: string[]): Promise<(na
   }
 }
 
+/** Active grants whose connection was recorded (I15): what a sweep tick samples. */
+export async function openWindows(q: Queryable): Promise<{ id: number; dbUser: string; memberOid: string | null; connectionEnv: string; clusterId: string; database: string }[]> {
+  const { rows } = await q.query<{ id: string; db_user: string; member_oid: string | null; connection_env: string; cluster_id: string; database: string }>(
+    `SELECT id::int8::text AS id, db_user, member_oid::text AS member_oid, connection_env, cluster_id, database FROM ledger
+      WHERE status = 'active' AND connection_env IS NOT NULL ORDER BY id LIMIT 5000`);
+  return rows.map((r) => ({ id: Number(r.id), dbUser: r.db_user, memberOid: r.member_oid, connectionEnv: r.connection_env, clusterId: r.cluster_id, database: r.database }));
+}
+
+/**
+ * A tick's sessions, stored only when the grantee has sessions and they differ from the last sample
+ * (so a quiet or unchanged window adds no rows however often the sweep runs). Never throws.
+ */
+export async function recordTick(state: Queryable, ledgerId: number, sample: ActivitySample): Promise<boolean> {
+  if (!sample.sessions.length) return false;
+  const slim = { at: sample.at, sessions: sample.sessions, statements: { available: false, why: "statements are compared at grant and revoke only" } };
+  const { rowCount } = await state.query(
+    `INSERT INTO activity_samples (ledger_id, phase, sample)
+     SELECT $1, 'tick', $2::jsonb WHERE NOT EXISTS (
+       SELECT 1 FROM (SELECT sample FROM activity_samples WHERE ledger_id = $1 ORDER BY id DESC LIMIT 1) l
+        WHERE l.sample->'sessions' = $2::jsonb->'sessions')`, [ledgerId, JSON.stringify(slim)]).catch(() => ({ rowCount: 0 }));
+  return rowCount === 1;
+}
+
 /** Stores a sample; never throws (activity is evidence, not a precondition). */
 export async function recordActivity(state: Queryable, ledgerId: number, phase: "grant" | "tick" | "revoke", sample: ActivitySample): Promise<void> {
   await state.query("INSERT INTO activity_samples (ledger_id, phase, sample) VALUES ($1, $2, $3)", [ledgerId, phase, JSON.stringify(sample)]).catch(() => {});
@@ -172,7 +195,7 @@ export async function activityOf(state: Queryable | pg.Pool, key: LedgerKey): Pr
   const notAvailable: string[] = [];
   if (!grant) notAvailable.push("no sample was taken at grant (granted before activity sampling existed, or the sample failed)");
   if (!revoke) notAvailable.push(row.status === "revoked" ? "no sample was taken at revoke" : "the grant has not ended yet");
-  notAvailable.push("sessions are seen only when sampled (at grant and at revoke): one that came and went in between is not counted");
+  notAvailable.push("sessions are seen only when sampled (at grant, at each sweep tick while the window is open, and at revoke): one that came and went between two samples is not counted");
   if (list.length && !starts.length) notAvailable.push("login times (backend_start) are hidden from the app role without pg_read_all_stats; times shown are when the app saw each session");
   if (list.length && !list.some((s) => s.clientAddr)) notAvailable.push("client addresses are hidden from the app role without pg_read_all_stats");
   const stmt = revoke ? diff(grant?.statements, revoke.statements) : { available: false, calls: 0, rows: 0, byStatement: [], hiddenCalls: 0, resets: false };

@@ -25,7 +25,7 @@ import { preflight } from "./preflight.ts";
 import { inTransaction } from "./state.ts";
 import { roleOid } from "./inspect-role.ts";
 import { recordBinding, recordedBinding, type BindingKey, type TargetBinding } from "./target-binding.ts";
-import { recordActivity, sampleActivity, sampleActivityMany, type ActivitySample } from "./activity.ts";
+import { openWindows, recordActivity, recordTick, sampleActivity, sampleActivityMany, type ActivitySample } from "./activity.ts";
 import { cleanWindowResidue, type ResidueReport } from "./window-residue.ts";
 import { appRoleScope } from "./scope.ts";
 import { TargetError, type TargetInfo, type Targets } from "./targets.ts";
@@ -547,6 +547,34 @@ export class GrantEngine {
       out.push({ id: row.id, decision: decide(details, [], `${how}; ${applied.sessionsEnded} session(s) ended`) });
     }
     return out;
+  }
+
+  /**
+   * The sweep tick's activity sample of every open window (src/db/activity.ts), one connection per
+   * recorded connection variable, only where it reaches the recorded cluster. Never throws; returns
+   * how many samples were stored.
+   */
+  async sampleOpenWindows(): Promise<number> {
+    const byEnv = new Map<string, Awaited<ReturnType<typeof openWindows>>>();
+    for (const w of await openWindows(this.state).catch(() => [])) byEnv.set(w.connectionEnv, [...(byEnv.get(w.connectionEnv) ?? []), w]);
+    let stored = 0;
+    for (const [env, windows] of byEnv) {
+      if (!this.targets.hasEnv(env)) continue;
+      let target: pg.PoolClient | undefined;
+      try {
+        const info = await this.targets.infoVia(env, windows[0]!.database);
+        const here = windows.filter((w) => w.clusterId === info.clusterId);
+        if (!here.length) continue;
+        target = await this.targets.connectVia(env, `database "${windows[0]!.database}"`);
+        const samples = await sampleActivityMany(target, here.map((w) => ({ dbUser: w.dbUser, memberOid: w.memberOid })));
+        target.release();
+        target = undefined;
+        for (const w of here) if (await recordTick(this.state, w.id, samples.get(w.dbUser)!)) stored++;
+      } catch {
+        target?.release(true); // evidence only: the next tick samples again
+      }
+    }
+    return stored;
   }
 
   findDue(limit: number): Promise<LedgerRow[]> {

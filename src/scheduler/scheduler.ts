@@ -23,7 +23,7 @@ import { drainOutbox, type DrainReport, type OutboxHandler } from "./outbox.ts";
 import type { PolicySource } from "./policy-source.ts";
 import { sendReminders } from "./reminders.ts";
 import { revertPrHandler } from "./revert-job.ts";
-import { recordSweep, REVERT_PR_KIND, sweep, type SweepEngine, type SweepReport } from "./sweep.ts";
+import { NO_POLICY, recordSweep, REVERT_PR_KIND, sweep, type SweepEngine, type SweepReport } from "./sweep.ts";
 
 export interface SchedulerDeps {
   state: pg.Pool;
@@ -160,6 +160,8 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
         await recordSweep(deps.state, "app", { error: out.error }).catch(() => {});
       }
       if (kind !== "timer" || (out.sweep?.revertsQueued ?? 0) > 0) kickGitHubWork(kind !== "timer");
+      // What grantees do during their windows: sessions sampled each periodic tick (the connections recorded at grant, I15).
+      if (kind === "interval" && !out.sweep?.leaderLost) await deps.engines.engine(NO_POLICY).sampleOpenWindows?.().catch(() => 0);
     }
     if (kind === "interval" || kind === "start") {
       try {

@@ -31,6 +31,8 @@ export interface SweepEngine {
   /** Many due rows of one (cluster, role) at once (issue 16); without it the sweep revokes one by one. */
   revokeMany?(ids: number[], opts: { reason: string; actor: string }): Promise<{ id: number; decision: Decision<RevokeDetails> }[]>;
   reconcile(actor?: string): Promise<ReconcileReport>;
+  /** The tick's activity sample of open windows (src/db/activity.ts); optional, never throws. */
+  sampleOpenWindows?(): Promise<number>;
 }
 
 /**
@@ -39,7 +41,7 @@ export interface SweepEngine {
  * names no database: the engine connects through the recorded variable, or any configured one that
  * reaches the recorded cluster.
  */
-const NO_POLICY: Policy = { databases: {}, identities: {} };
+export const NO_POLICY: Policy = { databases: {}, identities: {} };
 
 export interface SweepDeps {
   state: pg.Pool;

@@ -65,6 +65,23 @@ describe("without pg_stat_statements", () => {
     expect(b).toContain("- pg_stat_statements is not installed in the target database");
   });
 
+  it("a session that came and went between grant and revoke is seen by the sweep tick's sample; an unchanged or quiet window adds no rows", async () => {
+    expect((await f.engine.grant(f.input("carol-act-4", { dbUser: "carol" }))).ok).toBe(true);
+    expect(await f.engine.sampleOpenWindows()).toBe(0); // nobody connected: nothing stored
+    const carol = await f.login("carol");
+    await carol.query("SET application_name = 'between'");
+    expect(await f.engine.sampleOpenWindows()).toBe(1);
+    expect(await f.engine.sampleOpenWindows()).toBe(0); // the same sessions: not stored again
+    await carol.end();
+    await expect.poll(async () => (await f.su.query("SELECT 1 FROM pg_stat_activity WHERE usename = 'carol'")).rowCount, { timeout: 5000 }).toBe(0);
+    expect((await f.engine.revoke(key("carol-act-4"), { reason: "expired", actor: "test" })).ok).toBe(true);
+    const a = (await activityOf(f.state, key("carol-act-4")))!;
+    expect(a.sampled).toEqual({ grant: true, revoke: true, ticks: 1 });
+    expect(a.sessions.count).toBe(1);
+    expect(a.sessions.applicationNames).toEqual(["between"]);
+    expect(a.sessionsEnded).toBe(0);
+  });
+
   it("a grant with no activity sampled has none (activityOf of an unknown request is undefined)", async () => {
     expect(await activityOf(f.state, key("never-granted"))).toBeUndefined();
   });
