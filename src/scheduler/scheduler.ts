@@ -11,9 +11,6 @@ import { performance } from "node:perf_hooks";
 import type pg from "pg";
 import type { Policy } from "../core/types.ts";
 import type { GitHubAccess } from "../github/installations.ts";
-import { DASHBOARD_KIND } from "../db/dashboard.ts";
-import { dashboardHandler } from "../jobs/dashboard.ts";
-import { REFUSAL_PR_KIND, refusalPrHandler } from "../jobs/refusal-pr.ts";
 import { createAlerter, type Alerter, type SchedulerLogger } from "./alerter.ts";
 import { startCadence, type CadenceClock } from "./cadence.ts";
 import { DEFAULT_SCHEDULER_CONFIG, timerDelay, type SchedulerConfig } from "./config.ts";
@@ -90,11 +87,6 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   const handlers: Record<string, OutboxHandler> = { ...deps.outboxHandlers };
   if (deps.github) {
     handlers[REVERT_PR_KIND] = revertPrHandler({
-      state: deps.state, github: deps.github, options: { merge: config.mergeRevertPrs, mergeMethod: config.revertMergeMethod, label: config.revertLabel },
-    });
-    // The dashboard issue and the removal PR of a refused merge leave through the same outbox (src/jobs/).
-    handlers[DASHBOARD_KIND] ??= dashboardHandler({ state: deps.state, github: deps.github, log });
-    handlers[REFUSAL_PR_KIND] ??= refusalPrHandler({
       state: deps.state, github: deps.github, options: { merge: config.mergeRevertPrs, mergeMethod: config.revertMergeMethod, label: config.revertLabel },
     });
   }
