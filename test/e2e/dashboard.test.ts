@@ -11,7 +11,7 @@ import { probotGitHub, type GitHubAccess } from "../../src/github/installations.
 import type { Octokit } from "../../src/github/octokit.ts";
 import { dashboardHandler, touchDashboard } from "../../src/jobs/dashboard.ts";
 import { drainOutbox, type DrainReport } from "../../src/scheduler/outbox.ts";
-import { dashboardEdited } from "../../src/usecases/pending.ts";
+import { dashboardChanged, dashboardEdited } from "../../src/usecases/pending.ts";
 import { DB_KEY, OWNER, REPO, startJitE2E, type JitE2E } from "./app-fixture.ts";
 import { TestOctokit } from "./harness.ts";
 
@@ -175,5 +175,19 @@ describe("dashboard issue", () => {
     expect(row.split(" | ")).toHaveLength(7); // the pipes in the reason did not add cells
     expect(body.match(/(^|[^\\])<!--/g)).toHaveLength(1); // the app's marker; the planted one is escaped text
     expect(body).not.toContain("](http");
+  });
+
+  it("I10: no dashboard outside the access repositories the operator named (neither queued nor written)", async () => {
+    const other = { mode: "listed" as const, entries: [{ name: "acme/elsewhere", keys: null }] };
+    await t.stateSu.query("DELETE FROM outbox WHERE kind = 'dashboard'");
+    await dashboardChanged({ state: t.deps[0]!.state, repositories: other }, FULL);
+    expect((await t.stateSu.query("SELECT 1 FROM outbox WHERE kind = 'dashboard'")).rowCount).toBe(0);
+    const before = t.e2e.sim.countRequests("issues/update") + t.e2e.sim.countRequests("issues/create");
+    await touchDashboard(t.deps[0]!.state, FULL, { force: true });
+    await t.stateSu.query("UPDATE outbox SET next_attempt_at = clock_timestamp() WHERE kind = 'dashboard'");
+    const listedElsewhere = { ...github, repositories: other };
+    const r = await drainOutbox(t.deps[0]!.state, { dashboard: dashboardHandler({ state: t.deps[0]!.state, github: listedElsewhere }) }, leadership);
+    expect(r.done.map((d) => d.result)).toEqual(["skipped: JIT_REPO_NOT_ACCESS"]);
+    expect(t.e2e.sim.countRequests("issues/update") + t.e2e.sim.countRequests("issues/create")).toBe(before);
   });
 });
