@@ -140,7 +140,8 @@ export function renderDashboard(d: DashboardInput): Md {
   const parts: Md[] = [];
   for (const s of statuses) {
     const rows = (byStatus.get(s) ?? []).map((g) => grantRow(g, now));
-    const budget = s === "active" ? 26_000 : 6_000;
+    // Other statuses share one budget, however many kinds the ledger grows.
+    const budget = s === "active" ? 26_000 : Math.max(1_000, Math.floor(12_000 / Math.max(1, statuses.length - 1)));
     parts.push(section(statusTitle(s, rows.length), rows.length ? table(grantHeader, 7, rows, budget) : md`None.`));
   }
   const pending = d.pending.map((p) => pendingRow(p, now));

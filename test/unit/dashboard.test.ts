@@ -31,6 +31,15 @@ describe("renderDashboard", () => {
     expect(body).toContain("Active grants (1)");
   });
 
+  it("many grants in many statuses stay within the bound", () => {
+    const open = ["active", "scheduled", "break_glass", "intent", "awaiting_retro_approval", "paused", "other_a", "other_b"]
+      .flatMap((status) => Array.from({ length: 400 }, (_, i) => grant(i + 1, { status, requestId: `${status.replace(/_/g, "-")}-${i}` })));
+    const body = renderDashboard(input({ open })).text;
+    expect(body.length).toBeLessThanOrEqual(MAX_DASHBOARD_CHARS);
+    expect(body).not.toContain("too large to show");
+    expect(body).toContain("Grants with status `paused` (400)");
+  });
+
   it("500 active grants and 1000 pending stay within the bound, each cut section says how many more", () => {
     const open = Array.from({ length: 500 }, (_, i) => grant(i + 1));
     const pending = Array.from({ length: 1000 }, (_, i) => ({
