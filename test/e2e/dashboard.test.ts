@@ -84,6 +84,19 @@ describe("dashboard issue", () => {
     expect(dashboards()).toHaveLength(1);
   });
 
+  it("a merge grants: the request leaves pending and shows under active grants (who, role, database, until, PR)", async () => {
+    const { number } = await t.request("bob", "bob-dash-2");
+    await t.repo.review("dora", number, "APPROVE");
+    await t.idle();
+    await t.repo.merge(number, { method: "squash" });
+    await t.idle();
+    await refresh();
+    const body = bodyOf(dashboards()[0]!.number);
+    expect(body).toContain("Pending requests (0)");
+    expect(body).toContain("Active grants (1)");
+    expect(body).toMatch(new RegExp(`\\| \`bob\` \\| \`orders_readonly\` \\| \`${DB_KEY}\` \\| \`bob-dash-2\` \\| \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z \\([^)]*\\) \\| \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z \\(in 1 h\\) \\| #${number} \\|`));
+  });
+
   it("500 active grants: the body stays within the bound and says how many are not shown", async () => {
     await insertGrants(500, "bulk-");
     await touchDashboard(t.deps[0]!.state, FULL);
@@ -91,11 +104,11 @@ describe("dashboard issue", () => {
     const [issue] = dashboards();
     const body = bodyOf(issue!.number);
     expect(body.length).toBeLessThanOrEqual(MAX_DASHBOARD_CHARS);
-    expect(body).toContain("Active grants (500)");
-    const shown = (body.match(/\| `user_\d+` \|/g) ?? []).length;
+    expect(body).toContain("Active grants (501)"); // and bob's from the merge above
+    const shown = (body.match(/^\| `[a-z_0-9]+` \| `orders_readonly` \|/gm) ?? []).length;
     expect(shown).toBeGreaterThan(50);
-    expect(shown).toBeLessThan(500);
-    expect(body).toContain(`… and ${500 - shown} more`);
+    expect(shown).toBeLessThan(501);
+    expect(body).toContain(`… and ${501 - shown} more`);
     // soonest expiry first: user_1 is shown, user_500 is not
     expect(body).toContain("| `user_1` |");
     expect(body).not.toContain("| `user_500` |");
