@@ -14,7 +14,8 @@ export const dashboardKey = (repository: string) => `${DASHBOARD_KIND}:${norm(re
 
 /**
  * Asks for a refresh of `repository`'s dashboard within `delayMs`: requests made before it runs
- * coalesce into one (the earliest due time wins, so the delay bounds the lag). `force` skips the
+ * coalesce into one (the earliest due time wins, so the delay bounds the lag; a refresh that failed
+ * keeps its backoff). `force` skips the
  * "nothing changed" shortcut, e.g. after someone else edited the issue.
  */
 export async function requestDashboard(q: Queryable, repository: string, o: { delayMs: number; force?: boolean }): Promise<void> {
@@ -25,7 +26,9 @@ export async function requestDashboard(q: Queryable, repository: string, o: { de
        done = false, done_at = NULL,
        created_at = CASE WHEN outbox.done THEN clock_timestamp() ELSE outbox.created_at END,
        attempts = CASE WHEN outbox.done THEN 0 ELSE outbox.attempts END,
-       next_attempt_at = CASE WHEN outbox.done THEN excluded.next_attempt_at ELSE least(outbox.next_attempt_at, excluded.next_attempt_at) END,
+       -- a failing refresh keeps its backoff: asking again does not hammer GitHub
+       next_attempt_at = CASE WHEN outbox.done THEN excluded.next_attempt_at WHEN outbox.attempts > 0 THEN outbox.next_attempt_at
+                              ELSE least(outbox.next_attempt_at, excluded.next_attempt_at) END,
        payload = CASE WHEN outbox.done THEN excluded.payload
                       ELSE jsonb_set(outbox.payload, '{force}', to_jsonb(coalesce((outbox.payload->>'force')::boolean, false) OR $4::boolean)) END`,
     [DASHBOARD_KIND, dashboardKey(repository), repository, o.force ?? false, Math.max(0, o.delayMs)]);

@@ -190,6 +190,15 @@ describe("dashboard issue", () => {
     expect(body).not.toContain("](http");
   });
 
+  it("a refresh that failed keeps its backoff when asked for again (no retry storm while GitHub is down)", async () => {
+    await t.stateSu.query("DELETE FROM outbox WHERE kind = 'dashboard'");
+    await touchDashboard(t.deps[0]!.state, FULL);
+    await t.stateSu.query("UPDATE outbox SET attempts = 2, next_attempt_at = clock_timestamp() + interval '1 hour' WHERE kind = 'dashboard'");
+    await touchDashboard(t.deps[0]!.state, FULL, { force: true });
+    const { rows } = await t.stateSu.query("SELECT attempts, next_attempt_at > clock_timestamp() + interval '50 minutes' AS backoff, payload FROM outbox WHERE kind = 'dashboard'");
+    expect(rows).toEqual([{ attempts: 2, backoff: true, payload: { repository: FULL, force: true } }]);
+  });
+
   it("I10: no dashboard outside the access repositories the operator named (neither queued nor written)", async () => {
     const other = { mode: "listed" as const, entries: [{ name: "acme/elsewhere", keys: null }] };
     await t.stateSu.query("DELETE FROM outbox WHERE kind = 'dashboard'");
