@@ -47,7 +47,8 @@ export function refusalPrHandler(deps: { state: pg.Pool; github: GitHubAccess; o
     if (!pr.merged_at) return "skipped: not merged";
     const files = await octokit.paginate(octokit.rest.pulls.listFiles, { ...ref, pull_number: p.prNumber, per_page: 100 });
     if (files.length !== pr.changed_files) throw new Error(`pull request #${p.prNumber}: ${files.length} of ${pr.changed_files} files listed`); // I12: retried
-    const added = files.filter((f) => f.status === "added" || f.status === "modified");
+    // The request file the refused PR put on the default branch (whatever else it changed, e.g. a policy).
+    const added = files.filter((f) => (f.status === "added" || f.status === "modified") && parseRequestPath(f.filename).ok);
     const parsed = added.length === 1 ? parseRequestPath(added[0]!.filename) : null;
     if (!parsed?.ok) return "skipped: not one request file";
     const { database, requestId } = parsed;
