@@ -92,6 +92,16 @@ describe("git true after every revoke", () => {
     expect(t.repo.pulls().filter((p) => p.title === "Remove refused request orders-prod/alice-refused-1")).toHaveLength(1);
   });
 
+  it("a refused PR that also changed another file: only its request file is removed", async () => {
+    const { number } = await t.request("alice", "alice-refused-2", requestYaml(), { extra: { "README.md": "# access, edited\n" } });
+    await t.mergeAndRefusal(number);
+    const report = await drain();
+    expect(report.done.filter((d) => d.kind === REFUSAL_PR_KIND).map((d) => d.result)).toEqual([expect.stringMatching(/^merged #\d+$/)]);
+    expect(await t.repo.fileAt(t.repo.defaultBranch, requestPath("alice-refused-2"))).toBeNull();
+    expect(String(await t.repo.fileAt(t.repo.defaultBranch, "README.md"))).toContain("edited");
+    await t.nothingGranted("alice-refused-2");
+  });
+
   it("a refused extension of a live grant removes nothing: the file belongs to the active grant", async () => {
     const { number } = await t.request("alice", "alice-live-1");
     await t.repo.review("dora", number, "APPROVE");
