@@ -6,6 +6,7 @@
 // and nothing is removed while the ledger holds an open grant for that request id.
 import type pg from "pg";
 import { revertBranchTakenAlert } from "../core/messages.ts";
+import { refusalClass } from "../core/refusal-class.ts";
 import { parseRequestPath } from "../core/request-path.ts";
 import { accessEntry, ALL_REPOSITORIES, keyAuthority } from "../core/repositories.ts";
 import { enqueue } from "../db/outbox.ts";
@@ -19,12 +20,11 @@ import { gateRepository } from "../usecases/repository-gate.ts";
 
 export const REFUSAL_PR_KIND = "refusal_pr";
 
-/** Refusals that may pass when retried (the merge path records them as not final): no PR for those. */
-const TRANSIENT = new Set(["JIT_DB_UNREACHABLE", "JIT_CONFIG_MISSING_ENV"]);
 
 /** Queues the removal PR for a final refusal of merged PR `prNumber` (idempotent per PR). */
 export async function enqueueRefusalPr(state: pg.Pool, r: { repository: string; prNumber: number; code: string; reasons: readonly string[] }): Promise<boolean> {
-  if (TRANSIENT.has(r.code)) return false;
+  // A refusal that may pass when retried (the core's class "transient") is not final: no PR for it.
+  if (refusalClass(r.code) === "transient") return false;
   return enqueue(state, {
     kind: REFUSAL_PR_KIND, dedupeKey: `${REFUSAL_PR_KIND}:${r.repository.toLowerCase()}#${r.prNumber}`,
     payload: { repository: r.repository, prNumber: r.prNumber, code: r.code, reasons: r.reasons.slice(0, 20).map((x) => x.slice(0, 500)) },
