@@ -102,6 +102,8 @@ export const CODES = {
   JIT_REPO_ID_CHANGED: "the named repository now has another id than when the app first saw it (deleted and re-created, or transferred)",
   JIT_REVERT_BRANCH_TAKEN: "a branch or pull request the app did not write uses its revert naming, or its revert PR was changed by someone else; never merged",
   JIT_REVOKE_NOT_AUTHORIZED: "the deletion of an active request was not made or approved by someone its role's revoke_by allows; the grant ends at expiry",
+  // Actions mode and the in-database backstop (src/actions/, src/db/backstop*.ts)
+  JIT_ACTIONS_EVENT: "a `jit actions` job was started by an event it does not handle (the workflow's triggers are wrong)",
 } as const;
 
 export type JitCode = keyof typeof CODES;
