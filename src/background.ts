@@ -7,6 +7,7 @@
 import type { Probot } from "probot";
 import type { Logger as PinoLogger } from "pino";
 import { ConfigError } from "./config.ts";
+import { backstopMirrorer } from "./db/backstop-mirror.ts";
 import { installedRepositories, probotGitHub } from "./github/installations.ts";
 import { reconcileMerges, type LostMergeReport } from "./jobs/lost-merges.ts";
 import type { Services } from "./main.ts";
@@ -48,8 +49,13 @@ export async function startBackground(opts: {
     state, engines: opts.deps.engines, policies, log: opts.log, config, now: opts.deps.now,
     ...(github ? { github } : {}),
   });
-  // The app pokes the timer after every grant and extension, so a short grant ends on the second.
-  opts.deps.onGrant = () => scheduler.poke();
+  // The app pokes the timer after every grant and extension, so a short grant ends on the second,
+  // and mirrors the expiry into the in-database backstop where one is installed (src/db/backstop*.ts).
+  const backstop = backstopMirrorer(state, process.env, opts.log);
+  opts.deps.onGrant = () => {
+    scheduler.poke();
+    backstop.poke();
+  };
 
   const pipeline = opts.probot && opts.webhookSecret
     ? await startPipeline({ probot: opts.probot, state, secret: opts.webhookSecret, log: opts.log, config: queueConfig.config, ...(github ? { github } : {}) })
@@ -91,6 +97,7 @@ export async function startBackground(opts: {
       if (timer) clearInterval(timer);
       await running?.catch(() => {});
       await pipeline?.stop();
+      await backstop.settled();
       await scheduler.stop();
       await leader.release();
     },

@@ -13,6 +13,7 @@ import { migrate } from "../db/migrations.ts";
 import { createPool } from "../db/state.ts";
 import type { Octokit } from "../github/octokit.ts";
 import { createLogger } from "../log.ts";
+import { mirrorBackstops } from "../db/backstop-mirror.ts";
 import { buildDeps } from "../usecases/build-deps.ts";
 import type { CliIo } from "../cli/io.ts";
 import { readActionsRun, type ActionsJob, type ActionsRun } from "./environment.ts";
@@ -93,6 +94,13 @@ async function loadApp(ctx: JobContext) {
   return deps;
 }
 
+/** Mirrors the ledger into the targets' in-database backstops (where installed) and says what they did. */
+export async function mirrorForJob(ctx: JobContext): Promise<void> {
+  for (const m of await mirrorBackstops(ctx.state, ctx.env, ctx.log)) {
+    ctx.io.out(`backstop (${m.connectionEnv}): ${m.mirrored} grant(s) mirrored${m.revokedByBackstop.length ? `, ${m.revokedByBackstop.length} revoked by the backstop before this run` : ""}`);
+  }
+}
+
 /** Feeds one event to the app function, as the server's worker does with a stored delivery. */
 async function deliver(ctx: JobContext, id: string, name: string, payload: Record<string, unknown>): Promise<void> {
   // Workflow events carry no installation: it is the one this App has on the run's repository.
@@ -154,6 +162,7 @@ async function grantJob(ctx: JobContext): Promise<number> {
     }
     // Every grant run (and a manual one) also recovers merges whose push run never ran (I17).
     const report = await reconcileThisRepository(ctx, deps);
+    await mirrorForJob(ctx);
     for (const r of report.recovered) ctx.io.out(`JIT_MERGE_RECOVERED ${r.repository}#${r.number}: ${r.kind}${r.code ? ` (${r.code})` : ""}`);
     for (const f of report.failed) ctx.io.err(`${f.repository}#${f.number}: not handled: ${f.error}`);
     return report.failed.length ? 1 : 0;

@@ -10,7 +10,7 @@ import { GitHubPolicySource } from "../scheduler/policy-source.ts";
 import { startScheduler } from "../scheduler/scheduler.ts";
 import { buildDeps } from "../usecases/build-deps.ts";
 import { reconcileThisRepository } from "./lost-merges.ts";
-import type { JobContext } from "./run.ts";
+import { mirrorForJob, type JobContext } from "./run.ts";
 
 export async function runSweepJob(ctx: JobContext): Promise<number> {
   const { config, problems } = loadSchedulerConfig(ctx.env);
@@ -40,6 +40,7 @@ export async function runSweepJob(ctx: JobContext): Promise<number> {
     const merges = await reconcileThisRepository(ctx, deps);
     for (const r of merges.recovered) ctx.io.out(`JIT_MERGE_RECOVERED ${r.repository}#${r.number}: ${r.kind}${r.code ? ` (${r.code})` : ""}`);
     for (const f of merges.failed) ctx.io.err(`${f.repository}#${f.number}: not handled: ${f.error}`);
+    await mirrorForJob(ctx); // level-triggered: closed grants leave the backstop, recovered ones enter it
     return failed || merges.failed.length > 0 ? 1 : 0;
   } finally {
     await scheduler.stop();

@@ -26,9 +26,9 @@ configuration error or an unreachable database.`;
 export function describeBackstop(s: BackstopStatus): string {
   switch (s.kind) {
     case "no-pg-cron":
-      return `not available (${s.why}): the revoke lag is bounded by the app's sweep, or in actions mode by the jit-sweep schedule (every 15 minutes, when GitHub runs it)`;
+      return `not available (${s.why}): the revoke lag is bounded by the schedule (the app's sweep every 30 s; in actions mode jit-sweep every 15 minutes, when GitHub runs it)`;
     case "not-installed":
-      return `pg_cron runs in database "${s.cronDatabase}" but the backstop is not installed (missing: ${s.missing.join(", ")}): the revoke lag is bounded by the schedule; run jit backstop install`;
+      return `not installed (missing: ${s.missing.join(", ")}; see jit backstop install): the revoke lag is bounded by the schedule (the app's sweep every 30 s; in actions mode jit-sweep every 15 minutes, when GitHub runs it)`;
     case "installed":
       return `installed in database "${s.cronDatabase}", job ${s.active ? "active" : "INACTIVE"} (${s.schedule}), ${s.pending} grant(s) watched, last run ${s.lastRun ?? "never"}: revoke lag at most about a minute past expiry`;
   }

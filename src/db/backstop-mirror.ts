@@ -41,3 +41,31 @@ export async function mirrorBackstops(state: Queryable, env: NodeJS.ProcessEnv, 
   }
   return out;
 }
+
+/**
+ * Coalesces mirror requests (the app's onGrant after every grant and extension): one pass at a
+ * time, and one more after it when grants arrived meanwhile. `settled()` waits for both.
+ */
+export function backstopMirrorer(state: Queryable, env: NodeJS.ProcessEnv, log: MirrorLogger): { poke(): void; settled(): Promise<void> } {
+  let running: Promise<void> | null = null;
+  let again = false;
+  const start = (): Promise<void> => {
+    running = mirrorBackstops(state, env, log).then(() => {}, () => {}).then(() => {
+      running = null;
+      if (again) {
+        again = false;
+        return start();
+      }
+    });
+    return running;
+  };
+  return {
+    poke() {
+      if (running) again = true;
+      else void start();
+    },
+    async settled() {
+      while (running) await running;
+    },
+  };
+}

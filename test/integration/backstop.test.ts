@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run as backstop } from "../../src/cli/backstop.ts";
+import { run as doctor } from "../../src/cli/doctor.ts";
 import { captureIo } from "../../src/cli/io.ts";
 import { backstopDbaSql } from "../../src/db/backstop-sql.ts";
 import { mirrorBackstops } from "../../src/db/backstop-mirror.ts";
@@ -67,6 +68,10 @@ describe.skipIf(!hasPgCron)(`in-database backstop with pg_cron (skipped: needs $
     expect(r.out).toContain("CREATE EXTENSION IF NOT EXISTS pg_cron;");
     expect(r.out).toContain(`CREATE SCHEMA IF NOT EXISTS jit_backstop AUTHORIZATION "${APP}";`);
     expect((await cronSu.query("SELECT 1 FROM pg_namespace WHERE nspname = 'jit_backstop'")).rows).toEqual([]);
+    // jit doctor says what bounds the revoke lag without it.
+    const io = captureIo({ ...f.env }, repoDir);
+    await doctor([], io);
+    expect(io.stdout.join("\n")).toMatch(/info expiry backstop: not installed .*the revoke lag is bounded by the schedule/);
   });
 
   it("install as the app role: a SECURITY DEFINER function owned by it with search_path pinned, a job every minute run as it, nothing for PUBLIC", async () => {
@@ -90,6 +95,9 @@ describe.skipIf(!hasPgCron)(`in-database backstop with pg_cron (skipped: needs $
       await alice.end();
     }
     expect((await cli("status", DB_KEY)).code).toBe(0);
+    const io = captureIo({ ...f.env }, repoDir);
+    await doctor([], io);
+    expect(io.stdout.join("\n")).toMatch(/info expiry backstop: installed in database "postgres", job active .*revoke lag at most about a minute/);
   });
 
   it("I6: the pg_cron job revokes a grant past its mirrored expiry as the app role; the app's next sweep ends the SET ROLE session and closes the ledger", async () => {
