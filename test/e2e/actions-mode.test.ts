@@ -10,6 +10,8 @@ import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { captureIo } from "../../src/cli/io.ts";
 import { main } from "../../src/cli/main.ts";
+import { migrate } from "../../src/db/migrations.ts";
+import { createPool } from "../../src/db/state.ts";
 import { APP, appRoleSql, grantableRoleSql } from "../harness/grant-fixture.ts";
 import type { RepoScenario } from "../sim/index.ts";
 import { startE2E, type E2E } from "./harness.ts";
@@ -57,6 +59,9 @@ beforeAll(async () => {
   targetUrl = `postgresql://${APP}@127.0.0.1:${e2e.pg!.port}/orders`;
   checkStateUrl = e2e.pg!.superuserUrl("jit_check_state");
   state = await e2e.pg!.connect("postgres", "jit_state");
+  const pool = createPool({ connectionString: e2e.databaseUrl! });
+  await migrate(pool); // the operator's state database exists before the first workflow run
+  await pool.end();
   runnerTemp = mkdtempSync(join(tmpdir(), "jit-runner-"));
 
   e2e.sim.createOrg("acme", ["alice", "bob", "dora"]);
@@ -147,6 +152,12 @@ describe("actions mode: check, grant and sweep jobs", () => {
     // Nothing about the target: no connection variable in that job, so no plan and no grant.
     expect(await appGranted()).toEqual([]);
     expect(await ledger("alice-inc-1")).toEqual([]);
+    const throwaway = await e2e.pg!.connect("postgres", "jit_check_state");
+    try {
+      expect((await throwaway.query("SELECT count(*)::int AS n FROM ledger")).rows).toEqual([{ n: 0 }]);
+    } finally {
+      await throwaway.end();
+    }
   });
 
   it("check (workflow_run after a review): the approval turns the check green", async () => {
