@@ -51,6 +51,11 @@ export async function readActionsRun(job: ActionsJob, env: NodeJS.ProcessEnv): P
     return problem("JIT_CONFIG_INVALID", `GITHUB_EVENT_PATH cannot be read as the event's JSON: ${(e as Error).message}`);
   }
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return problem("JIT_CONFIG_INVALID", "the event file is not a JSON object");
+  // The app routes by the payload's repository: it must be the run's own (I10 at the edge).
+  const named = (payload as { repository?: { full_name?: unknown } }).repository?.full_name;
+  if (named !== undefined && (typeof named !== "string" || named.toLowerCase() !== env.GITHUB_REPOSITORY!.toLowerCase())) {
+    return problem("JIT_CONFIG_INVALID", "the event names another repository than GITHUB_REPOSITORY");
+  }
   return {
     job, event, payload: payload as Record<string, unknown>, repository: env.GITHUB_REPOSITORY!, owner: m[1]!, repo: m[2]!,
     runId: env.GITHUB_RUN_ID!, sha: env.GITHUB_SHA ?? null, ref: env.GITHUB_REF ?? null,

@@ -245,5 +245,10 @@ describe("actions mode: check, grant and sweep jobs", () => {
     const wrong = await job("sweep", runnerEnv("push", { ref: "refs/heads/main" }, databaseSecrets()));
     expect(wrong.code).toBe(2);
     expect(wrong.err).toContain("JIT_ACTIONS_EVENT");
+    // I10: an event file naming another repository than the run's is refused before anything runs.
+    const other = { ...lastDelivery("pull_request", "opened"), repository: { full_name: "acme/elsewhere" } };
+    const mismatch = await job("check", runnerEnv("pull_request_target", other, checkSecrets()));
+    expect(mismatch.code).toBe(2);
+    expect(mismatch.err).toContain("another repository");
   });
 });
