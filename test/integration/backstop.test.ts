@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run as backstop } from "../../src/cli/backstop.ts";
 import { run as doctor } from "../../src/cli/doctor.ts";
 import { captureIo } from "../../src/cli/io.ts";
-import { backstopDbaSql } from "../../src/db/backstop-sql.ts";
+import { BACKSTOP_INSTALL, backstopDbaSql } from "../../src/db/backstop-sql.ts";
+import { activeGrantsOf, mirrorGrants, type BackstopConnection } from "../../src/db/backstop.ts";
 import { mirrorBackstops } from "../../src/db/backstop-mirror.ts";
 import { NO_LEADER } from "../../src/scheduler/leader.ts";
 import { StaticPolicySource } from "../../src/scheduler/policy-source.ts";
@@ -29,7 +30,11 @@ const hasPgCron = existsSync(CRON_SO) && (() => {
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 
-describe.skipIf(!hasPgCron)(`in-database backstop with pg_cron (skipped: needs ${CRON_SO} from Debian's postgresql-15-cron; .ci/run installs it)`, () => {
+const MAJOR = process.env.JIT_TEST_PG_MAJOR ?? "15";
+
+// pg_cron ships for the system PostgreSQL 15 only: the cron job runs in the pg15 project; the
+// other majors' projects run the revoke function itself on their own major (below).
+if (MAJOR === "15") describe.skipIf(!hasPgCron)(`in-database backstop with pg_cron (skipped: needs ${CRON_SO} from Debian's postgresql-15-cron; .ci/run installs it)`, () => {
   let cluster: TestCluster;
   let f: GrantFixture;
   let repoDir: string;
@@ -161,5 +166,46 @@ describe.skipIf(!hasPgCron)(`in-database backstop with pg_cron (skipped: needs $
     expect((await cronSu.query("SELECT outcome FROM jit_backstop.grants WHERE ledger_id = 900002")).rows).toEqual([{ outcome: "held by another grant" }]);
     expect(await memberships()).toEqual([expect.objectContaining({ member: "carol", grantor: APP })]);
     await f.engine.revoke({ repository: "acme/access", database: DB_KEY, requestId: "carol-bs-2" }, { reason: "test cleanup", actor: "test" });
+  });
+});
+
+// PG16+: one membership row per grantor, and the app role inherits pg_signal_backend, so the
+// function also ends the grantee's sessions and a DBA's own row for the same membership survives.
+if (MAJOR !== "15") describe(`backstop revoke function on PostgreSQL ${MAJOR} (called directly; pg_cron is tested on 15)`, () => {
+  let cluster: TestCluster;
+  let f: GrantFixture;
+  let appClient: Awaited<ReturnType<TestCluster["connect"]>>;
+
+  beforeAll(async () => {
+    cluster = await startPostgres();
+    f = await setupGrantFixture(cluster, { logins: ["alice"] });
+    await f.su.query(`CREATE SCHEMA jit_backstop AUTHORIZATION ${APP}`);
+    appClient = await cluster.connect(APP, "orders");
+    // The install statements as the app role, without the pg_cron job.
+    for (const text of BACKSTOP_INSTALL.filter((t) => !t.includes("cron.schedule"))) await appClient.query(text);
+  }, 120_000);
+
+  afterAll(async () => {
+    await appClient?.end();
+    await f?.close();
+    await cluster?.stop();
+  });
+
+  it("I6, I7: revokes the app's expired membership GRANTED BY the app role, ends the SET ROLE session, and leaves the DBA's own grant of it", async () => {
+    expect((await f.engine.grant(f.input("alice-bs-16"))).ok).toBe(true);
+    await f.su.query("GRANT orders_readonly TO alice"); // a DBA's standing grant during the window: its own row on PG16+
+    const session = await cluster.connect("alice", "orders");
+    await session.query("SET ROLE orders_readonly");
+    await f.stateSu.query("UPDATE ledger SET expires_at = now() - interval '1 second' WHERE request_id = 'alice-bs-16'");
+    const { rows: [row] } = await f.stateSu.query("SELECT cluster_id FROM ledger WHERE request_id = 'alice-bs-16'");
+    const c = { client: appClient as unknown as BackstopConnection["client"], cronDatabase: "orders", available: false, close: async () => {} };
+    await mirrorGrants(c, await activeGrantsOf(f.state, row.cluster_id));
+    const { rows: [n] } = await appClient.query("SELECT jit_backstop.revoke_expired() AS n");
+    expect(n.n).toBe(1);
+    expect((await appClient.query("SELECT outcome, sessions_ended FROM jit_backstop.grants")).rows).toEqual([{ outcome: "revoked", sessions_ended: 1 }]);
+    await expect(session.query("SELECT 1")).rejects.toThrow();
+    const { rows } = await f.su.query(`SELECT g.rolname AS grantor FROM pg_auth_members am JOIN pg_roles g ON g.oid = am.grantor
+      WHERE am.roleid = 'orders_readonly'::regrole AND am.member = 'alice'::regrole`);
+    expect(rows).toEqual([{ grantor: "postgres" }]);
   });
 });
