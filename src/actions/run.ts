@@ -165,7 +165,10 @@ async function grantJob(ctx: JobContext): Promise<number> {
     await mirrorForJob(ctx);
     for (const r of report.recovered) ctx.io.out(`JIT_MERGE_RECOVERED ${r.repository}#${r.number}: ${r.kind}${r.code ? ` (${r.code})` : ""}`);
     for (const f of report.failed) ctx.io.err(`${f.repository}#${f.number}: not handled: ${f.error}`);
-    return report.failed.length ? 1 : 0;
+    // A merge refused for a passing reason (a target or its variable missing) is retried by the next
+    // run; this one shows red so that someone looks.
+    const transient = report.recovered.filter((r) => r.kind === "refused" && (r.code === "JIT_DB_UNREACHABLE" || r.code === "JIT_CONFIG_MISSING_ENV"));
+    return report.failed.length || transient.length ? 1 : 0;
   } finally {
     await deps.close();
   }

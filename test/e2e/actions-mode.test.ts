@@ -221,6 +221,13 @@ describe("actions mode: check, grant and sweep jobs", () => {
     expect(r.err).toContain("JIT_DB_UNREACHABLE");
     expect(await appGranted()).toEqual(["alice"]);
     expect(await ledger("bob-inc-3")).toEqual([]);
+    // The target's connection variable missing from the environment: refused as transient, exit 1, nothing granted.
+    const { [CONNECTION_ENV]: _target, ...noTarget } = databaseSecrets();
+    const r2 = await job("grant", runnerEnv("push", pushOf(sha), noTarget));
+    expect(r2.code).toBe(1);
+    expect(r2.out).toMatch(/JIT_MERGE_RECOVERED acme\/access#\d+: refused \(JIT_CONFIG_MISSING_ENV\)/);
+    expect(await appGranted()).toEqual(["alice"]);
+    expect((await ledger("bob-inc-3")).filter((l) => l.status === "active" || l.status === "intent")).toEqual([]);
   });
 
   it("sweep (schedule): recovers the merge whose grant run failed (I17), revokes what is due and opens the revert PR", async () => {
