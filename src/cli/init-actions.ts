@@ -125,8 +125,9 @@ jobs:
 }
 
 function databaseJob(o: ActionsScaffoldOptions, command: string): string {
+  // A schedule runs only the default branch's file, and its event names no repository.
   return `    # Belt and braces beside the environment's branch rule: only ever from the default branch.
-    if: ${onDefaultBranch}
+    if: ${command === "sweep" ? "github.event_name == 'schedule' || " : ""}${onDefaultBranch}
     runs-on: ubuntu-latest
     timeout-minutes: 15
     environment: ${DATABASE_ENVIRONMENT}
