@@ -32,7 +32,8 @@ async function open(connectionString: string, database?: string): Promise<pg.Cli
     url.pathname = `/${encodeURIComponent(database)}`;
     cs = url.toString();
   }
-  const c = new pg.Client({ connectionString: cs, application_name: "jit-backstop" });
+  // Bounded: a mirror runs after grants and a shutdown waits for it, so a silent target must not hang either.
+  const c = new pg.Client({ connectionString: cs, application_name: "jit-backstop", connectionTimeoutMillis: 10_000, query_timeout: 30_000 });
   c.on("error", () => {});
   await c.connect();
   return c;
