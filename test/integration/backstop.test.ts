@@ -34,7 +34,7 @@ const MAJOR = process.env.JIT_TEST_PG_MAJOR ?? "15";
 
 // pg_cron ships for the system PostgreSQL 15 only: the cron job runs in the pg15 project; the
 // other majors' projects run the revoke function itself on their own major (below).
-if (MAJOR === "15") describe.skipIf(!hasPgCron)(`in-database backstop with pg_cron (skipped: needs ${CRON_SO} from Debian's postgresql-15-cron; .ci/run installs it)`, () => {
+if (MAJOR === "15") describe.skipIf(!hasPgCron)(`in-database backstop with pg_cron (needs ${CRON_SO}, Debian's postgresql-15-cron, which .ci/run installs; skipped without it)`, () => {
   let cluster: TestCluster;
   let f: GrantFixture;
   let repoDir: string;
