@@ -106,6 +106,8 @@ export const CODES = {
   JIT_ACTIONS_EVENT: "a `jit actions` job was started by an event it does not handle (the workflow's triggers are wrong)",
   JIT_BACKSTOP_REVOKED: "the in-database backstop (pg_cron) revoked an expired grant before the app did; the app's next sweep ends the sessions, verifies and closes the ledger row",
   JIT_BACKSTOP_MIRROR_FAILED: "the grants could not be mirrored into a target's in-database backstop; retried on the next grant or sweep",
+  // Errors (src/core/errors.ts: every error class carries a code)
+  JIT_USAGE: "a command was called with arguments it does not accept (exit status 2)",
 } as const;
 
 export type JitCode = keyof typeof CODES;
