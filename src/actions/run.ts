@@ -13,6 +13,7 @@ import { migrate } from "../db/migrations.ts";
 import { createPool } from "../db/state.ts";
 import type { Octokit } from "../github/octokit.ts";
 import { createLogger } from "../log.ts";
+import { deliveryOutcome } from "../db/actions-runs.ts";
 import { mirrorBackstops } from "../db/backstop-mirror.ts";
 import { buildDeps } from "../usecases/build-deps.ts";
 import type { CliIo } from "../cli/io.ts";
@@ -157,8 +158,7 @@ async function grantJob(ctx: JobContext): Promise<number> {
   try {
     if (run.event === "push") {
       await deliver(ctx, `actions-${run.runId}`, "push", run.payload);
-      const { rows } = await ctx.state.query<{ outcome: string | null }>("SELECT outcome FROM deliveries WHERE delivery_id = $1", [`actions-${run.runId}`]);
-      ctx.io.out(`push ${String(run.payload.after ?? "").slice(0, 12)}: ${rows[0]?.outcome ?? "not handled"}`);
+      ctx.io.out(`push ${String(run.payload.after ?? "").slice(0, 12)}: ${(await deliveryOutcome(ctx.state, `actions-${run.runId}`)) ?? "not handled"}`);
     }
     // Every grant run (and a manual one) also recovers merges whose push run never ran (I17).
     const report = await reconcileThisRepository(ctx, deps);

@@ -5,7 +5,7 @@
 // Exit 0: installed (status: installed and active); 1: pg_cron or a DBA step is missing (the SQL is
 // printed); 2: usage, configuration, or a database that cannot be reached.
 import { backstopDbaSql, BACKSTOP_SCHEDULE } from "../db/backstop-sql.ts";
-import { backstopStatus, connectBackstop, installBackstop, type BackstopStatus } from "../db/backstop.ts";
+import { backstopStatus, connectBackstop, currentRole, installBackstop, type BackstopStatus } from "../db/backstop.ts";
 import { parseCommand } from "./args.ts";
 import type { CliIo } from "./io.ts";
 import { loadPoliciesForCli } from "./load-policies.ts";
@@ -77,9 +77,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     else {
       io.out(`backstop for ${database}: ${describeBackstop(status)}`);
       if (status.kind === "not-installed" && status.needsDba) {
-        const { rows } = await c.client.query<{ me: string }>("SELECT current_user::text AS me");
         io.out("a superuser runs once:");
-        for (const l of backstopDbaSql(rows[0]!.me, status.cronDatabase)) io.out(`  ${l}`);
+        for (const l of backstopDbaSql(await currentRole(c), status.cronDatabase)) io.out(`  ${l}`);
       }
       if (status.kind === "no-pg-cron") {
         io.out("with pg_cron (Debian: postgresql-<major>-cron) a superuser runs once:");

@@ -168,3 +168,9 @@ export async function clusterIdOf(c: BackstopConnection): Promise<string | null>
     return null; // pg_control_system needs pg_read_all_settings-like rights on some hosts; the caller uses its own id then
   }
 }
+
+/** The role the backstop connection acts as (the app role): named in the DBA's one-time SQL. */
+export async function currentRole(c: BackstopConnection): Promise<string> {
+  const { rows } = await c.client.query<{ me: string }>("SELECT current_user::text AS me");
+  return rows[0]!.me;
+}
