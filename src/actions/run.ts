@@ -89,8 +89,8 @@ export async function runActionsJob(job: ActionsJob, io: CliIo, o: ActionsOption
 }
 
 /** The app function, loaded into this job's Probot over the state database. */
-async function loadApp(ctx: JobContext) {
-  const deps = buildDeps({ state: ctx.state, env: ctx.env, log: ctx.log, appId: ctx.appId });
+async function loadApp(ctx: JobContext, o: { targetsAtMerge?: boolean } = {}) {
+  const deps = { ...buildDeps({ state: ctx.state, env: ctx.env, log: ctx.log, appId: ctx.appId }), ...o };
   await ctx.probot.load(createApp(deps), { cwd: ctx.io.cwd, addHandler: () => {} });
   return deps;
 }
@@ -110,7 +110,7 @@ async function deliver(ctx: JobContext, id: string, name: string, payload: Recor
 
 async function checkJob(ctx: JobContext): Promise<number> {
   const { run } = ctx;
-  const deps = await loadApp(ctx);
+  const deps = await loadApp(ctx, { targetsAtMerge: true });
   try {
     if (run.event === "pull_request_target") {
       const action = String(run.payload.action ?? "");

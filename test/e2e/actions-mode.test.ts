@@ -148,7 +148,7 @@ describe("actions mode: check, grant and sweep jobs", () => {
     const runs = await jitChecks(pr.headSha);
     expect(runs).toHaveLength(1);
     expect(runs[0]!.app.id).toBe(e2e.sim.app.id); // the App's identity, not the workflow token's
-    expect(runs[0]!.conclusion).toBe("action_required"); // waiting for an approval
+    expect(runs[0]!.conclusion, JSON.stringify(runs[0]!.output)).toBe("action_required"); // waiting for an approval
     // Nothing about the target: no connection variable in that job, so no plan and no grant.
     expect(await appGranted()).toEqual([]);
     expect(await ledger("alice-inc-1")).toEqual([]);
