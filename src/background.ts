@@ -7,6 +7,7 @@
 import type { Probot } from "probot";
 import type { Logger as PinoLogger } from "pino";
 import { ConfigError } from "./config.ts";
+import { backstopMirrorer } from "./db/backstop-mirror.ts";
 import { installedRepositories, probotGitHub } from "./github/installations.ts";
 import { DASHBOARD_KIND } from "./db/dashboard.ts";
 import { dashboardHandler, dashboardTicker } from "./jobs/dashboard.ts";
@@ -65,8 +66,13 @@ export async function startBackground(opts: {
   });
   // The dashboards follow the sweep's cadence too (expiries, drift, alerts); unchanged ones cost no GitHub call.
   const dashboards = github ? dashboardTicker(state, opts.deps.repositories, config.sweepIntervalMs, opts.log) : null;
-  // The app pokes the timer after every grant and extension, so a short grant ends on the second.
-  opts.deps.onGrant = () => scheduler.poke();
+  // The app pokes the timer after every grant and extension, so a short grant ends on the second,
+  // and mirrors the expiry into the in-database backstop where one is installed (src/db/backstop*.ts).
+  const backstop = backstopMirrorer(state, process.env, opts.log);
+  opts.deps.onGrant = () => {
+    scheduler.poke();
+    backstop.poke();
+  };
 
   const pipeline = opts.probot && opts.webhookSecret
     ? await startPipeline({ probot: opts.probot, state, secret: opts.webhookSecret, log: opts.log, config: queueConfig.config, ...(github ? { github } : {}) })
@@ -114,6 +120,7 @@ export async function startBackground(opts: {
       dashboards?.stop();
       await running?.catch(() => {});
       await pipeline?.stop();
+      await backstop.settled();
       await scheduler.stop();
       await leader.release();
     },
