@@ -1,5 +1,6 @@
 // One grant's story from the state database (docs/audit.md): the ledger row, the facts recorded at
 // grant time (migration 021), its events, revert PR and alerts. Read-only.
+import { activityOf } from "./activity.ts";
 import { listEvents, type EventRow } from "./events.ts";
 import { findByRequest, type LedgerRow } from "./ledger.ts";
 import type { RecordedApproval } from "./grant-facts.ts";
@@ -69,10 +70,7 @@ export async function loadStory(q: Queryable, row: LedgerRow): Promise<LedgerSto
   return { row, facts, events, alerts: await alertsOf(q, row, extensionPrs) };
 }
 
-/**
- * SEAM (issue 14 item 4): the grantee's activity in the window, from `activityOf` in
- * src/db/activity.ts once that exists. Until then the story says "activity: not recorded".
- */
-export async function activityForAudit(_q: Queryable, _row: LedgerRow): Promise<unknown> {
-  return undefined;
+/** The grantee's activity in the window (issue 14 item 4, src/db/activity.ts); undefined when none was recorded. */
+export async function activityForAudit(q: Queryable, row: LedgerRow): Promise<unknown> {
+  return activityOf(q, row);
 }
