@@ -97,10 +97,15 @@ async function blockedTargets(dir: string, paths: readonly string[]): Promise<st
   return [...new Set(out)];
 }
 
-/** schemas/*.json of this package, copied as they are. */
+/**
+ * The contracts an access repository edits against (requests and policies), copied as they are;
+ * the CLI's output schemas (audit, report) describe this tool's output and stay in the package.
+ */
+const REPOSITORY_SCHEMAS: ReadonlySet<string> = new Set(["access-request.schema.json", "policy.schema.json"]);
+
 async function packageSchemas(): Promise<Map<string, string>> {
   const schemasDir = join(PACKAGE_ROOT, "schemas");
-  const names = (await readdir(schemasDir)).filter((n) => n.endsWith(".schema.json")).sort();
+  const names = (await readdir(schemasDir)).filter((n) => REPOSITORY_SCHEMAS.has(n)).sort();
   return new Map(await Promise.all(names.map(async (n) => [n, await readFile(join(schemasDir, n), "utf8")] as const)));
 }
 
