@@ -46,7 +46,7 @@ export async function startBackground(opts: {
     : new StaticPolicySource(opts.services.policy, null);
   const scheduler = startScheduler({
     state, engines: opts.deps.engines, policies, log: opts.log, config, now: opts.deps.now,
-    ...(github ? { github } : {}),
+    ...(github ? { github, activation: { engines: opts.deps.engines } } : {}),
   });
   // The app pokes the timer after every grant and extension, so a short grant ends on the second.
   opts.deps.onGrant = () => scheduler.poke();

@@ -1,12 +1,14 @@
 // `jit status [--format text|json]`: active grants with their expiry, by the database clock.
 import { listActive } from "../db/ledger.ts";
+import { listScheduled } from "../db/scheduled.ts";
 import { parseCommand } from "./args.ts";
 import type { CliIo } from "./io.ts";
 import { openStateForCli } from "./state-access.ts";
 
 const USAGE = `usage: jit status [--format text|json]
 
-Lists active grants from the ledger (DATABASE_URL, or the embedded database under ./.data).
+Lists active grants from the ledger and scheduled grants not started yet (DATABASE_URL, or the
+embedded database under ./.data).
 Exit status: 0 listed, 2 usage error or the state database cannot be reached.`;
 
 function remaining(ms: number): string {
@@ -22,12 +24,18 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   if (state === 2) return 2;
   try {
     const grants = await listActive(state.pool);
+    const scheduled = await listScheduled(state.pool);
     if (args.format === "json") {
       io.out(JSON.stringify({
         grants: grants.map((g) => ({
           repository: g.repository, path: g.path, database: g.database, requestId: g.requestId, role: g.role, dbUser: g.dbUser,
           prNumber: g.prNumber, approvers: g.approvers, grantedAt: g.grantedAt?.toISOString() ?? null,
           expiresAt: g.expiresAt?.toISOString() ?? null, remainingMs: g.remainingMs,
+        })),
+        scheduled: scheduled.map((g) => ({
+          repository: g.repository, path: g.path, database: g.database, requestId: g.requestId, role: g.role, dbUser: g.dbUser,
+          prNumber: g.prNumber, approvers: g.approvers, startsAt: g.startsAt.toISOString(),
+          expiresAt: new Date(g.startsAt.getTime() + g.durationMs).toISOString(), startsInMs: g.startsInMs,
         })),
       }, null, 2));
     } else if (!grants.length) {
@@ -36,6 +44,14 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       const rows = grants.map((g) => [`${g.database}/${g.requestId}`, g.role, g.dbUser, g.expiresAt?.toISOString() ?? "", remaining(g.remainingMs)]);
       const head = ["REQUEST", "ROLE", "USER", "EXPIRES (UTC)", "LEFT"];
       const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+      for (const r of [head, ...rows]) io.out(r.map((c, i) => c.padEnd(width[i]!)).join("  ").trimEnd());
+    }
+    if (args.format !== "json" && scheduled.length) {
+      const rows = scheduled.map((g) => [`${g.database}/${g.requestId}`, g.role, g.dbUser, g.startsAt.toISOString(),
+        new Date(g.startsAt.getTime() + g.durationMs).toISOString(), g.startsInMs <= 0 ? "due" : `in ${remaining(g.startsInMs)}`]);
+      const head = ["SCHEDULED", "ROLE", "USER", "STARTS (UTC)", "EXPIRES (UTC)", "STARTS"];
+      const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+      io.out("");
       for (const r of [head, ...rows]) io.out(r.map((c, i) => c.padEnd(width[i]!)).join("  ").trimEnd());
     }
     return 0;

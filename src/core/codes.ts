@@ -102,6 +102,14 @@ export const CODES = {
   JIT_REPO_ID_CHANGED: "the named repository now has another id than when the app first saw it (deleted and re-created, or transferred)",
   JIT_REVERT_BRANCH_TAKEN: "a branch or pull request the app did not write uses its revert naming, or its revert PR was changed by someone else; never merged",
   JIT_REVOKE_NOT_AUTHORIZED: "the deletion of an active request was not made or approved by someone its role's revoke_by allows; the grant ends at expiry",
+  // Scheduled start (src/core/schedule.ts, src/scheduler/activation.ts)
+  JIT_START_INVALID: "start is not an RFC 3339 time with whole seconds and an explicit offset",
+  JIT_START_NOT_ALLOWED: "the role's policy sets no max_lead_time, so its access cannot be scheduled",
+  JIT_START_PAST: "start is not after the check (or, at merge, after the merge time)",
+  JIT_START_TOO_FAR: "start is further ahead than the role's max_lead_time",
+  JIT_REQUEST_SCHEDULED: "the request id is a scheduled grant; only deleting its file (cancel) is allowed before it starts",
+  JIT_APPROVAL_NO_LONGER_ELIGIBLE: "at a scheduled start, the approvals recorded at merge no longer satisfy the role's current policy",
+  JIT_SCHEDULE_CANCELLED: "a scheduled grant was cancelled by merging the deletion of its file before it started; nothing was granted",
 } as const;
 
 export type JitCode = keyof typeof CODES;

@@ -40,6 +40,7 @@ interface RawRole {
   require_ticket?: boolean;
   max_approval_age?: string;
   revoke_by?: RevokeBy[];
+  max_lead_time?: string;
 }
 interface RawDatabase {
   connection_env: string;
@@ -164,6 +165,15 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
       }
       maxApprovalAgeMs = age.ms;
     }
+    let maxLeadTimeMs: number | undefined;
+    if (r.max_lead_time !== undefined) {
+      const lead = parseDuration(r.max_lead_time);
+      if (!lead.ok) {
+        problems.push({ ...lead.problem, ...at(["roles", name, "max_lead_time"]) });
+        continue;
+      }
+      maxLeadTimeMs = lead.ms;
+    }
     roles[name] = {
       maxDuration: r.max_duration,
       maxDurationMs: max.ms,
@@ -173,6 +183,7 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
       requireTicket: r.require_ticket === true,
       ...(maxApprovalAgeMs !== undefined ? { maxApprovalAgeMs } : {}),
       revokeBy: r.revoke_by ? [...r.revoke_by] : [...DEFAULT_REVOKE_BY],
+      ...(maxLeadTimeMs !== undefined ? { maxLeadTimeMs } : {}),
     };
   }
   let standingAccess: Record<string, string[]> | undefined;

@@ -13,6 +13,9 @@ export interface AccessRequest {
   ticket?: string;
   /** Database login asked for; absent means the requester's mapped login. */
   user?: string;
+  /** Scheduled start exactly as written (RFC 3339 with offset) and in ms since the epoch. */
+  start?: string;
+  startMs?: number;
   /** 1-based position of each field's value in the file, so later checks can point at the line. */
   positions?: Record<string, { line: number; column: number }>;
 }
@@ -31,6 +34,8 @@ export interface RolePolicy {
   maxApprovalAgeMs?: number;
   /** Who may end someone's active grant early by deleting its file (revoke_by); default requester and approvers. */
   revokeBy?: RevokeBy[];
+  /** max_lead_time: how far ahead a request's start may be; absent: scheduling is not allowed. */
+  maxLeadTimeMs?: number;
 }
 
 export type RevokeBy = "requester" | "approvers" | "anyone";

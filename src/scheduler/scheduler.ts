@@ -19,6 +19,8 @@ import { LeaderLock } from "./leader.ts";
 import { drainOutbox, type DrainReport, type OutboxHandler } from "./outbox.ts";
 import type { PolicySource } from "./policy-source.ts";
 import { sendReminders } from "./reminders.ts";
+import { activateDue, type ActivationDeps, type ActivationReport } from "./activation.ts";
+import { msUntilNextStart } from "../db/scheduled.ts";
 import { revertPrHandler } from "./revert-job.ts";
 import { recordSweep, REVERT_PR_KIND, sweep, type SweepEngine, type SweepReport } from "./sweep.ts";
 
@@ -42,6 +44,8 @@ export interface SchedulerDeps {
   outboxHandlers?: Record<string, OutboxHandler>;
   /** Timers and wall clock of the periodic tick (tests: a fake clock). */
   cadenceClock?: CadenceClock;
+  /** Grants scheduled grants at their start (src/scheduler/activation.ts); needs `github`. */
+  activation?: Pick<ActivationDeps, "engines">;
 }
 
 /** "interval": the periodic full tick; "timer": the next-expiry sweep only. */
@@ -51,6 +55,7 @@ export interface TickReport {
   kind: TickKind;
   leader: boolean;
   sweep?: SweepReport;
+  activation?: ActivationReport;
   error?: string;
 }
 
@@ -108,7 +113,10 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     // tick, not in a tight timer loop.
     const { rows } = await deps.state.query<{ ms: number | null }>(
       "SELECT (extract(epoch FROM min(expires_at) - now()) * 1000)::float8 AS ms FROM ledger WHERE status = 'active' AND expires_at > now()");
-    const delay = timerDelay(rows[0]?.ms ?? null, config.maxTimerMs);
+    // The next scheduled start arms the same timer: a grant starts on the second, like it ends.
+    const start = deps.activation && deps.github ? await msUntilNextStart(deps.state) : null;
+    const next = [rows[0]?.ms ?? null, start].filter((x): x is number => x !== null);
+    const delay = timerDelay(next.length ? Math.min(...next) : null, config.maxTimerMs);
     if (timer) clearTimeout(timer);
     timer = null;
     timerArmedFor = delay;
@@ -133,6 +141,13 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     const becameLeader = out.leader && !wasLeader;
     wasLeader = out.leader;
 
+    if (out.leader && deps.activation && deps.github) {
+      try {
+        out.activation = await activateDue({ state: deps.state, engines: deps.activation.engines, github: deps.github, log, actor, ...(deps.now ? { now: deps.now } : {}) });
+      } catch (e) {
+        log.error({ error: (e as Error).message }, "activation of scheduled grants failed; the next tick retries");
+      }
+    }
     if (out.leader) {
       try {
         const report = await sweep(

@@ -17,9 +17,11 @@ import type { AppDeps } from "./context.ts";
 import { oncePerMerge } from "./merge-once.ts";
 import { withKeyAuthority } from "./repository-gate.ts";
 import { earlyRevokeAuthority } from "./revoke-authority.ts";
+import { cancelScheduled, scheduleFromMerge, type ScheduleOutcome } from "./scheduled.ts";
 
 export type MergeOutcome =
   | { kind: "granted" | "extended" | "revoked"; existing: boolean; expiresAt?: Date | string | null }
+  | ScheduleOutcome
   | { kind: "refused"; code: string; problems: Problem[] }
   | { kind: "ignored"; why: string };
 
@@ -32,7 +34,7 @@ const NOT_INCIDENTS: ReadonlySet<string> = new Set<JitCode>(["JIT_WINDOW_PASSED"
 const NOT_MERGED = "the API does not show the pull request as merged";
 
 /** Posts a comment once per key (a redelivery or a second replica posts nothing). */
-async function commentOnce(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number, key: string, body: Md): Promise<void> {
+export async function commentOnce(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number, key: string, body: Md): Promise<void> {
   if (!(await claimOnce(deps.state, "comment", key, { pr }))) return;
   try {
     await postComment(octokit, ref, pr, body);
@@ -92,6 +94,9 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
     const authority = await earlyRevokeAuthority(deps, octokit, ref, { repository, database: e.database, requestId: e.requestId }, e.basePolicy,
       { ctx, author: e.pullRequest.author, headSha: e.pullRequest.headSha });
     if (!authority.ok) return refuseEarlyRevoke(deps, octokit, ref, number, `${e.database}/${e.requestId}`, authority.problems);
+    // A scheduled grant not started yet: cancelled, nothing to revoke (src/usecases/scheduled.ts).
+    const cancelled = await cancelScheduled(deps, octokit, ref, number, { repository, database: e.database, requestId: e.requestId });
+    if (cancelled) return cancelled;
     const r = await deps.engines.engine(e.basePolicy).revoke({ repository, database: e.database, requestId: e.requestId }, {
       reason: `early revoke: request file deleted by pull request #${number}`, actor,
     });
@@ -127,6 +132,8 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
     return { kind: "extended", existing: ext.details.unchanged, expiresAt: ext.details.expiresAt };
   }
 
+  // A future start: recorded now, granted by the scheduler at the start (src/scheduler/activation.ts).
+  if (e.request.startMs !== undefined) return scheduleFromMerge(deps, octokit, ref, number, e);
   const granted = await deps.engines.engine(e.basePolicy).grant({
     repository, database: e.policy.database, requestId: e.request.requestId, path: e.request.path,
     prNumber: number, headSha: e.pullRequest.headSha, mergeSha: e.pullRequest.mergeCommitSha, approvers,
