@@ -88,10 +88,15 @@ export async function lockDue(q: Queryable, limit: number): Promise<ScheduledRow
   return rows.map(toRow);
 }
 
-/** Milliseconds until the next pending start (null: none ahead), by the database clock. */
+/**
+ * Milliseconds until the next pending start (null: none), by the database clock. A start that is
+ * already due (a merge handled after it, a pass that failed) counts once a second for a minute, so
+ * it is not left to the periodic tick, without a tight loop when it keeps failing.
+ */
 export async function msUntilNextStart(q: Queryable): Promise<number | null> {
-  const { rows } = await q.query<{ ms: number | null }>(
-    "SELECT (extract(epoch FROM min(starts_at) - now()) * 1000)::float8 AS ms FROM scheduled_grants WHERE status = 'scheduled' AND starts_at > now()");
+  const { rows } = await q.query<{ ms: number | null }>(`
+    SELECT (extract(epoch FROM min(CASE WHEN starts_at > now() THEN starts_at - now() ELSE interval '1 second' END)) * 1000)::float8 AS ms
+      FROM scheduled_grants WHERE status = 'scheduled' AND starts_at > now() - interval '1 minute'`);
   return rows[0]?.ms ?? null;
 }
 
