@@ -5,6 +5,7 @@ import { deliveryProcessed, markDeliveryProcessed } from "./db/deliveries.ts";
 import type { Octokit } from "./github/octokit.ts";
 import { CHECK_NAME, notAccessCheck, recheckClosed, runCheck } from "./usecases/check.ts";
 import type { AppDeps } from "./usecases/context.ts";
+import { breakGlassOnCheck } from "./usecases/break-glass.ts";
 import { handleMerged } from "./usecases/merge.ts";
 import { handlePush } from "./usecases/push.ts";
 import { recordBranchPush, recordPusherOf } from "./usecases/record-pusher.ts";
@@ -38,7 +39,9 @@ export function createApp(deps: AppDeps) {
     const check = async (c: AnyContext, n: number, checkRunId?: number, g?: Gate): Promise<string> => {
       const access = g ?? await gate(deps, c);
       if (!access.ok) return notAccessCheck(deps, octo(c), c.repo(), n, access.problem, checkRunId);
-      return (await runCheck(deps, octo(c), c.repo(), n, checkRunId)).conclusion;
+      const out = await runCheck(deps, octo(c), c.repo(), n, checkRunId);
+      await breakGlassOnCheck(deps, octo(c), c.repo(), n, out.decision); // policy-enabled exception to I1 (src/usecases/break-glass.ts)
+      return out.conclusion;
     };
 
     app.on(["pull_request.opened", "pull_request.reopened", "pull_request.synchronize", "pull_request.ready_for_review",

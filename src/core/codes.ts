@@ -110,6 +110,13 @@ export const CODES = {
   JIT_REQUEST_SCHEDULED: "the request id is a scheduled grant; only deleting its file (cancel) is allowed before it starts",
   JIT_APPROVAL_NO_LONGER_ELIGIBLE: "at a scheduled start, the approvals recorded at merge no longer satisfy the role's current policy",
   JIT_SCHEDULE_CANCELLED: "a scheduled grant was cancelled by merging the deletion of its file before it started; nothing was granted",
+  // Break-glass (src/core/break-glass.ts, src/usecases/break-glass.ts)
+  JIT_BREAK_GLASS_NOT_ALLOWED: "break_glass was asked for but the role's policy has no break_glass, the requester is not among its requesters, or it is combined with start",
+  JIT_BREAK_GLASS_DURATION: "a break-glass duration is over the role's break_glass max_duration",
+  JIT_BREAK_GLASS_ACTIVE: "the requester already holds an active break-glass grant; one at a time per person",
+  JIT_BREAK_GLASS_UNATTRIBUTED: "a commit of the break-glass pull request is not authored and committed by the requester, or someone else pushed to it",
+  JIT_BREAK_GLASS_GRANTED: "access was granted by break-glass, without prior approval (alert)",
+  JIT_BREAK_GLASS_EXPIRED: "a break-glass grant got no eligible approval and merge before its retro-approval deadline: revoked, pull request closed (incident)",
 } as const;
 
 export type JitCode = keyof typeof CODES;

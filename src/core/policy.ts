@@ -41,6 +41,7 @@ interface RawRole {
   max_approval_age?: string;
   revoke_by?: RevokeBy[];
   max_lead_time?: string;
+  break_glass?: { requesters: string[]; max_duration: string; retro_approval_within: string };
 }
 interface RawDatabase {
   connection_env: string;
@@ -174,6 +175,23 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
       }
       maxLeadTimeMs = lead.ms;
     }
+    let breakGlass: RolePolicy["breakGlass"];
+    if (r.break_glass !== undefined) {
+      const bgMax = parseDuration(r.break_glass.max_duration);
+      const retro = parseDuration(r.break_glass.retro_approval_within);
+      if (!bgMax.ok || !retro.ok) {
+        problems.push(...(bgMax.ok ? [] : [{ ...bgMax.problem, ...at(["roles", name, "break_glass", "max_duration"]) }]),
+          ...(retro.ok ? [] : [{ ...retro.problem, ...at(["roles", name, "break_glass", "retro_approval_within"]) }]));
+        continue;
+      }
+      if (bgMax.ms > max.ms) {
+        problems.push(problem("JIT_POLICY_INVALID", `break_glass.max_duration of ${name} (${r.break_glass.max_duration}) is longer than its max_duration (${r.max_duration})`, {
+          ...at(["roles", name, "break_glass", "max_duration"]), hint: "keep break-glass shorter than normal access",
+        }));
+        continue;
+      }
+      breakGlass = { requesters: unique(r.break_glass.requesters.map((q) => q.toLowerCase())), maxDuration: r.break_glass.max_duration, maxDurationMs: bgMax.ms, retroApprovalWithinMs: retro.ms };
+    }
     roles[name] = {
       maxDuration: r.max_duration,
       maxDurationMs: max.ms,
@@ -184,6 +202,7 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
       ...(maxApprovalAgeMs !== undefined ? { maxApprovalAgeMs } : {}),
       revokeBy: r.revoke_by ? [...r.revoke_by] : [...DEFAULT_REVOKE_BY],
       ...(maxLeadTimeMs !== undefined ? { maxLeadTimeMs } : {}),
+      ...(breakGlass ? { breakGlass } : {}),
     };
   }
   let standingAccess: Record<string, string[]> | undefined;

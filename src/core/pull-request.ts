@@ -31,6 +31,7 @@ import { decide, problem, type Decision, type Problem } from "./problem.ts";
 import { parseRequestPath, isUnderRequestsDir } from "./request-path.ts";
 import { parseRequest } from "./request.ts";
 import { startProblems } from "./schedule.ts";
+import { breakGlassProblems, breakGlassTeamsToAsk } from "./break-glass.ts";
 import { parseUtcTimestamp } from "./timestamp.ts";
 import { safeProblems } from "./text.ts";
 import type { AccessRequest, Policy, PolicyEvaluation } from "./types.ts";
@@ -219,6 +220,11 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
     const reference = opts.mode === "merge" ? (parseUtcTimestamp(pr.mergedAt) ?? Number.POSITIVE_INFINITY) : opts.now;
     problems.push(...startProblems(request, evaluation.rolePolicy, reference));
     out.expiresAtIfMergedNow = request.startMs + evaluation.durationMs;
+  }
+  if (request.breakGlass) {
+    const teams = new Set<string>();
+    for (const t of breakGlassTeamsToAsk(pr.author, evaluation.rolePolicy)) if (await ctx.isTeamMember(pr.author, t)) teams.add(t);
+    problems.push(...breakGlassProblems(request, evaluation.rolePolicy, pr.author, teams));
   }
 
   // Approvals: base CODEOWNERS, reviews on the head SHA.

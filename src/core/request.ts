@@ -19,7 +19,7 @@ const REQUEST_MAX_DEPTH = 8;
 
 const checkSchema = compileSchema(requestSchema);
 
-type Fields = { role: string; duration: string; reason: string; ticket?: string; user?: string; start?: string };
+type Fields = { role: string; duration: string; reason: string; ticket?: string; user?: string; start?: string; break_glass?: true };
 
 // Fields whose schema pattern has a sharper check with its own code. When the value is a string,
 // the sharper check speaks for it; a type error (an array where a string belongs) stays JIT_SCHEMA.
@@ -30,7 +30,7 @@ const FIELD_CHECKS: Record<string, (v: string) => Problem | null> = {
   start: (v) => { const r = parseStart(v); return r.ok ? null : r.problem; },
 };
 
-const FIELDS = ["role", "duration", "reason", "ticket", "user", "start"] as const;
+const FIELDS = ["role", "duration", "reason", "ticket", "user", "start", "break_glass"] as const;
 
 export function parseRequest(path: string, bytes: Uint8Array): Decision<AccessRequest | null> {
   const d = parse(path, bytes);
@@ -94,6 +94,7 @@ function parse(path: string, bytes: Uint8Array): Decision<AccessRequest | null> 
     ...(fields.ticket !== undefined ? { ticket: fields.ticket } : {}),
     ...(fields.user !== undefined ? { user: fields.user } : {}),
     ...startOf(fields.start),
+    ...(fields.break_glass === true ? { breakGlass: true as const } : {}),
     positions,
   };
   return decide(request, [], `${path} is a well-formed request`);

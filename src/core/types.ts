@@ -16,6 +16,8 @@ export interface AccessRequest {
   /** Scheduled start exactly as written (RFC 3339 with offset) and in ms since the epoch. */
   start?: string;
   startMs?: number;
+  /** break_glass: true (the only value the schema accepts). */
+  breakGlass?: true;
   /** 1-based position of each field's value in the file, so later checks can point at the line. */
   positions?: Record<string, { line: number; column: number }>;
 }
@@ -36,6 +38,16 @@ export interface RolePolicy {
   revokeBy?: RevokeBy[];
   /** max_lead_time: how far ahead a request's start may be; absent: scheduling is not allowed. */
   maxLeadTimeMs?: number;
+  /** break_glass: emergency access without prior approval; absent: not for this role. */
+  breakGlass?: BreakGlassPolicy;
+}
+
+export interface BreakGlassPolicy {
+  /** "@org/team" or login entries, lowercase. */
+  requesters: string[];
+  maxDuration: string;
+  maxDurationMs: number;
+  retroApprovalWithinMs: number;
 }
 
 export type RevokeBy = "requester" | "approvers" | "anyone";

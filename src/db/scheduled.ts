@@ -89,14 +89,16 @@ export async function lockDue(q: Queryable, limit: number): Promise<ScheduledRow
 }
 
 /**
- * Milliseconds until the next pending start (null: none), by the database clock. A start that is
+ * Milliseconds until the next pending start or break-glass deadline (null: none), by the database clock. A start that is
  * already due (a merge handled after it, a pass that failed) counts once a second for a minute, so
  * it is not left to the periodic tick, without a tight loop when it keeps failing.
  */
 export async function msUntilNextStart(q: Queryable): Promise<number | null> {
   const { rows } = await q.query<{ ms: number | null }>(`
     SELECT (extract(epoch FROM min(CASE WHEN starts_at > now() THEN starts_at - now() ELSE interval '1 second' END)) * 1000)::float8 AS ms
-      FROM scheduled_grants WHERE status = 'scheduled' AND starts_at > now() - interval '1 minute'`);
+      FROM (SELECT starts_at FROM scheduled_grants WHERE status = 'scheduled' AND starts_at > now() - interval '1 minute'
+            UNION ALL -- break-glass deadlines (src/db/break-glass.ts) share the timer
+            SELECT deadline FROM break_glass_grants WHERE status = 'open' AND deadline > now() - interval '1 minute') e`);
   return rows[0]?.ms ?? null;
 }
 

@@ -26,7 +26,13 @@ import { policyAt } from "../github/policy-at.ts";
 import { OctokitPullRequestContext } from "../github/pr-context.ts";
 import { postComment } from "../github/sticky-comment.ts";
 import type { Md } from "../core/inert.ts";
-import type { SchedulerLogger } from "./alerter.ts";
+import type { Alerter, SchedulerLogger } from "./alerter.ts";
+import type { PolicySource } from "./policy-source.ts";
+import type { LedgerKey } from "../db/ledger.ts";
+import type { RevokeDetails } from "../db/grantor.ts";
+import { lockExpiredBreakGlass, markBreakGlassExpired, type BreakGlassRow } from "../db/break-glass.ts";
+import { appendEvent } from "../db/events.ts";
+import { breakGlassExpiredAlert, breakGlassExpiredComment } from "../core/break-glass-messages.ts";
 
 /** Refusals that may pass on a later pass (a target down): the row stays scheduled. */
 const TRANSIENT: ReadonlySet<string> = new Set<JitCode>(["JIT_DB_UNREACHABLE", "JIT_CONFIG_MISSING_ENV"]);
@@ -39,6 +45,10 @@ export interface ActivationDeps {
   actor: string;
   /** App clock, for the relative times of comments only. */
   now?: () => number;
+  /** Break-glass deadlines: the policy that connects to a grant's database, and the alert path. */
+  policies?: Pick<PolicySource, "policyFor">;
+  alerter?: Alerter;
+  revokeEngines?: { engine(policy: Policy): { revoke(key: LedgerKey, opts: { reason: string; actor: string }): Promise<Decision<RevokeDetails>> } };
 }
 
 export interface ActivationReport {
@@ -176,4 +186,66 @@ async function comment(deps: ActivationDeps, row: ScheduledRow, o: Outcome): Pro
     await releaseClaim(deps.state, key).catch(() => {});
     deps.log.warn({ repository: row.repository, pr: row.prNumber, error: (e as Error).message }, "could not comment on the scheduled grant's outcome");
   }
+}
+
+/**
+ * Break-glass grants past their retro-approval deadline without a confirming merge: revoke (the
+ * sweep may have already, at expiry), then close the PR, comment and file an incident issue.
+ */
+export async function expireBreakGlass(deps: ActivationDeps, limit = 50): Promise<{ expired: number; retried: number }> {
+  const out = { expired: 0, retried: 0 };
+  if (!deps.policies || !deps.revokeEngines) return out;
+  const skip = new Set<number>();
+  for (let i = 0; i < limit; i++) {
+    const client = await deps.state.connect();
+    let row: BreakGlassRow | undefined;
+    let revoked = "";
+    try {
+      await client.query("BEGIN");
+      row = (await lockExpiredBreakGlass(client, 1 + skip.size)).find((r) => !skip.has(r.id));
+      if (!row) {
+        await client.query("COMMIT");
+        break;
+      }
+      const policy = await deps.policies.policyFor({ repository: row.repository, database: row.database, mergeSha: null });
+      if (!policy.ok || !policy.details) throw new Error(policy.message || policy.problems.map((p) => p.message).join("; "));
+      const r = await deps.revokeEngines.engine(policy.details).revoke(row, { reason: "break-glass: no eligible approval and merge before the retro-approval deadline", actor: deps.actor });
+      if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
+      revoked = r.details.alreadyClosed ? "the access had already ended" : `revoked (${r.message})`;
+      await markBreakGlassExpired(client, row.id);
+      await appendEvent(client, { repository: row.repository, database: row.database, requestId: row.requestId, actor: deps.actor, kind: "break_glass_expired",
+        code: "JIT_BREAK_GLASS_EXPIRED", details: { deadline: row.deadline.toISOString(), prNumber: row.prNumber } });
+      await client.query("COMMIT");
+      out.expired++;
+    } catch (e) {
+      await client.query("ROLLBACK").catch(() => {});
+      if (!row) throw e;
+      skip.add(row.id);
+      out.retried++;
+      deps.log.warn({ breakGlass: row.id, error: (e as Error).message }, "break-glass deadline not settled yet; retried on the next pass");
+      continue;
+    } finally {
+      client.release();
+    }
+    deps.log.error({ code: "JIT_BREAK_GLASS_EXPIRED", repository: row.repository, database: row.database, requestId: row.requestId, pr: row.prNumber }, "break-glass never approved: revoked, closing the pull request");
+    await settleOnGitHub(deps, row, revoked).catch((e: unknown) => deps.log.warn({ pr: row.prNumber, error: (e as Error).message }, "could not close the break-glass pull request"));
+  }
+  return out;
+}
+
+async function settleOnGitHub(deps: ActivationDeps, row: BreakGlassRow, revoked: string): Promise<void> {
+  await deps.alerter?.alert(row.repository, breakGlassExpiredAlert({ pr: row.prNumber, requester: row.requester, requestId: row.requestId, database: row.database, deadline: row.deadline.getTime() }));
+  if (keyAuthority(deps.github.repositories ?? ALL_REPOSITORIES, row.repository, row.database)) return; // I10
+  const octokit = await deps.github.octokitFor(row.repository);
+  const ref = repoRefOf(row.repository);
+  const key = `break-glass-expired:${row.repository}:${row.database}/${row.requestId}`;
+  if (await claimOnce(deps.state, "comment", key, { pr: row.prNumber })) {
+    try {
+      await postComment(octokit, ref, row.prNumber, breakGlassExpiredComment({ requestId: row.requestId, database: row.database, deadline: row.deadline.getTime() }, revoked));
+    } catch (e) {
+      await releaseClaim(deps.state, key).catch(() => {});
+      throw e;
+    }
+  }
+  await octokit.rest.pulls.update({ ...ref, pull_number: row.prNumber, state: "closed" });
 }

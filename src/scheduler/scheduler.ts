@@ -19,7 +19,7 @@ import { LeaderLock } from "./leader.ts";
 import { drainOutbox, type DrainReport, type OutboxHandler } from "./outbox.ts";
 import type { PolicySource } from "./policy-source.ts";
 import { sendReminders } from "./reminders.ts";
-import { activateDue, type ActivationDeps, type ActivationReport } from "./activation.ts";
+import { activateDue, expireBreakGlass, type ActivationDeps, type ActivationReport } from "./activation.ts";
 import { msUntilNextStart } from "../db/scheduled.ts";
 import { revertPrHandler } from "./revert-job.ts";
 import { recordSweep, REVERT_PR_KIND, sweep, type SweepEngine, type SweepReport } from "./sweep.ts";
@@ -45,7 +45,7 @@ export interface SchedulerDeps {
   /** Timers and wall clock of the periodic tick (tests: a fake clock). */
   cadenceClock?: CadenceClock;
   /** Grants scheduled grants at their start (src/scheduler/activation.ts); needs `github`. */
-  activation?: Pick<ActivationDeps, "engines">;
+  activation?: Pick<ActivationDeps, "engines"> & { engines: NonNullable<ActivationDeps["revokeEngines"]> };
 }
 
 /** "interval": the periodic full tick; "timer": the next-expiry sweep only. */
@@ -143,7 +143,12 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
 
     if (out.leader && deps.activation && deps.github) {
       try {
-        out.activation = await activateDue({ state: deps.state, engines: deps.activation.engines, github: deps.github, log, actor, ...(deps.now ? { now: deps.now } : {}) });
+        const act: ActivationDeps = {
+          state: deps.state, engines: deps.activation.engines, github: deps.github, log, actor, ...(deps.now ? { now: deps.now } : {}),
+          policies: deps.policies, alerter, revokeEngines: deps.activation.engines,
+        };
+        out.activation = await activateDue(act);
+        await expireBreakGlass(act);
       } catch (e) {
         log.error({ error: (e as Error).message }, "activation of scheduled grants failed; the next tick retries");
       }

@@ -7,6 +7,7 @@ import { evaluatePullRequest } from "../core/pull-request.ts";
 import { earlyRevokeComment, earlyRevokeRefusedAlert, earlyRevokeRefusedComment, extendedComment, grantedComment, mergeRefusedAlert, refusalComment } from "../core/messages.ts";
 import type { Md } from "../core/inert.ts";
 import { isRequestPullRequest, knownAccounts } from "../core/report.ts";
+import { confirmBreakGlass } from "../db/break-glass.ts";
 import { extendGrant } from "../db/extend.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import { postComment } from "../github/sticky-comment.ts";
@@ -142,6 +143,8 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
     mergedAt: e.pullRequest.mergedAt,
   });
   if (!granted.ok) return refuse(deps, octokit, ref, number, granted.code, granted.problems, knownAccounts(e));
+  // A break-glass grant of this PR, now eligibly approved and merged, continues as a normal grant.
+  await confirmBreakGlass(deps.state, { repository, database: e.policy.database, requestId: e.request.requestId }, actor);
   deps.onGrant?.();
   const row = granted.details.row!;
   const until = row.expiresAt!;
