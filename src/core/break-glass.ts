@@ -18,8 +18,11 @@ export function breakGlassTeamsToAsk(requester: string, role: RolePolicy): strin
   return entries.filter((e) => e.startsWith("@"));
 }
 
-/** What is wrong with a break-glass request under this role, whatever the approvals say. */
-export function breakGlassProblems(request: AccessRequest, role: RolePolicy, requester: string, teams: ReadonlySet<string>): Problem[] {
+/**
+ * What is wrong with a break-glass request under this role, whatever the approvals say. `requester`
+ * null (jit validate without --requester): who asks is not judged.
+ */
+export function breakGlassProblems(request: AccessRequest, role: RolePolicy, requester: string | null, teams: ReadonlySet<string>): Problem[] {
   if (!request.breakGlass) return [];
   const at = { path: request.path, ...(request.positions?.break_glass ?? { line: 1, column: 1 }) };
   const bg = role.breakGlass;
@@ -29,8 +32,8 @@ export function breakGlassProblems(request: AccessRequest, role: RolePolicy, req
     })];
   }
   const out: Problem[] = [];
-  const login = requester.toLowerCase();
-  if (!bg.requesters.includes(login) && !bg.requesters.some((e) => e.startsWith("@") && teams.has(e))) {
+  const login = requester?.toLowerCase();
+  if (requester !== null && login !== undefined && !bg.requesters.includes(login) && !bg.requesters.some((e) => e.startsWith("@") && teams.has(e))) {
     out.push(problem("JIT_BREAK_GLASS_NOT_ALLOWED", `${requester} is not among the break-glass requesters of ${request.role} on ${request.database}`, {
       ...at, hint: `break-glass requesters: ${bg.requesters.join(", ")}; remove break_glass to ask for approval instead`,
     }));
