@@ -65,3 +65,9 @@ export async function lockExpiredBreakGlass(q: Queryable, limit: number): Promis
 export async function markBreakGlassExpired(q: Queryable, id: number): Promise<void> {
   await q.query("UPDATE break_glass_grants SET status = 'expired', closed_at = clock_timestamp() WHERE id = $1 AND status = 'open'", [id]);
 }
+
+/** Open break-glass grants, soonest deadline first (jit status). */
+export async function listOpenBreakGlass(q: Queryable): Promise<BreakGlassRow[]> {
+  const { rows } = await q.query<Raw>(`SELECT ${COLUMNS} FROM break_glass_grants WHERE status = 'open' ORDER BY deadline, id`);
+  return rows.map(toRow);
+}
