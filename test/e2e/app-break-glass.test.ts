@@ -123,4 +123,13 @@ describe("break-glass", () => {
     expect(await bgRow(id)).toBeUndefined();
     expect(w.comments(number).some((c) => c.body.includes("JIT_BREAK_GLASS_UNATTRIBUTED"))).toBe(true);
   });
+
+  it("I1: a break-glass PR that also edits the policy (to allow itself) grants nothing", async () => {
+    const { headSha } = await w.request("carol", "carol-bg-policy", bgYaml(), {
+      extra: { "policies/orders.yaml": BG_POLICY.replace('requesters: ["@acme/oncall"]', 'requesters: ["@acme/oncall", "carol"]') },
+    });
+    expect(codesIn((await w.check(headSha)).output.summary)).toEqual(expect.arrayContaining(["JIT_PR_TOUCHES_OTHER_FILES", "JIT_BREAK_GLASS_NOT_ALLOWED"]));
+    await w.nothingGranted("carol-bg-policy", "carol");
+    expect(await bgRow("carol-bg-policy")).toBeUndefined();
+  });
 });
