@@ -1,4 +1,5 @@
-// Flat config: typescript-eslint's recommended rules plus the house rule that src/core stays pure.
+// Flat config: typescript-eslint's recommended rules plus the house rules that src/core stays pure
+// and that state-database SQL lives only in src/db/ (no `.query(` anywhere else in src/).
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
@@ -22,6 +23,16 @@ export default tseslint.config(
       }],
       "no-restricted-globals": ["error", { name: "process", message: "src/core takes configuration as parameters." }, { name: "Date", message: "src/core takes time as a parameter." }],
       "no-restricted-properties": ["error", { object: "Date", property: "now", message: "src/core takes time as a parameter." }],
+    },
+  },
+  {
+    files: ["src/**/*.ts"],
+    ignores: ["src/db/**"],
+    rules: {
+      "no-restricted-syntax": ["error", {
+        selector: "CallExpression[callee.property.name='query']",
+        message: "SQL lives in src/db/: call a function there instead of .query() (docs/architecture.md).",
+      }],
     },
   },
 );

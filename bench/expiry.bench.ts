@@ -13,6 +13,7 @@ import { backlogBench } from "./expiry-backlog.ts";
 import { LeaderLock, NO_LEADER } from "../src/scheduler/leader.ts";
 import { StaticPolicySource } from "../src/scheduler/policy-source.ts";
 import { startScheduler } from "../src/scheduler/scheduler.ts";
+import { CLAIM_DUE_SQL } from "../src/db/sweep-claims.ts";
 import { sweep, type SweepDeps } from "../src/scheduler/sweep.ts";
 import { DB_KEY, setupGrantFixture, TARGET_DB } from "../test/harness/grant-fixture.ts";
 import { startPostgres, type PgMajor } from "../test/harness/postgres.ts";
@@ -133,9 +134,7 @@ try {
   try {
     for (let i = 0; i < 200; i++) {
       await client.query("BEGIN");
-      const { rows } = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN (ANALYZE, TIMING OFF) SELECT id, repository, database, request_id, path, merge_sha,
-          cluster_id, role, connection_env FROM ledger
-        WHERE status = 'active' AND expires_at <= now() AND NOT (id = ANY('{}'::int8[])) ORDER BY expires_at > now() DESC, expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED`);
+      const { rows } = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN (ANALYZE, TIMING OFF) ${CLAIM_DUE_SQL}`, [1000, [], new Date().toISOString()]);
       await client.query("COMMIT");
       const exec = rows.find((r) => r["QUERY PLAN"].startsWith("Execution Time"))!["QUERY PLAN"];
       server.push(Number(/([\d.]+) ms/.exec(exec)![1]));

@@ -14,7 +14,8 @@ import { loadQueueConfig } from "./queue/config.ts";
 import { startPipeline, type Pipeline } from "./queue/pipeline.ts";
 import { loadSchedulerConfig } from "./scheduler/config.ts";
 import { LeaderLock } from "./scheduler/leader.ts";
-import { GitHubPolicySource, StaticPolicySource } from "./scheduler/policy-source.ts";
+import type { Health } from "./scheduler/health.ts";
+import { GitHubPolicySource, StaticPolicySource, type PolicySource } from "./scheduler/policy-source.ts";
 import { startScheduler } from "./scheduler/scheduler.ts";
 import type { HealthHandler, WebhookHandler } from "./server.ts";
 import type { AppDeps } from "./usecases/context.ts";
@@ -25,6 +26,10 @@ export const MERGE_RECONCILER_OBJECT = 3;
 
 export interface Background {
   health: HealthHandler;
+  /** The health figures themselves (the server's /health adds targets and gates the details). */
+  readHealth: () => Promise<Health>;
+  /** Where policies come from (the default branches through the API, or the local policies/). */
+  policies: PolicySource;
   /** The webhook route; null when the GitHub App is not configured. */
   webhooks: WebhookHandler | null;
   pipeline: Pipeline | null;
@@ -84,6 +89,8 @@ export async function startBackground(opts: {
 
   return {
     health: scheduler.healthHandler,
+    readHealth: scheduler.health,
+    policies,
     webhooks: pipeline?.webhooks ?? null,
     pipeline,
     reconcileMerges: reconcile,

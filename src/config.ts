@@ -1,5 +1,6 @@
 // Environment → app configuration. Production refuses unsafe settings (docs/security.md I9, case 27):
 // Probot silently accepts the secret "development" and serves its setup page without an APP_ID.
+import { JitError } from "./core/errors.ts";
 import { readFileSync } from "node:fs";
 import type { Problem } from "./core/problem.ts";
 import { problem } from "./core/problem.ts";
@@ -26,10 +27,10 @@ export interface AppConfig {
   setupOrg?: string;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends JitError {
   readonly problems: Problem[];
   constructor(problems: Problem[]) {
-    super(problems.map((p) => `${p.code}: ${p.message}`).join("\n"));
+    super(problems[0]?.code ?? "JIT_CONFIG_INVALID", problems.map((p) => `${p.code}: ${p.message}`).join("\n"));
     this.problems = problems;
   }
 }

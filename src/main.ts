@@ -4,6 +4,7 @@
 // memberships against the ledger, and stops cleanly on SIGINT/SIGTERM. The GitHub App (Probot) is
 // loaded on top of startServices(); its handlers run from the delivery queue (src/background.ts),
 // never inside the webhook request.
+import { JitError } from "./core/errors.ts";
 import { problem, type Problem } from "./core/problem.ts";
 import type { Policy } from "./core/types.ts";
 import { GrantEngine } from "./db/grantor.ts";
@@ -18,13 +19,13 @@ import { createLogger } from "./log.ts";
 import { loadDotEnv } from "./util/env-file.ts";
 import { createProbot, startServer, WEBHOOK_PATH } from "./server.ts";
 import { buildDeps } from "./usecases/build-deps.ts";
-import { needsSetup, runSetup } from "./setup/run.ts";
-import { forwardTarget, startWebhookProxy } from "./setup/webhook-proxy.ts";
+import { healthEndpoint } from "./scheduler/health.ts";
+import { unconfiguredTargetsReader } from "./scheduler/unconfigured-targets.ts";
 
-export class StartupError extends Error {
+export class StartupError extends JitError {
   readonly problems: Problem[];
   constructor(problems: Problem[]) {
-    super(problems.map((p) => `${p.code}: ${p.message}`).join("\n"));
+    super(problems[0]?.code ?? "JIT_CONFIG_INVALID", problems.map((p) => `${p.code}: ${p.message}`).join("\n"));
     this.problems = problems;
   }
 }
@@ -126,17 +127,32 @@ async function main(): Promise<void> {
   const root = createLogger({ level: config.logLevel, format: config.logFormat });
   const log: Logger = { info: (m) => root.info(m), warn: (m) => root.warn(m), error: (m) => root.error(m) };
   // Registration flow (src/setup/): development without credentials serves the setup page first.
-  if (needsSetup(config)) {
-    await runSetup(config, log);
-    config = loadConfig(process.env);
+  // Loaded only when needed: the setup page, its Octokit and the smee client are not in an idle server's memory.
+  if (!config.production && (!config.appId || !config.privateKey)) {
+    const { needsSetup, runSetup } = await import("./setup/run.ts");
+    if (needsSetup(config)) {
+      await runSetup(config, log);
+      config = loadConfig(process.env);
+    }
   }
   if (config.repositories.mode === "all") {
     log.warn("JIT_REPOSITORIES is unset: EVERY repository of the installation may grant and revoke (I10). Development only; production refuses to start without it.");
   }
+  // A signal while the services start (the embedded PostgreSQL among them) is kept and acted on once
+  // they are up: stopping them then stops the cluster instead of leaving it orphaned on its port.
+  let pending: string | null = null;
+  const early = (signal: string) => { pending = signal; };
+  const forget = () => {
+    process.removeListener("SIGINT", early);
+    process.removeListener("SIGTERM", early);
+  };
+  process.on("SIGINT", early);
+  process.on("SIGTERM", early);
   let services: Services;
   try {
     services = await startServices({ log });
   } catch (e) {
+    forget();
     if (e instanceof StartupError) {
       for (const p of e.problems) log.error(`refusing to start: ${p.code}: ${p.message}${"fix" in p ? `\n  fix: ${(p as { fix: string[] }).fix.join("\n       ")}` : ""}`);
       process.exitCode = 1;
@@ -160,14 +176,21 @@ async function main(): Promise<void> {
     for (const p of e.problems) log.error(`refusing to start: ${p.code}: ${p.message}`);
     await deps.close();
     await services.stop();
+    forget();
     process.exitCode = 1;
     return;
   }
-  const server = await startServer({ config, webhooks: background.webhooks, health: background.health });
+  const health = healthEndpoint({
+    read: background.readHealth,
+    unconfiguredTargets: unconfiguredTargetsReader(services.policy, background.policies, config.repositories, process.env),
+    ...(process.env.JIT_HEALTH_TOKEN ? { token: process.env.JIT_HEALTH_TOKEN } : {}),
+  });
+  const server = await startServer({ config, webhooks: background.webhooks, health });
   log.info(`jit-access: listening on ${server.url} (webhooks at ${WEBHOOK_PATH}, health at /health), pid ${process.pid}`);
   // Development: a smee channel forwards GitHub's deliveries here (src/setup/webhook-proxy.ts).
   const proxy = config.webhookProxyUrl && !config.production && probot
-    ? await startWebhookProxy({ source: config.webhookProxyUrl, target: forwardTarget(server.url, WEBHOOK_PATH), log })
+    ? await import("./setup/webhook-proxy.ts").then(({ startWebhookProxy, forwardTarget }) =>
+      startWebhookProxy({ source: config.webhookProxyUrl!, target: forwardTarget(server.url, WEBHOOK_PATH), log }))
     : null;
 
   let stopping = false;
@@ -191,8 +214,12 @@ async function main(): Promise<void> {
         process.exit(1);
       });
   };
+  forget();
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
+  if (pending) shutdown(pending);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+// import.meta.main, not a comparison of import.meta.url with argv[1]: the URL percent-encodes a
+// space (or any other such character) in the checkout's path, and the process then did nothing.
+if (import.meta.main) await main();

@@ -43,7 +43,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   return (await command.load())(rest, io);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// import.meta.main, not a comparison of import.meta.url with argv[1]: the URL percent-encodes a
+// space (or any other such character) in the checkout's path, and the process then did nothing.
+if (import.meta.main) {
   (await import("../util/env-file.ts")).loadDotEnv();
   process.exitCode = await main(process.argv.slice(2));
 }

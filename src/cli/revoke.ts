@@ -1,8 +1,10 @@
 // `jit revoke <database>/<request-id> --reason TEXT`: emergency revoke of one active grant, with
-// the same engine the sweeper uses (REVOKE the app's grant, end sessions, verify, record). Revoking
+// the same engine and the same applier (usecases/apply-action.ts) the sweeper uses (REVOKE the app's grant, end sessions, verify, record). Revoking
 // only ever reduces privilege, so it needs no approval; the reason and the caller are recorded.
 // Exit 0 revoked (or already closed), 1 not found or not verified, 2 usage or configuration error.
+import { operatorRevokeAction } from "../core/action.ts";
 import { GrantEngine } from "../db/grantor.ts";
+import { applyAction } from "../usecases/apply-action.ts";
 import { findByRequest } from "../db/ledger.ts";
 import { Targets } from "../db/targets.ts";
 import { DATABASE_KEY_PATTERN, REQUEST_ID_PATTERN } from "../core/request-path.ts";
@@ -19,6 +21,9 @@ Revokes an active grant now: REVOKE, end the user's sessions, verify, record who
   --repository OWNER/NAME  which access repository, when several use the same state database
   --repo DIR               checkout holding policies/ (default: current directory)
 Exit status: 0 revoked or already closed, 1 not found or not verified, 2 usage or configuration error.`;
+
+/** The command prints what happened itself; the applier logs nothing more. */
+const silent = { info: () => {}, warn: () => {}, error: () => {} };
 
 const REVOKE_TARGET = new RegExp(`^(${DATABASE_KEY_PATTERN.source.slice(1, -1)})/(${REQUEST_ID_PATTERN.source.slice(1, -1)})$`);
 
@@ -53,7 +58,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const row = rows[0]!;
     const actor = `cli:${localUser(io)}`;
     const engine = new GrantEngine(state.pool, targets, policy);
-    const d = await engine.revoke({ repository: row.repository, database, requestId }, { reason, actor });
+    const action = operatorRevokeAction({ repository: row.repository, database, requestId }, reason, actor, policy);
+    const { revoke: d } = await applyAction({ state: state.pool, log: silent, engine: () => engine, now: () => Date.now() }, action);
+    if (!d) throw new Error("a revoke without the engine's answer");
     if (!d.ok) {
       io.err(`jit revoke: ${d.code}: ${d.message}`);
       return d.code === "JIT_CONFIG_MISSING_ENV" || d.code === "JIT_DATABASE_UNKNOWN" ? 2 : 1;

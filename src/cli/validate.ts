@@ -2,6 +2,7 @@
 // code the app runs, for authors (text, with the offending line), CI annotations (github), tools
 // (json) and code scanning (sarif). It also checks that every grantable role can be approved at all.
 // Exit 0: everything valid; 1: something is invalid; 2: usage or configuration error.
+import { JitError } from "../core/errors.ts";
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { CODES } from "../core/codes.ts";
@@ -60,7 +61,11 @@ interface Options {
   paths: string[];
 }
 
-class UsageError extends Error {}
+class UsageError extends JitError {
+  constructor(message: string) {
+    super("JIT_USAGE", message);
+  }
+}
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommand(argv, io, { command: "validate", usage: USAGE, positionals: true, options: OPTIONS, formats: FORMATS, badFormat: unknownFormat });

@@ -102,6 +102,8 @@ export const CODES = {
   JIT_REPO_ID_CHANGED: "the named repository now has another id than when the app first saw it (deleted and re-created, or transferred)",
   JIT_REVERT_BRANCH_TAKEN: "a branch or pull request the app did not write uses its revert naming, or its revert PR was changed by someone else; never merged",
   JIT_REVOKE_NOT_AUTHORIZED: "the deletion of an active request was not made or approved by someone its role's revoke_by allows; the grant ends at expiry",
+  // Errors (src/core/errors.ts: every error class carries a code)
+  JIT_USAGE: "a command was called with arguments it does not accept (exit status 2)",
   // Scheduled start (src/core/schedule.ts, src/scheduler/activation.ts)
   JIT_START_INVALID: "start is not an RFC 3339 time with whole seconds and an explicit offset",
   JIT_START_NOT_ALLOWED: "the role's policy sets no max_lead_time, so its access cannot be scheduled",

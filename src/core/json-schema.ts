@@ -19,10 +19,13 @@ const ajv = new Ajv2020({
 
 export type SchemaCheck = (value: unknown) => ErrorObject[];
 
-/** Compile once (at module load of the caller); the returned check is cheap. */
+/** Compiled once, on first use (an idle server never compiles what it never validates); then cheap. */
 export function compileSchema(schema: AnySchema): SchemaCheck {
-  const validate = ajv.compile(schema);
-  return (value) => (validate(value) ? [] : [...(validate.errors ?? [])]);
+  let validate: ReturnType<typeof ajv.compile> | undefined;
+  return (value) => {
+    validate ??= ajv.compile(schema);
+    return validate(value) ? [] : [...(validate.errors ?? [])];
+  };
 }
 
 /** "/databases/orders-prod/roles" -> ["databases", "orders-prod", "roles"] */

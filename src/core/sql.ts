@@ -6,13 +6,17 @@
 // string — an array, a number, an object — throws before it can reach SQL (pg-format's %I turns an
 // array into a list of identifiers).
 
+import { JitError } from "./errors.ts";
+
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 const MAX_IDENTIFIER_BYTES = 63;
 /** Role specifications PostgreSQL treats specially even when quoted ("public") or that are reserved. */
 const RESERVED_ROLE_NAMES = new Set(["public", "none", "current_user", "session_user", "current_role"]);
 
-export class SqlIdentifierError extends Error {
-  readonly code = "JIT_IDENTIFIER" as const;
+export class SqlIdentifierError extends JitError {
+  constructor(message: string) {
+    super("JIT_IDENTIFIER", message);
+  }
 }
 
 /** True for a plain lowercase PostgreSQL identifier within 63 bytes. */

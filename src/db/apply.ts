@@ -1,6 +1,7 @@
 // Applies the plans of src/core/sql.ts to a target database and verifies the outcome. The grant
 // plan and the revoke plan are executed statement by statement exactly as built (and as a check
 // run shows them); what this module adds is reading pg_auth_members before and after.
+import { JitError } from "../core/errors.ts";
 import type pg from "pg";
 import { buildGrantPlan, buildRevokeManyPlan, TERMINATE_MANY_SQL, TERMINATE_SQL, type Statement } from "../core/sql.ts";
 import { execute, query } from "./executor.ts";
@@ -43,10 +44,11 @@ function recordOf(s: Statement, error?: unknown): ExecutedSql {
   return error === undefined ? { text: s.text, params: s.params } : { text: s.text, params: s.params, error: (error as Error).message };
 }
 
-export class ApplyError extends Error {
+/** A GRANT or REVOKE that failed or did not verify; `sql` is what ran (recorded in the ledger). */
+export class ApplyError extends JitError {
   readonly sql: ExecutedSql[];
-  constructor(message: string, sql: ExecutedSql[], options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: "JIT_GRANT_FAILED" | "JIT_REVOKE_FAILED", message: string, sql: ExecutedSql[], options?: { cause?: unknown }) {
+    super(code, message, options);
     this.sql = sql;
   }
 }
@@ -69,13 +71,13 @@ export async function applyGrant(client: Client, info: TargetInfo, role: string,
       sql.push(recordOf(s));
     } catch (e) {
       sql.push(recordOf(s, e));
-      throw new ApplyError(`GRANT failed: ${(e as Error).message}`, sql, { cause: e });
+      throw new ApplyError("JIT_GRANT_FAILED", `GRANT failed: ${(e as Error).message}`, sql, { cause: e });
     }
   }
   const m = await membershipState(client, info, role, user);
   const ok = m.appGranted && !m.admin && (info.pgMajor < 16 || (m.inherit === true && m.set === false));
   const verification = { membership: { grantor: info.appRole, present: m.appGranted, admin: m.admin, inherit: m.inherit, set: m.set } };
-  if (!ok) throw new ApplyError(`GRANT did not produce the expected membership: ${JSON.stringify(verification.membership)}`, sql);
+  if (!ok) throw new ApplyError("JIT_GRANT_FAILED", `GRANT did not produce the expected membership: ${JSON.stringify(verification.membership)}`, sql);
   return { sql, verification, roleOid: m.roleOid!, memberOid: m.memberOid! };
 }
 
@@ -112,7 +114,7 @@ async function waitGone(client: Client, pids: number[]): Promise<void> {
 export async function applyRevoke(client: Client, info: TargetInfo, role: string, user: string): Promise<AppliedRevoke> {
   const { results, sql } = await applyRevokeMany(client, info, { role, roleOid: null, members: [{ name: user, oid: null }], grantors: [info.appRoleOid] });
   const r = results[0]!;
-  if (r.error !== undefined) throw new ApplyError(r.error, sql);
+  if (r.error !== undefined) throw new ApplyError("JIT_REVOKE_FAILED", r.error, sql);
   return r;
 }
 

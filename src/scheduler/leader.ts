@@ -1,20 +1,20 @@
 // One sweeper at a time across replicas: a session-level PostgreSQL advisory lock held on a
-// connection of its own. Advisory locks belong to a connection, and pool.query() lands on any
+// connection of its own (its SQL in src/db/leader-lock.ts). Advisory locks belong to a connection, and a pool lands on any
 // connection, so the lock is never taken through the pool. The lock connection can die (network,
 // pg_terminate_backend, a failover) while this process keeps running and another replica takes the
 // lock: every side effect is preceded by stillLeader(), which asks the server whether THIS
 // connection still holds the lock, and a leader that cannot prove it stops (JIT_LEADER_LOST).
+import { JitError } from "../core/errors.ts";
 import type pg from "pg";
+import { advisoryUnlock, holdsAdvisoryLock, LOCK_CLASS, tryAdvisoryLock } from "../db/leader-lock.ts";
 import { dedicatedClient } from "../db/state.ts";
 
-/** Advisory lock keys, two-int4 form (class, object). The class spells "jit!" in ASCII. */
-export const LOCK_CLASS = 0x6a697421;
+export { LOCK_CLASS };
 export const LEADER_OBJECT = 1;
 
-export class LeaderLostError extends Error {
-  readonly code = "JIT_LEADER_LOST" as const;
+export class LeaderLostError extends JitError {
   constructor(reason: string) {
-    super(`the sweeper lost its leader lock: ${reason}`);
+    super("JIT_LEADER_LOST", `the sweeper lost its leader lock: ${reason}`);
   }
 }
 
@@ -91,14 +91,13 @@ export class LeaderLock implements Leadership {
       if (this.#client === client) this.#lostReason = `lock connection failed: ${e.message}`;
     });
     try {
-      const { rows } = await withTimeout(client.query<{ ok: boolean; pid: number }>(
-        "SELECT pg_try_advisory_lock($1::int, $2::int) AS ok, pg_backend_pid() AS pid", [LOCK_CLASS, this.object]), this.#checkTimeoutMs, "taking the leader lock");
-      if (!rows[0]?.ok) {
+      const taken = await withTimeout(tryAdvisoryLock(client, this.object), this.#checkTimeoutMs, "taking the leader lock");
+      if (!taken.ok) {
         await client.end().catch(() => {});
         return false;
       }
       this.#client = client;
-      this.#pid = rows[0].pid;
+      this.#pid = taken.pid;
       this.#lostReason = null;
       return true;
     } catch (e) {
@@ -121,11 +120,7 @@ export class LeaderLock implements Leadership {
     const client = this.#client;
     if (!client) return false;
     try {
-      const { rows } = await withTimeout(client.query<{ held: boolean }>(
-        `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
-                           AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 2 AND granted) AS held`,
-        [LOCK_CLASS, this.object]), this.#checkTimeoutMs, "checking the leader lock");
-      if (rows[0]?.held) return true;
+      if (await withTimeout(holdsAdvisoryLock(client, this.object), this.#checkTimeoutMs, "checking the leader lock")) return true;
       this.#lostReason = "the lock is no longer held by this connection";
     } catch (e) {
       this.#lostReason ??= `lock connection unusable: ${(e as Error).message}`;
@@ -142,7 +137,7 @@ export class LeaderLock implements Leadership {
   async release(): Promise<void> {
     const client = this.#client;
     if (!client) return;
-    await withTimeout(client.query("SELECT pg_advisory_unlock($1::int, $2::int)", [LOCK_CLASS, this.object]), 2000, "unlocking").catch(() => {});
+    await withTimeout(advisoryUnlock(client, this.object), 2000, "unlocking").catch(() => {});
     await this.#drop();
   }
 

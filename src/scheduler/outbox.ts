@@ -3,7 +3,7 @@
 // per transaction, row-locked with SKIP LOCKED so two workers never do the same item at once; the
 // dedupe key already made sure it exists once.
 import type pg from "pg";
-import { claimDue, complete, fail, type OutboxItem } from "../db/outbox.ts";
+import { complete, fail, withDueItem, type OutboxItem } from "../db/outbox.ts";
 import type { Leadership } from "./leader.ts";
 
 export type { OutboxItem };
@@ -35,15 +35,7 @@ export async function drainOutbox(
   const backoff = opts.backoff ?? backoffMs;
   const tried: number[] = []; // one attempt per item per run, whatever the backoff says
   for (let n = 0; n < (opts.limit ?? 20); n++) {
-    const client = await state.connect();
-    let broken = false;
-    try {
-      await client.query("BEGIN");
-      const [item] = await claimDue(client, 1, { kinds, exclude: tried });
-      if (!item) {
-        await client.query("COMMIT");
-        break;
-      }
+    const claimed = await withDueItem(state, { kinds, exclude: tried }, async (item, client) => {
       tried.push(item.id);
       await leadership.assertLeader();
       try {
@@ -56,14 +48,8 @@ export async function drainOutbox(
         await fail(client, item.id, error, backoff(item.attempts + 1));
         report.retried.push({ id: item.id, kind: item.kind, attempts: item.attempts + 1, error, payload: item.payload });
       }
-      await client.query("COMMIT");
-    } catch (e) {
-      broken = true;
-      await client.query("ROLLBACK").catch(() => {});
-      throw e;
-    } finally {
-      client.release(broken);
-    }
+    });
+    if (!claimed) break;
   }
   return report;
 }

@@ -11,6 +11,7 @@ import type { Policy } from "../core/types.ts";
 import type { GitHubAccess } from "../github/installations.ts";
 import { repoRefOf } from "../github/installations.ts";
 import { policyAt } from "../github/policy-at.ts";
+import { ledgerRepositories } from "../db/health.ts";
 import type { Queryable } from "../db/state.ts";
 
 export interface GrantRef {
@@ -165,16 +166,4 @@ export class GitHubPolicySource implements PolicySource {
   }
 }
 
-/**
- * Distinct repositories of the ledger by a loose index scan over ledger_request_once, so the cost
- * is one index probe per repository, not one row per grant ever made.
- */
-export async function ledgerRepositories(q: Queryable): Promise<string[]> {
-  const { rows } = await q.query<{ repository: string }>(`
-    WITH RECURSIVE r AS (
-      (SELECT repository FROM ledger ORDER BY repository LIMIT 1)
-      UNION ALL
-      SELECT (SELECT l.repository FROM ledger l WHERE l.repository > r.repository ORDER BY l.repository LIMIT 1) FROM r WHERE r.repository IS NOT NULL
-    ) SELECT repository FROM r WHERE repository IS NOT NULL`);
-  return rows.map((r) => r.repository);
-}
+export { ledgerRepositories };

@@ -1,39 +1,32 @@
 // A comment on the request's pull request shortly before its grant expires (JIT_REMIND_BEFORE),
-// once per grant: claimOnce decides who posts across replicas and repeated sweeps.
+// once per grant: the outbox key decides who posts across replicas and repeated sweeps.
 import type pg from "pg";
 import { ALL_REPOSITORIES, keyAuthority } from "../core/repositories.ts";
 import { reminderComment } from "../core/messages.ts";
 import type { GitHubAccess } from "../github/installations.ts";
 import { repoRefOf } from "../github/installations.ts";
-import { postComment } from "../github/sticky-comment.ts";
-import { claimOnce, releaseClaim } from "../db/outbox.ts";
+import { commentOnce } from "../usecases/github-effects.ts";
+import { reminderKey, remindersDue } from "../db/reminders.ts";
 import type { SchedulerLogger } from "./alerter.ts";
 
-export const reminderKey = (g: { repository: string; database: string; requestId: string }) => `remind:${g.repository}:${g.database}/${g.requestId}`;
+export { reminderKey };
 
 export async function sendReminders(deps: { state: pg.Pool; github: GitHubAccess; log: SchedulerLogger }, remindBeforeMs: number): Promise<number> {
   if (remindBeforeMs <= 0) return 0;
-  const { rows } = await deps.state.query<{
-    repository: string; database: string; request_id: string; pr_number: number; role: string; db_user: string; expires_at: Date; left_ms: string;
-  }>(`SELECT repository, database, request_id, pr_number, role, db_user, expires_at, (extract(epoch FROM expires_at - now()) * 1000)::int8 AS left_ms
-        FROM ledger l
-       WHERE status = 'active' AND expires_at > now() AND expires_at <= now() + $1 * interval '1 millisecond' AND pr_number IS NOT NULL
-         AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = 'remind:' || l.repository || ':' || l.database || '/' || l.request_id)
-       ORDER BY expires_at LIMIT 50`, [remindBeforeMs]);
+  const rows = await remindersDue(deps.state, remindBeforeMs);
   let sent = 0;
   for (const r of rows) {
-    const g = { repository: r.repository, database: r.database, requestId: r.request_id };
+    const g = { repository: r.repository, database: r.database, requestId: r.requestId };
     if (keyAuthority(deps.github.repositories ?? ALL_REPOSITORIES, g.repository, g.database)) continue; // I10: never written to a foreign repository
     const key = reminderKey(g);
-    if (!(await claimOnce(deps.state, "comment", key, { pr: r.pr_number }))) continue;
-    const expires = r.expires_at.getTime();
-    const body = reminderComment({ role: r.role, dbUser: r.db_user, database: r.database, expiresAt: expires, now: expires - Number(r.left_ms) });
+    const expires = r.expiresAt.getTime();
+    const body = reminderComment({ role: r.role, dbUser: r.dbUser, database: r.database, expiresAt: expires, now: expires - r.leftMs });
     try {
-      await postComment(await deps.github.octokitFor(r.repository), repoRefOf(r.repository), r.pr_number, body);
-      sent++;
+      // Through the outbox: posted now, or retried by its drain; once per grant either way.
+      const target = { octokit: await deps.github.octokitFor(r.repository), ref: repoRefOf(r.repository) };
+      if (await commentOnce(deps.state, target, { pr: r.prNumber, key, body })) sent++;
     } catch (e) {
-      await releaseClaim(deps.state, key).catch(() => {});
-      deps.log.warn({ repository: r.repository, pr: r.pr_number, error: (e as Error).message }, "could not post the expiry reminder; will retry");
+      deps.log.warn({ repository: r.repository, pr: r.prNumber, error: (e as Error).message }, "could not queue the expiry reminder; will retry");
     }
   }
   return sent;

@@ -4,8 +4,10 @@
 // lock sweeps, drains the outbox and posts reminders. Sweeps are level-triggered, so a missed slot
 // or a restart costs nothing but time: the first sweep after start catches up. The timer's delay is computed by the state database (expires_at - now()), so
 // the app's clock is never consulted: it only shows up in /health as a skew.
-import { visible } from "../core/inert.ts";
-import { orphanGrantAlert, revertFailingAlert, windowResidueAlert } from "../core/messages.ts";
+//
+// The parts: expiry-timer.ts (the next-expiry timer), sweep.ts (the sweep), sweep-report.ts (logs
+// and alerts about a sweep), github-work.ts (outbox drain and reminders), health.ts; this file
+// only serialises ticks and wires them together.
 import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
 import type pg from "pg";
@@ -13,16 +15,19 @@ import type { Policy } from "../core/types.ts";
 import type { GitHubAccess } from "../github/installations.ts";
 import { createAlerter, type Alerter, type SchedulerLogger } from "./alerter.ts";
 import { startCadence, type CadenceClock } from "./cadence.ts";
-import { DEFAULT_SCHEDULER_CONFIG, timerDelay, type SchedulerConfig } from "./config.ts";
+import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from "./config.ts";
+import { ExpiryTimer } from "./expiry-timer.ts";
+import { GitHubWork } from "./github-work.ts";
 import { alertOnHealth, healthHandler, readHealth, type Health } from "./health.ts";
 import { LeaderLock } from "./leader.ts";
-import { drainOutbox, type DrainReport, type OutboxHandler } from "./outbox.ts";
+import type { DrainReport, OutboxHandler } from "./outbox.ts";
 import type { PolicySource } from "./policy-source.ts";
-import { sendReminders } from "./reminders.ts";
 import { activateDue, expireBreakGlass, type ActivationDeps, type ActivationReport } from "./activation.ts";
 import { msUntilNextStart } from "../db/scheduled.ts";
 import { revertPrHandler } from "./revert-job.ts";
 import { recordSweep, REVERT_PR_KIND, sweep, type SweepEngine, type SweepReport } from "./sweep.ts";
+import { SweepReporter } from "./sweep-report.ts";
+import { effectHandlers } from "../usecases/github-effects.ts";
 
 export interface SchedulerDeps {
   state: pg.Pool;
@@ -89,7 +94,8 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     staleAfterMs: config.staleAfterMs, overdueAfterMs: config.overdueAfterMs, leader: () => leader.isLeader,
     uptimeMs: () => performance.now() - started, ...(deps.now ? { appNow: deps.now } : {}),
   };
-  const handlers: Record<string, OutboxHandler> = { ...deps.outboxHandlers };
+  // Comments and alerts a first try could not post, then revert PRs, then any extra kinds.
+  const handlers: Record<string, OutboxHandler> = { ...(deps.github ? effectHandlers(deps.github) : {}), ...deps.outboxHandlers };
   if (deps.github) {
     handlers[REVERT_PR_KIND] = revertPrHandler({
       state: deps.state, github: deps.github, options: { merge: config.mergeRevertPrs, mergeMethod: config.revertMergeMethod, label: config.revertLabel },
@@ -100,34 +106,23 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   let running: Promise<TickReport> | null = null;
   let pending: TickKind | null = null;
   let rearm = false;
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  let timerArmedFor: number | null = null;
   let lastSweep: SweepReport | null = null;
   let wasLeader = false;
-  let lastStanding = "";
-  let githubWork: Promise<DrainReport | null> | null = null;
-
-  async function armTimer(): Promise<void> {
-    if (stopped || !leader.isLeader) return;
-    // Only future expiries: an overdue grant whose revoke keeps failing is retried by the periodic
-    // tick, not in a tight timer loop.
-    const { rows } = await deps.state.query<{ ms: number | null }>(
-      "SELECT (extract(epoch FROM min(expires_at) - now()) * 1000)::float8 AS ms FROM ledger WHERE status = 'active' AND expires_at > now()");
-    // The next scheduled start arms the same timer: a grant starts on the second, like it ends.
-    const start = deps.activation && deps.github ? await msUntilNextStart(deps.state) : null;
-    const next = [rows[0]?.ms ?? null, start].filter((x): x is number => x !== null);
-    const delay = timerDelay(next.length ? Math.min(...next) : null, config.maxTimerMs);
-    if (timer) clearTimeout(timer);
-    timer = null;
-    timerArmedFor = delay;
-    if (delay === null || stopped) return;
-    timer = setTimeout(() => {
-      timer = null;
-      timerArmedFor = null;
-      void tick("timer");
-    }, delay);
-    timer.unref();
-  }
+  const reporter = new SweepReporter(log, alerter);
+  const timer = new ExpiryTimer(deps.state, config.maxTimerMs, () => void tick("timer"));
+  // The next scheduled start and break-glass deadline arm the same timer (src/scheduler/activation.ts).
+  const nextStart = deps.activation && deps.github ? () => msUntilNextStart(deps.state) : undefined;
+  const armTimer = () => timer.arm({ stopped: () => stopped, leader: () => leader.isLeader, ...(nextStart ? { also: nextStart } : {}) });
+  const githubWork = deps.github
+    ? new GitHubWork({
+      state: deps.state, github: deps.github, log, alerter, leader, handlers, remindBeforeMs: config.remindBeforeMs,
+      ...(deps.outboxBackoff ? { backoff: deps.outboxBackoff } : {}),
+    })
+    : null;
+  /** Revert PRs and reminders: GitHub work runs beside the sweeps, never in front of them. */
+  const kickGitHubWork = (withReminders: boolean) => {
+    if (!stopped) githubWork?.kick(withReminders);
+  };
 
   async function doTick(kind: TickKind): Promise<TickReport> {
     const out: TickReport = { kind, leader: false };
@@ -161,7 +156,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
         out.sweep = report;
         lastSweep = report;
         await recordSweep(deps.state, "app", { report });
-        await reportSweep(report);
+        await reporter.report(report);
         if (report.leaderLost) {
           wasLeader = false;
           log.warn({ code: "JIT_LEADER_LOST", reason: leader.lostReason }, "lost the sweeper lock mid-sweep; stopped before the next side effect");
@@ -186,52 +181,6 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
       log.warn({ error: (e as Error).message }, "could not arm the next-expiry timer; the periodic tick covers it");
     }
     return out;
-  }
-
-  async function reportSweep(r: SweepReport): Promise<void> {
-    for (const g of r.revoked) {
-      log.info({ ledgerId: g.ledgerId, repository: g.repository, database: g.database, requestId: g.requestId, role: g.role, dbUser: g.dbUser,
-        expiresAt: g.expiresAt, revokedAt: g.revokedAt, lagMs: g.lagMs, sessionsEnded: g.sessionsEnded, outcome: g.outcome }, "revoked at expiry");
-      if (g.residue.length) {
-        await alerter.alert(g.repository, windowResidueAlert(g));
-      }
-    }
-    for (const f of r.failed) log.error({ code: f.code, ledgerId: f.ledgerId, database: f.database, requestId: f.requestId, error: f.message }, "revoke at expiry failed; retried next sweep");
-    for (const p of r.problems) if (p.code !== "JIT_LEADER_LOST") log.warn({ code: p.code }, p.message);
-    for (const o of r.reconcile?.orphans ?? []) {
-      const repository = o.repository.includes("/") ? o.repository : null;
-      await alerter.alert(repository, orphanGrantAlert({ ...o, sweptAt: r.startedAt }));
-    }
-    const standing = JSON.stringify(r.reconcile?.standing.map((s) => [s.database, s.role, s.member]) ?? null);
-    if (r.reconcile && standing !== lastStanding) {
-      lastStanding = standing;
-      for (const s of r.reconcile.standing) log.warn({ code: "JIT_STANDING_ACCESS", database: s.database, role: visible(s.role), member: visible(s.member), grantor: visible(s.grantor) }, "standing access to a grantable role outside the app");
-    }
-  }
-
-  /** Revert PRs and reminders: GitHub work runs beside the sweeps, never in front of them. */
-  function kickGitHubWork(withReminders: boolean): void {
-    if (githubWork || stopped || !deps.github) return;
-    githubWork = (async () => {
-      try {
-        const drained = await drainOutbox(deps.state, handlers, leader, { limit: 50, ...(deps.outboxBackoff ? { backoff: deps.outboxBackoff } : {}) });
-        for (const d of drained.done) log.info({ outbox: d.id, kind: d.kind, result: d.result }, "outbox item done");
-        for (const f of drained.retried) {
-          log.warn({ outbox: f.id, kind: f.kind, attempts: f.attempts, error: f.error }, "outbox item failed; retried later");
-          const p = f.payload as { repository?: string; database?: string; requestId?: string } | null;
-          if (f.kind === REVERT_PR_KIND && f.attempts === 5 && p?.repository) {
-            await alerter.alert(p.repository, revertFailingAlert({ database: String(p.database), requestId: String(p.requestId), attempts: f.attempts, error: f.error }));
-          }
-        }
-        if (withReminders && config.remindBeforeMs > 0 && leader.isLeader) await sendReminders({ state: deps.state, github: deps.github!, log }, config.remindBeforeMs);
-        return drained;
-      } catch (e) {
-        log.warn({ error: (e as Error).message }, "outbox run failed; retried on the next tick");
-        return null;
-      } finally {
-        githubWork = null;
-      }
-    })();
   }
 
   function tick(kind: TickKind): Promise<TickReport> {
@@ -272,10 +221,10 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
       return tick(kind);
     },
     async drainNow() {
-      if (githubWork) await githubWork;
-      if (!deps.github) return null;
+      if (githubWork?.current) await githubWork.current;
+      if (!githubWork) return null;
       kickGitHubWork(false);
-      return githubWork;
+      return githubWork.current;
     },
     health: () => readHealth(deps.state, healthOpts),
     healthHandler: healthHandler(deps.state, healthOpts),
@@ -286,16 +235,15 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
       return lastSweep;
     },
     get timerArmedFor() {
-      return timerArmedFor;
+      return timer.armedFor;
     },
     async stop() {
       if (stopped) return;
       stopped = true;
       cadence?.stop();
-      if (timer) clearTimeout(timer);
-      timer = null;
+      timer.clear();
       await running?.catch(() => {});
-      await githubWork?.catch(() => {});
+      await githubWork?.current?.catch(() => {});
       await leader.release();
     },
   };

@@ -9,21 +9,29 @@
 // process dies. The engine's revoke locks the row again and is idempotent, so even a lost claim
 // cannot revoke twice. The revert PR is queued in the outbox only after the revoke is recorded;
 // GitHub never delays a revoke.
+//
+// Each due row becomes an expiry action (src/core/action.ts) and is revoked through the one
+// applier (usecases/apply-action.ts); the claims' SQL lives in src/db/sweep-claims.ts.
 import type pg from "pg";
+import { expiryAction, NO_POLICY, type RevokeAction } from "../core/action.ts";
 import type { JitCode } from "../core/codes.ts";
 import { problem, type Decision, type Problem } from "../core/problem.ts";
 import type { Policy } from "../core/types.ts";
 import type { OrphanReport, ReconcileReport, RevokeDetails, StandingAccess } from "../db/grantor.ts";
 import type { LedgerKey } from "../db/ledger.ts";
+import { recoverReverts } from "../db/reverts.ts";
+import { claimDue, databaseNow, recordSweepRow, releaseClaims, type DueRow } from "../db/sweep-claims.ts";
+import { applyRevokes, type ApplyEnv } from "../usecases/apply-action.ts";
 import { lagSummary } from "./config.ts";
-import { LeaderLostError, LOCK_CLASS, type Leadership } from "./leader.ts";
+import { LeaderLostError, type Leadership } from "./leader.ts";
 import type { PolicySource } from "./policy-source.ts";
 
-/** Recorded as the ledger's revoke_reason; also how a revert PR is recognised as due. */
-export const EXPIRY_REASON = "expired";
-export const REVERT_PR_KIND = "revert_pr";
-/** Per-row claims: advisory lock class next to the leader's. */
-export const CLAIM_CLASS = LOCK_CLASS + 1;
+export { EXPIRY_REASON } from "../core/action.ts";
+export { enqueueRevert, enqueueReverts, recoverReverts, revertKey, REVERT_PR_KIND } from "../db/reverts.ts";
+export { CLAIM_CLASS } from "../db/sweep-claims.ts";
+
+/** The applier logs nothing for the sweep: the sweep's report says what happened. */
+const QUIET = { info: () => {}, warn: () => {}, error: () => {} };
 
 /** What a sweep needs from the grant engine (GrantEngine has it). */
 export interface SweepEngine {
@@ -33,13 +41,6 @@ export interface SweepEngine {
   reconcile(actor?: string): Promise<ReconcileReport>;
 }
 
-/**
- * I15: a revoke whose grant recorded its connection variable needs no policy at all; when no policy
- * defines the grant's database any more (key deleted, repository gone) it runs with this one, which
- * names no database: the engine connects through the recorded variable, or any configured one that
- * reaches the recorded cluster.
- */
-const NO_POLICY: Policy = { databases: {}, identities: {} };
 
 export interface SweepDeps {
   state: pg.Pool;
@@ -110,75 +111,6 @@ export interface SweepReport {
   problems: Problem[];
 }
 
-interface DueRow {
-  id: number;
-  repository: string;
-  database: string;
-  requestId: string;
-  path: string;
-  mergeSha: string | null;
-  clusterId: string;
-  role: string;
-  connectionEnv: string | null;
-}
-
-/**
- * Claims up to `limit` due rows: row locks (SKIP LOCKED) for the duration of the claim, then a
- * session advisory lock per row that outlives the transaction and dies with the connection.
- */
-async function claimDue(client: pg.PoolClient, limit: number, exclude: number[], since: string): Promise<{ mine: DueRow[]; seen: number[] }> {
-  await client.query("BEGIN");
-  try {
-    // The database clock decides what is due. Grants that fell due after this sweep started come
-    // first (a handful per page: they would otherwise wait behind a whole backlog), then the
-    // backlog, most overdue first.
-    const { rows: due } = await client.query<{ id: string; repository: string; database: string; request_id: string; path: string; merge_sha: string | null;
-      cluster_id: string; role: string; connection_env: string | null }>(
-      `SELECT id, repository, database, request_id, path, merge_sha, cluster_id, role, connection_env FROM ledger
-        WHERE status = 'active' AND expires_at <= now() AND NOT (id = ANY($2::int8[]))
-        ORDER BY expires_at > $3::timestamptz DESC, expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`, [limit, exclude, since]);
-    let held = new Set<string>();
-    if (due.length > 0) {
-      // The lock function runs over exactly these ids (never in a WHERE the planner could push
-      // down to a scan of the whole ledger). Keys are int4: ids 2^31 apart share one, which at
-      // worst leaves a row to the next sweep.
-      const { rows } = await client.query<{ id: string }>(
-        "SELECT c.id FROM unnest($1::int8[]) AS c(id) WHERE pg_try_advisory_lock($2::int, (c.id % 2147483648)::int)",
-        [due.map((r) => r.id), CLAIM_CLASS]);
-      held = new Set(rows.map((r) => String(r.id)));
-    }
-    await client.query("COMMIT");
-    const mine = due.filter((r) => held.has(String(r.id)))
-      .map((r) => ({ id: Number(r.id), repository: r.repository, database: r.database, requestId: r.request_id, path: r.path, mergeSha: r.merge_sha,
-        clusterId: r.cluster_id, role: r.role, connectionEnv: r.connection_env }));
-    return { mine, seen: due.map((r) => Number(r.id)) };
-  } catch (e) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw e;
-  }
-}
-
-/** enqueueRevert for many grants in one statement; returns how many were queued now. */
-export async function enqueueReverts(q: Pick<pg.Pool, "query">, gs: { id: number; repository: string; database: string; requestId: string; path: string }[]): Promise<number> {
-  if (gs.length === 0) return 0;
-  const { rowCount } = await q.query(
-    `INSERT INTO outbox (kind, dedupe_key, payload) SELECT $1, k, p FROM unnest($2::text[], $3::jsonb[]) AS u(k, p) ON CONFLICT (dedupe_key) DO NOTHING`,
-    [REVERT_PR_KIND, gs.map(revertKey), gs.map((g) => JSON.stringify({ ledgerId: g.id, repository: g.repository, database: g.database, requestId: g.requestId, path: g.path }))]);
-  return rowCount ?? 0;
-}
-
-/** Queues the revert PR of an expired grant; one per request however often it is called. */
-export async function enqueueRevert(q: Pick<pg.Pool, "query">, g: { id: number; repository: string; database: string; requestId: string; path: string }): Promise<boolean> {
-  const { rowCount } = await q.query(
-    `INSERT INTO outbox (kind, dedupe_key, payload) VALUES ($1, $2, $3) ON CONFLICT (dedupe_key) DO NOTHING`,
-    [REVERT_PR_KIND, revertKey(g), JSON.stringify({ ledgerId: g.id, repository: g.repository, database: g.database, requestId: g.requestId, path: g.path })]);
-  return rowCount === 1;
-}
-
-export function revertKey(g: { repository: string; database: string; requestId: string }): string {
-  return `${REVERT_PR_KIND}:${g.repository}:${g.database}/${g.requestId}`;
-}
-
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : "");
 
 export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<SweepReport> {
@@ -202,7 +134,7 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
   const client = await deps.state.connect();
   let broken = false;
   try {
-    report.startedAt = (await client.query<{ now: Date }>("SELECT clock_timestamp() AS now")).rows[0]!.now.toISOString();
+    report.startedAt = await databaseNow(client);
     const attempted: number[] = [];
     for (;;) {
       await deps.leadership.assertLeader();
@@ -214,7 +146,7 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
 
       await revokeBatches(deps, groupDue(due), parallel, report, policyFor);
       // The batch is done (revoked rows are no longer due): give its claims back.
-      await client.query("SELECT pg_advisory_unlock_all()");
+      await releaseClaims(client);
       // Loop until a claim finds nothing new: grants that expired while this page was being
       // revoked (a backlog takes seconds) are taken now, not left to the next cron tick.
     }
@@ -235,7 +167,7 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
     // Never hand a connection with claims still held back to the pool.
     if (!broken) {
       try {
-        report.finishedAt = (await client.query<{ now: Date }>("SELECT pg_advisory_unlock_all(), clock_timestamp() AS now")).rows[0]!.now.toISOString();
+        report.finishedAt = await releaseClaims(client);
       } catch {
         broken = true;
       }
@@ -288,47 +220,31 @@ async function revokeBatches(deps: SweepDeps, byCluster: Map<string, DueRow[][]>
 
 async function revokeGroup(deps: SweepDeps, rows: DueRow[], report: SweepReport, policyFor: PolicyFor): Promise<void> {
   const fail = (r: DueRow, code: JitCode, message: string) => report.failed.push({ ledgerId: r.id, repository: r.repository, database: r.database, requestId: r.requestId, code, message });
-  const engineFor = async (r: DueRow): Promise<SweepEngine | null> => {
-    const policy = await policyFor(r);
-    if (policy.ok && policy.details) return deps.engines.engine(policy.details);
-    // I15: an edited or deleted policy never stops a revoke whose grant recorded its connection
-    // variable, as long as this sweeper serves the grant's repository at all.
-    if (r.connectionEnv && (deps.policies.serves?.(r.repository) ?? true)) return deps.engines.engine(NO_POLICY);
-    fail(r, policy.code, policy.message);
-    return null;
+  const serves = (r: DueRow) => deps.policies.serves?.(r.repository) ?? true;
+  const actionFor = (r: DueRow, policy: Decision<Policy | null>) => expiryAction({ ledgerId: r.id, key: { repository: r.repository, database: r.database, requestId: r.requestId },
+    connectionEnv: r.connectionEnv }, policy, serves(r), deps.actor);
+  const env: ApplyEnv = { state: deps.state, log: QUIET, engine: (p) => deps.engines.engine(p), now: () => 0, leadership: deps.leadership };
+  const first = actionFor(rows[0]!, await policyFor(rows[0]!));
+  // One batch with the first row's policy when the engine can (the group shares repository,
+  // cluster, connection and role); otherwise row by row, each with its own policy.
+  const batch = first.kind === "revoke" && rows.length > 1 && Boolean(deps.engines.engine(first.policy ?? NO_POLICY).revokeMany);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const apply = async (actions: RevokeAction[]) => {
+    const { revertsQueued } = await applyRevokes(env, actions, (action, applied) => {
+      // Rows closed meanwhile (another sweeper, an early revoke) are not locked by a batch.
+      if (!applied?.revoke) report.alreadyClosed++;
+      else record(report, byId.get(action.ledgerId!)!, applied.revoke, fail);
+    });
+    report.revertsQueued += revertsQueued;
   };
-  const opts = { reason: EXPIRY_REASON, actor: deps.actor };
-  const first = await engineFor(rows[0]!);
-  if (rows.length > 1 && first?.revokeMany) {
-    await deps.leadership.assertLeader(); // before the side effect: REVOKE and ending sessions
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    const outcomes = await first.revokeMany(rows.map((r) => r.id), opts);
-    // Rows closed meanwhile (another sweeper, an early revoke) are not locked by revokeMany.
-    const seen = new Set(outcomes.map((o) => o.id));
-    report.alreadyClosed += rows.filter((r) => !seen.has(r.id)).length;
-    const reverts: { id: number; repository: string; database: string; requestId: string; path: string }[] = [];
-    for (const { id, decision: d } of outcomes) {
-      record(report, byId.get(id)!, d, fail);
-      const row = d.details.row;
-      if (d.ok && row?.status === "revoked" && row.revokeReason === EXPIRY_REASON) reverts.push({ id: row.id, repository: row.repository, database: row.database, requestId: row.requestId, path: row.path });
-    }
-    // After the revokes, never before; the outbox is drained by other work, never in this loop.
-    await deps.leadership.assertLeader();
-    report.revertsQueued += await enqueueReverts(deps.state, reverts);
+  if (batch && first.kind === "revoke") {
+    await apply(rows.map((r) => ({ ...first, ledgerId: r.id, key: { repository: r.repository, database: r.database, requestId: r.requestId } })));
     return;
   }
   for (const [i, r] of rows.entries()) {
-    const engine = i === 0 ? first : await engineFor(r);
-    if (!engine) continue;
-    await deps.leadership.assertLeader(); // before the side effect: REVOKE and ending sessions
-    const d = await engine.revoke({ repository: r.repository, database: r.database, requestId: r.requestId }, opts);
-    record(report, r, d, fail);
-    // After the revoke, never before; also when another sweeper closed it for expiry (idempotent).
-    const row = d.details.row;
-    if (row?.status === "revoked" && row.revokeReason === EXPIRY_REASON) {
-      await deps.leadership.assertLeader();
-      report.revertsQueued += await enqueueReverts(deps.state, [{ id: row.id, repository: row.repository, database: row.database, requestId: row.requestId, path: row.path }]);
-    }
+    const action = i === 0 ? first : actionFor(r, await policyFor(r));
+    if (action.kind === "refuse") fail(r, action.code, action.problems[0]!.message);
+    else await apply([action]);
   }
 }
 
@@ -350,20 +266,6 @@ function record(report: SweepReport, r: DueRow, d: Decision<RevokeDetails>, fail
   }
 }
 
-/** Expired grants of the last day without a revert PR queued: a crash hit between revoke and queueing. */
-export async function recoverReverts(state: pg.Pool): Promise<number> {
-  const { rows } = await state.query<{ id: string; repository: string; database: string; request_id: string; path: string }>(
-    `SELECT l.id, l.repository, l.database, l.request_id, l.path FROM ledger l
-      WHERE l.status = 'revoked' AND l.revoked_at > now() - interval '1 day' AND l.revoke_reason = $1
-        AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = $2 || ':' || l.repository || ':' || l.database || '/' || l.request_id)`,
-    [EXPIRY_REASON, REVERT_PR_KIND]);
-  let n = 0;
-  for (const r of rows) {
-    if (await enqueueRevert(state, { id: Number(r.id), repository: r.repository, database: r.database, requestId: r.request_id, path: r.path })) n++;
-  }
-  return n;
-}
-
 async function reconcileAll(deps: SweepDeps, report: SweepReport): Promise<SweepReconcile> {
   const out: SweepReconcile = { orphans: [], standing: [], missing: [], abandonedIntents: [] };
   for (const { repository, policy } of await deps.policies.policiesToReconcile()) {
@@ -383,17 +285,9 @@ async function reconcileAll(deps: SweepDeps, report: SweepReport): Promise<Sweep
 export async function recordSweep(state: Pick<pg.Pool, "query">, sweeper: string, outcome: { report?: SweepReport; error?: string }): Promise<void> {
   const summary = outcome.report ? summarize(outcome.report) : {};
   if (outcome.error === undefined && outcome.report && !outcome.report.leaderLost) {
-    await state.query(
-      `INSERT INTO sweeps (sweeper, last_started_at, last_success_at, last_report) VALUES ($1, $2, clock_timestamp(), $3)
-       ON CONFLICT (sweeper) DO UPDATE SET last_started_at = excluded.last_started_at, last_success_at = excluded.last_success_at,
-         last_report = excluded.last_report`,
-      [sweeper, outcome.report.startedAt || null, JSON.stringify(summary)]);
+    await recordSweepRow(state, sweeper, { ok: true, startedAt: outcome.report.startedAt || null, summary });
   } else {
-    await state.query(
-      `INSERT INTO sweeps (sweeper, last_failure_at, last_error, last_report) VALUES ($1, clock_timestamp(), $2, $3)
-       ON CONFLICT (sweeper) DO UPDATE SET last_failure_at = excluded.last_failure_at, last_error = excluded.last_error,
-         last_report = excluded.last_report`,
-      [sweeper, (outcome.error ?? outcome.report?.problems[0]?.message ?? "").slice(0, 1000), JSON.stringify(summary)]);
+    await recordSweepRow(state, sweeper, { ok: false, error: outcome.error ?? outcome.report?.problems[0]?.message ?? "", summary });
   }
 }
 

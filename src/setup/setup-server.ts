@@ -7,6 +7,7 @@
 // unescaped, and accepts any code (a page elsewhere could make the browser register someone
 // else's app here). Here: a per-process `state` (CSRF), a Host allowlist (DNS rebinding), one
 // successful registration per process, and .env written by env-file.ts.
+import { JitError } from "../core/errors.ts";
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -39,7 +40,11 @@ export interface SetupServer {
 /** The credentials the conversion returns, under the variables Probot and this app read. */
 const ENV_KEYS = { id: "APP_ID", pem: "PRIVATE_KEY", webhook_secret: "WEBHOOK_SECRET", client_id: "GITHUB_CLIENT_ID", client_secret: "GITHUB_CLIENT_SECRET" } as const;
 
-export class SetupRefused extends Error {}
+export class SetupRefused extends JitError {
+  constructor(message: string) {
+    super("JIT_PRODUCTION_CONFIG", message);
+  }
+}
 
 export async function startSetupServer(o: SetupOptions): Promise<SetupServer> {
   if (o.config.production) throw new SetupRefused("the registration flow is never served when NODE_ENV=production");

@@ -14,7 +14,7 @@ import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import { alertOnce } from "./alerting.ts";
 import { pullRequestContext } from "./check.ts";
 import type { AppDeps } from "./context.ts";
-import { commentOnce } from "./merge.ts";
+import { commentOnce } from "./scheduled.ts";
 import { withKeyAuthority } from "./repository-gate.ts";
 
 export type BreakGlassOutcome = { kind: "none" } | { kind: "granted" | "exists" } | { kind: "refused"; code: string };

@@ -52,6 +52,7 @@ export interface CheckOutcome {
  */
 export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number, checkRunId?: number): Promise<CheckOutcome> {
   const ctx = pullRequestContext(deps, octokit, ref, number);
+  void ctx.prefetch("check").catch(() => {}); // its first reads go out with the pull request's
   const pr = await ctx.pull();
   // The in-progress check run is created while the evaluation reads (both only need the head SHA).
   const created = checkRunId === undefined
@@ -60,7 +61,6 @@ export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, nu
     })
     : undefined;
   created?.catch(() => {}); // awaited below; a failure must not be an unhandled rejection meanwhile
-  void ctx.prefetch("check").catch(() => {});
   const now = deps.now();
   let decision = withKeyAuthority(deps, repoKey(ref), await evaluatePullRequest(ctx, { now, mode: "check" }));
   const e = decision.details;

@@ -1,15 +1,17 @@
 // A push to the default branch. Request files that arrive there are granted only through a
 // verified merged PR (the merge path, idempotent); anything else is alerted and never granted.
-// Deleting an active request file revokes it: revoking only ever reduces privilege.
+// Deleting an active request file revokes it (revoke_by permitting): the core decides, applyAction revokes.
 import { visible } from "../core/inert.ts";
-import { pushListIncompleteAlert, pushRevokeRefusedAlert, unverifiedPushAlert, unverifiedPushSummaryAlert } from "../core/messages.ts";
+import { authorizeEarlyRevoke, pushDeletionAction, type Action } from "../core/action.ts";
+import { pushListIncompleteAlert, unverifiedPushAlert, unverifiedPushSummaryAlert } from "../core/messages.ts";
 import { parseRequestPath } from "../core/request-path.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import { policyAt } from "../github/policy-at.ts";
 import { requestChangesBetween, REQUESTS_DIR } from "../github/request-changes.ts";
 import { alertOnce } from "./alerting.ts";
 import type { AppDeps } from "./context.ts";
-import { handleMerged, type MergeOutcome } from "./merge.ts";
+import { applyAction } from "./apply-action.ts";
+import { applyEnv, handleMerged, type MergeOutcome } from "./merge.ts";
 import { requestStateOf } from "./request-state.ts";
 import { keyAuthority } from "../core/repositories.ts";
 import { earlyRevokeAuthority } from "./revoke-authority.ts";
@@ -58,22 +60,21 @@ export async function handlePush(deps: AppDeps, octokit: Octokit, ref: RepoRef, 
     if (f.status === "removed") {
       const where = parseRequestPath(f.filename);
       if (!where.ok) continue;
-      const state = await requestStateOf(deps.state, repoKey(ref), where.database, where.requestId);
-      if (state.status !== "active") continue;
-      if (keyAuthority(deps.repositories, repoKey(ref), where.database)) continue; // another repository's key (I10)
-      const policy = await policyAt(octokit, ref, push.after);
-      if (!policy.details) continue;
-      // A direct push has no verified author or review: it ends a grant early only under revoke_by: [anyone].
-      const authority = await earlyRevokeAuthority(deps, octokit, ref, { repository: repoKey(ref), ...where }, policy.details, null);
-      if (!authority.ok) {
-        deps.log.warn({ path: f.filename, commit: push.after, code: authority.code }, "request file deleted by a direct push: nothing revoked early");
-        await alertOnce(deps.state, octokit, ref, pushRevokeRefusedAlert({ path: f.filename, commit: push.after, branch: push.defaultBranch }), deps.appId);
-        continue;
-      }
-      const r = await deps.engines.engine(policy.details).revoke({ repository: repoKey(ref), ...where }, {
-        reason: `early revoke: request file deleted by push ${push.after.slice(0, 12)}`, actor: `github:push:${repoKey(ref)}@${push.after}`,
+      const key = { repository: repoKey(ref), database: where.database, requestId: where.requestId };
+      const state = await requestStateOf(deps.state, key.repository, key.database, key.requestId);
+      const ownedElsewhere = state.status === "active" && keyAuthority(deps.repositories, key.repository, key.database) !== null;
+      const policy = state.status === "active" && !ownedElsewhere ? (await policyAt(octokit, ref, push.after)).details : null;
+      let action: Action = pushDeletionAction({
+        origin: { via: "push", repository: key.repository, commit: push.after, branch: push.defaultBranch, path: f.filename },
+        key, active: state.status === "active", ownedElsewhere, policy,
       });
-      if (r.ok) out.revoked.push(f.filename);
+      if (action.kind === "revoke") {
+        // A direct push has no verified author or review: it ends a grant early only under revoke_by: [anyone].
+        action = authorizeEarlyRevoke(action, await earlyRevokeAuthority(deps, octokit, ref, key, action.policy!, null));
+        if (action.kind === "refuse") deps.log.warn({ path: f.filename, commit: push.after, code: action.code }, "request file deleted by a direct push: nothing revoked early");
+      }
+      const applied = await applyAction(applyEnv(deps, octokit, ref), action);
+      if (applied.outcome.kind === "revoked") out.revoked.push(f.filename);
       continue;
     }
     out.unverified.push(f.filename);

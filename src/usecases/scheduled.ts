@@ -7,7 +7,13 @@ import { closeScheduled, getScheduled, insertScheduled } from "../db/scheduled.t
 import type { LedgerKey } from "../db/ledger.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import type { AppDeps } from "./context.ts";
-import { commentOnce } from "./merge.ts";
+import type { Md } from "../core/inert.ts";
+import { commentOnce as outboxComment } from "./github-effects.ts";
+
+/** A comment once per key through the outbox (retried by its drain; a redelivery posts nothing). */
+export async function commentOnce(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number, key: string, body: Md): Promise<void> {
+  await outboxComment(deps.state, { octokit, ref }, { pr, key, body });
+}
 
 export type ScheduleOutcome = { kind: "scheduled" | "cancelled"; existing: boolean; startsAt: Date };
 

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { captureIo } from "../../src/cli/io.ts";
 import { run as runExpire } from "../../src/cli/expire.ts";
 import { run as runReconcile } from "../../src/cli/reconcile.ts";
-import { createAlerter } from "../../src/scheduler/alerter.ts";
+import { createAlerter } from "../../src/usecases/alerting.ts";
 import { alertOnHealth, readHealth } from "../../src/scheduler/health.ts";
 import { LeaderLock, NO_LEADER } from "../../src/scheduler/leader.ts";
 import { StaticPolicySource } from "../../src/scheduler/policy-source.ts";

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Octokit } from "@octokit/rest";
+import { roundTrips } from "./faults.ts";
 import { GitHubSimulator } from "./index.ts";
 import { installationOctokit } from "./test-helpers.ts";
 
@@ -44,6 +45,29 @@ describe("fault injection and the request log", () => {
     const [slow, fast] = sim.requests("repos/get");
     expect(slow!.ms).toBeGreaterThanOrEqual(140);
     expect(fast!.faulted).toBe(false);
+  });
+
+  it("delays every call by setLatency, and roundTrips counts calls in flight together as one trip", async () => {
+    sim.setLatency(60);
+    try {
+      sim.clearRequestLog();
+      await Promise.all([gh.rest.repos.get(o), gh.rest.repos.getContent({ ...o, path: "README.md" })]);
+      await gh.rest.repos.get(o);
+      const log = sim.requests();
+      expect(log).toHaveLength(3);
+      for (const r of log) expect(r.ms).toBeGreaterThanOrEqual(55);
+      expect(roundTrips(log)).toBe(2);
+    } finally {
+      sim.setLatency(0);
+    }
+  });
+
+  it("roundTrips: the longest chain of calls each started after the previous one was answered", () => {
+    expect(roundTrips([])).toBe(0);
+    // a ‖ b, then c after b, d after a only (overlaps c): chain a→d or b→c = 2; e after c and d = 3
+    const at = (startedAt: number, end: number) => ({ startedAt, at: end });
+    expect(roundTrips([at(0, 10), at(1, 11), at(12, 22), at(10.5, 20), at(22, 30)])).toBe(3);
+    expect(roundTrips([at(0, 10), at(5, 15), at(9, 19)])).toBe(1);
   });
 
   it("logs method, route template, status and actor for every call, so tests can count API calls", async () => {

@@ -34,6 +34,8 @@ export interface RequestLogEntry {
 
 export class Faults {
   readonly #faults: Fault[] = [];
+  /** Added to every request before it is answered (a GitHub far away): bench:latency, round-trip tests. */
+  latencyMs = 0;
 
   add(spec: FaultSpec): Fault {
     const fault: Fault = { ...spec, remaining: spec.count ?? 1, hits: 0, clear: () => { const i = this.#faults.indexOf(fault); if (i !== -1) this.#faults.splice(i, 1); } };
@@ -77,4 +79,20 @@ export class RateLimits {
       "x-ratelimit-reset": String(reset), "x-ratelimit-used": String(used), "x-ratelimit-resource": "core",
     };
   }
+}
+
+/**
+ * Sequential round trips of a set of API calls: the length of the longest chain of calls each of
+ * which started only after the previous one was answered (calls that overlap in time were in
+ * flight together). With a per-call latency (setLatency) this is what dominates wall time.
+ */
+export function roundTrips(entries: readonly Pick<RequestLogEntry, "startedAt" | "at">[]): number {
+  const sorted = [...entries].sort((a, b) => a.startedAt - b.startedAt);
+  const depth: number[] = [];
+  sorted.forEach((e, i) => {
+    let d = 1;
+    for (let j = 0; j < i; j++) if (sorted[j]!.at <= e.startedAt) d = Math.max(d, depth[j]! + 1);
+    depth.push(d);
+  });
+  return Math.max(0, ...depth);
 }

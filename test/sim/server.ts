@@ -71,7 +71,8 @@ async function handle(d: ServerDeps, req: IncomingMessage, res: ServerResponse):
     Object.assign(headers, rl.headers);
     if (rl.exceeded) throw new HttpError(403, `API rate limit exceeded for ${actorName(actor)}.`);
     const fault = d.faults.take(match.op.id, method, match.op.path);
-    if (fault?.latencyMs) await sleep(fault.latencyMs);
+    const delay = (fault?.latencyMs ?? 0) + d.faults.latencyMs;
+    if (delay > 0) await sleep(delay);
     if (fault?.status) {
       faulted = true;
       if (fault.status === 429 || fault.status === 403) {

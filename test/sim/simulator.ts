@@ -33,6 +33,8 @@ export interface SimulatorOptions {
   now?: () => Date;
   /** primary rate limit per credential and hour */
   rateLimit?: number;
+  /** delay every API request by this many ms before answering (see setLatency) */
+  latencyMs?: number;
 }
 
 export interface SimulatorApp {
@@ -96,6 +98,7 @@ export class GitHubSimulator {
     });
     await new Promise<void>((resolve, reject) => { server.once("error", reject); server.listen(0, "127.0.0.1", resolve); });
     w.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    if (o.latencyMs) sim.setLatency(o.latencyMs);
     sim.#server = server;
     return sim;
   }
@@ -197,6 +200,8 @@ export class GitHubSimulator {
   // ---- faults, log, contract ----
   injectFault(spec: FaultSpec): Fault { return this.#faults.add(spec); }
   clearFaults(): void { this.#faults.clear(); }
+  /** Every API request waits `ms` before it is answered (on top of any fault's own latency). */
+  setLatency(ms: number): void { this.#faults.latencyMs = ms; }
   /** Requests matching an operationId or "METHOD /template" (all when omitted). */
   requests(route?: string): RequestLogEntry[] {
     return route ? this.requestLog.filter((e) => e.operationId === route || `${e.method} ${e.route}` === route) : [...this.requestLog];

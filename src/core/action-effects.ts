@@ -1,0 +1,76 @@
+// The GitHub side effects of an applied action, as data: which comment on which PR (once per key),
+// which alert, which revert PR. Pure; usecases/apply-action.ts carries them out. The texts come
+// from the renderers in messages.ts, so everything a request or a PR holds arrives inert (I19).
+import type { GrantAction, ExtendAction, RefuseAction, RevokeAction } from "./action.ts";
+import { EXPIRY_REASON } from "./action.ts";
+import type { Md } from "./inert.ts";
+import {
+  earlyRevokeComment, earlyRevokeRefusedAlert, earlyRevokeRefusedComment, extendedComment, grantedComment, mergeRefusedAlert, pushRevokeRefusedAlert,
+  refusalComment, type AlertText,
+} from "./messages.ts";
+
+export type Effect =
+  /** A comment on the PR, posted once per key across replicas and redeliveries. */
+  | { kind: "comment"; pr: number; key: string; body: Md }
+  /** A jit-alert issue, once per incident. */
+  | { kind: "alert"; alert: AlertText }
+  /** The revert PR of an expired grant, queued in the outbox after the revoke is recorded. */
+  | { kind: "revert-pr"; grant: { id: number; repository: string; database: string; requestId: string; path: string } };
+
+/** What applying did, as far as the effects care. */
+export type Done =
+  | { kind: "granted" | "extended"; action: GrantAction | ExtendAction; expiresAt: number }
+  | { kind: "revoked"; action: RevokeAction; alreadyClosed: boolean; message: string; row: { id: number; path: string; status: string; revokeReason: string | null } | null }
+  | { kind: "refused"; action: RefuseAction };
+
+function grantText(a: GrantAction | ExtendAction, expiresAt: number) {
+  const p = a.evaluation.policy;
+  return { role: p.role, dbUser: p.dbUser, database: p.database, expiresAt, approvers: a.approvers };
+}
+
+export function effectsOf(done: Done, now: number): Effect[] {
+  const origin = done.action.origin;
+  switch (done.kind) {
+    case "granted": {
+      if (origin.via !== "merge") return [];
+      const k = done.action.key;
+      return [{ kind: "comment", pr: origin.pr, key: `granted:${k.repository}:${k.database}/${k.requestId}`, body: grantedComment(grantText(done.action, done.expiresAt), now) }];
+    }
+    case "extended":
+      if (origin.via !== "merge") return [];
+      return [{ kind: "comment", pr: origin.pr, key: `extended:${origin.repository}#${origin.pr}`, body: extendedComment(grantText(done.action, done.expiresAt), now) }];
+    case "revoked": {
+      const k = done.action.key;
+      // After the revoke, never before; also when another sweeper closed it for expiry (idempotent).
+      if (done.row && done.row.status === "revoked" && done.row.revokeReason === EXPIRY_REASON) {
+        return [{ kind: "revert-pr", grant: { id: done.row.id, repository: k.repository, database: k.database, requestId: k.requestId, path: done.row.path } }];
+      }
+      if (origin.via === "merge" && !done.alreadyClosed) {
+        return [{ kind: "comment", pr: origin.pr, key: `revoked:${origin.repository}:${k.database}/${k.requestId}`,
+          body: earlyRevokeComment({ requestId: k.requestId, database: k.database, outcome: done.message }) }];
+      }
+      return [];
+    }
+    case "refused":
+      return refusalEffects(done.action);
+  }
+}
+
+function refusalEffects(a: RefuseAction): Effect[] {
+  const o = a.origin;
+  const s = a.subject;
+  if (o.via === "push" && s.kind === "early-revoke") {
+    return [{ kind: "alert", alert: pushRevokeRefusedAlert({ path: o.path, commit: o.commit, branch: o.branch }) }];
+  }
+  if (o.via !== "merge") return [];
+  if (s.kind === "early-revoke") {
+    return [
+      { kind: "comment", pr: o.pr, key: `revoke-refused:${o.repository}#${o.pr}`, body: earlyRevokeRefusedComment(s.grant, a.problems) },
+      { kind: "alert", alert: earlyRevokeRefusedAlert(o.pr, s.grant, a.problems) },
+    ];
+  }
+  const known = new Set(s.kind === "request" ? s.known : []);
+  const out: Effect[] = [{ kind: "comment", pr: o.pr, key: `refused:${o.repository}#${o.pr}`, body: refusalComment(a.code, a.problems, known) }];
+  if (a.incident) out.push({ kind: "alert", alert: mergeRefusedAlert(o.pr, a.code, a.problems, known) });
+  return out;
+}
