@@ -122,3 +122,10 @@ export async function listScheduled(q: Queryable, repository?: string): Promise<
       FROM scheduled_grants WHERE status = 'scheduled' AND ($1::text IS NULL OR repository = $1) ORDER BY starts_at, id`, [repository ?? null]);
   return rows.map((r) => ({ ...toRow(r), startsInMs: Number(r.starts_in_ms) }));
 }
+
+/** Whether start + duration has passed by the database clock (then nothing is granted). */
+export async function windowPassed(q: Queryable, row: Pick<ScheduledRow, "startsAt" | "durationMs">): Promise<boolean> {
+  const { rows } = await q.query<{ passed: boolean }>(
+    "SELECT $1::timestamptz + $2::bigint * interval '1 millisecond' <= clock_timestamp() AS passed", [row.startsAt, row.durationMs]);
+  return rows[0]!.passed;
+}

@@ -17,7 +17,8 @@ import { scheduleActivatedComment, scheduleRefusedComment } from "../core/schedu
 import type { AccessRequest, Policy } from "../core/types.ts";
 import { getByKey } from "../db/ledger.ts";
 import { commentOnce } from "../usecases/github-effects.ts";
-import { closeScheduled, lockDue, type ScheduledRow } from "../db/scheduled.ts";
+import { closeScheduled, lockDue, windowPassed, type ScheduledRow } from "../db/scheduled.ts";
+import { inTransaction } from "../db/state.ts";
 import type { GrantDetails, GrantInput } from "../db/grantor.ts";
 import type { GitHubAccess } from "../github/installations.ts";
 import { repoRefOf } from "../github/installations.ts";
@@ -64,28 +65,23 @@ export async function activateDue(deps: ActivationDeps, limit = 50): Promise<Act
   const report: ActivationReport = { activated: [], refused: [], retried: [] };
   const skip = new Set<number>();
   for (let i = 0; i < limit; i++) {
-    const client = await deps.state.connect();
     let row: ScheduledRow | undefined;
     try {
-      await client.query("BEGIN");
-      row = (await lockDue(client, 1 + skip.size)).find((r) => !skip.has(r.id));
-      if (!row) {
-        await client.query("COMMIT");
-        break;
-      }
-      const outcome = await activateOne(deps, client, row);
-      await client.query("COMMIT");
-      if (outcome.kind === "activated") report.activated.push({ ...keyOf(row), id: row.id, expiresAt: outcome.expiresAt.toISOString() });
-      else report.refused.push({ ...keyOf(row), id: row.id, code: outcome.code });
-      await comment(deps, row, outcome);
+      const outcome = await inTransaction(deps.state, async (client) => {
+        row = (await lockDue(client, 1 + skip.size)).find((r) => !skip.has(r.id));
+        return row ? activateOne(deps, client, row) : null;
+      });
+      if (!outcome || !row) break;
+      const done: ScheduledRow = row;
+      if (outcome.kind === "activated") report.activated.push({ ...keyOf(done), id: done.id, expiresAt: outcome.expiresAt.toISOString() });
+      else report.refused.push({ ...keyOf(done), id: done.id, code: outcome.code });
+      await comment(deps, done, outcome);
     } catch (e) {
-      await client.query("ROLLBACK").catch(() => {});
-      if (!row) throw e;
-      skip.add(row.id); // not again in this pass; the next pass retries
-      report.retried.push({ id: row.id, error: (e as Error).message });
-      deps.log.warn({ scheduled: row.id, database: row.database, requestId: row.requestId, error: (e as Error).message }, "scheduled grant not activated yet; retried on the next pass");
-    } finally {
-      client.release();
+      const failed = row as ScheduledRow | undefined;
+      if (!failed) throw e;
+      skip.add(failed.id); // not again in this pass; the next pass retries
+      report.retried.push({ id: failed.id, error: (e as Error).message });
+      deps.log.warn({ scheduled: failed.id, database: failed.database, requestId: failed.requestId, error: (e as Error).message }, "scheduled grant not activated yet; retried on the next pass");
     }
   }
   return report;
@@ -109,9 +105,7 @@ async function activateOne(deps: ActivationDeps, client: pg.PoolClient, row: Sch
       ? { kind: "activated", expiresAt: done.expiresAt ?? new Date(0) }
       : { kind: "refused", code: (done.failureCode as JitCode | null) ?? "JIT_GRANT_FAILED", problems: [problem((done.failureCode as JitCode | null) ?? "JIT_GRANT_FAILED", "the grant was refused at the start")] });
   }
-  const { rows: [w] } = await client.query<{ passed: boolean }>(
-    "SELECT $1::timestamptz + $2::bigint * interval '1 millisecond' <= clock_timestamp() AS passed", [row.startsAt, row.durationMs]);
-  if (w!.passed) {
+  if (await windowPassed(client, row)) {
     return close({ kind: "refused", code: "JIT_WINDOW_PASSED", problems: [problem("JIT_WINDOW_PASSED", `the window ${row.startsAt.toISOString()} + ${row.duration} passed before the scheduled grant could be activated; nothing granted`)] });
   }
   const verdict = await reverify(deps, row);
@@ -194,38 +188,34 @@ export async function expireBreakGlass(deps: ActivationDeps, limit = 50): Promis
   if (!deps.policies || !deps.revokeEngines) return out;
   const skip = new Set<number>();
   for (let i = 0; i < limit; i++) {
-    const client = await deps.state.connect();
     let row: BreakGlassRow | undefined;
-    let revoked = "";
+    let revoked: string | null = null;
     try {
-      await client.query("BEGIN");
-      row = (await lockExpiredBreakGlass(client, 1 + skip.size)).find((r) => !skip.has(r.id));
-      if (!row) {
-        await client.query("COMMIT");
-        break;
-      }
-      const policy = await deps.policies.policyFor({ repository: row.repository, database: row.database, mergeSha: null });
-      if (!policy.ok || !policy.details) throw new Error(policy.message || policy.problems.map((p) => p.message).join("; "));
-      const r = await deps.revokeEngines.engine(policy.details).revoke(row, { reason: "break-glass: no eligible approval and merge before the retro-approval deadline", actor: deps.actor });
-      if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
-      revoked = r.details.alreadyClosed ? "the access had already ended" : `revoked (${r.message})`;
-      await markBreakGlassExpired(client, row.id);
-      await appendEvent(client, { repository: row.repository, database: row.database, requestId: row.requestId, actor: deps.actor, kind: "break_glass_expired",
-        code: "JIT_BREAK_GLASS_EXPIRED", details: { deadline: row.deadline.toISOString(), prNumber: row.prNumber } });
-      await client.query("COMMIT");
-      out.expired++;
+      revoked = await inTransaction(deps.state, async (client) => {
+        row = (await lockExpiredBreakGlass(client, 1 + skip.size)).find((r) => !skip.has(r.id));
+        if (!row) return null;
+        const policy = await deps.policies!.policyFor({ repository: row.repository, database: row.database, mergeSha: null });
+        if (!policy.ok || !policy.details) throw new Error(policy.message || policy.problems.map((p) => p.message).join("; "));
+        const r = await deps.revokeEngines!.engine(policy.details).revoke(row, { reason: "break-glass: no eligible approval and merge before the retro-approval deadline", actor: deps.actor });
+        if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
+        await markBreakGlassExpired(client, row.id);
+        await appendEvent(client, { repository: row.repository, database: row.database, requestId: row.requestId, actor: deps.actor, kind: "break_glass_expired",
+          code: "JIT_BREAK_GLASS_EXPIRED", details: { deadline: row.deadline.toISOString(), prNumber: row.prNumber } });
+        return r.details.alreadyClosed ? "the access had already ended" : `revoked (${r.message})`;
+      });
     } catch (e) {
-      await client.query("ROLLBACK").catch(() => {});
-      if (!row) throw e;
-      skip.add(row.id);
+      const failed = row as BreakGlassRow | undefined;
+      if (!failed) throw e;
+      skip.add(failed.id);
       out.retried++;
-      deps.log.warn({ breakGlass: row.id, error: (e as Error).message }, "break-glass deadline not settled yet; retried on the next pass");
+      deps.log.warn({ breakGlass: failed.id, error: (e as Error).message }, "break-glass deadline not settled yet; retried on the next pass");
       continue;
-    } finally {
-      client.release();
     }
-    deps.log.error({ code: "JIT_BREAK_GLASS_EXPIRED", repository: row.repository, database: row.database, requestId: row.requestId, pr: row.prNumber }, "break-glass never approved: revoked, closing the pull request");
-    await settleOnGitHub(deps, row, revoked).catch((e: unknown) => deps.log.warn({ pr: row.prNumber, error: (e as Error).message }, "could not close the break-glass pull request"));
+    const done = row as BreakGlassRow | undefined;
+    if (revoked === null || !done) break;
+    out.expired++;
+    deps.log.error({ code: "JIT_BREAK_GLASS_EXPIRED", repository: done.repository, database: done.database, requestId: done.requestId, pr: done.prNumber }, "break-glass never approved: revoked, closing the pull request");
+    await settleOnGitHub(deps, done, revoked).catch((e: unknown) => deps.log.warn({ pr: done.prNumber, error: (e as Error).message }, "could not close the break-glass pull request"));
   }
   return out;
 }
