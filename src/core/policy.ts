@@ -40,6 +40,7 @@ interface RawRole {
   require_ticket?: boolean;
   max_approval_age?: string;
   revoke_by?: RevokeBy[];
+  pending_ttl?: string;
   max_lead_time?: string;
   break_glass?: { requesters: string[]; max_duration: string; retro_approval_within: string };
 }
@@ -47,6 +48,7 @@ interface RawDatabase {
   connection_env: string;
   roles: Record<string, RawRole>;
   standing_access?: Record<string, string[]>;
+  pending_ttl?: string;
 }
 interface RawPolicy {
   databases?: Record<string, RawDatabase>;
@@ -139,6 +141,13 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
     }));
   }
   const roles = Object.create(null) as Record<string, RolePolicy>;
+  // pending_ttl: the database's applies to every role that has none of its own.
+  let dbPendingTtlMs: number | undefined;
+  if (raw.pending_ttl !== undefined) {
+    const ttl = parseDuration(raw.pending_ttl);
+    if (ttl.ok) dbPendingTtlMs = ttl.ms;
+    else problems.push({ ...ttl.problem, ...at(["pending_ttl"]) });
+  }
   for (const [name, r] of Object.entries(raw.roles)) {
     const id = checkIdentifier(name, "role");
     if (!id.ok) {
@@ -192,6 +201,15 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
       }
       breakGlass = { requesters: unique(r.break_glass.requesters.map((q) => q.toLowerCase())), maxDuration: r.break_glass.max_duration, maxDurationMs: bgMax.ms, retroApprovalWithinMs: retro.ms };
     }
+    let pendingTtlMs = dbPendingTtlMs;
+    if (r.pending_ttl !== undefined) {
+      const ttl = parseDuration(r.pending_ttl);
+      if (!ttl.ok) {
+        problems.push({ ...ttl.problem, ...at(["roles", name, "pending_ttl"]) });
+        continue;
+      }
+      pendingTtlMs = ttl.ms;
+    }
     roles[name] = {
       maxDuration: r.max_duration,
       maxDurationMs: max.ms,
@@ -201,6 +219,7 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
       requireTicket: r.require_ticket === true,
       ...(maxApprovalAgeMs !== undefined ? { maxApprovalAgeMs } : {}),
       revokeBy: r.revoke_by ? [...r.revoke_by] : [...DEFAULT_REVOKE_BY],
+      ...(pendingTtlMs !== undefined ? { pendingTtlMs } : {}),
       ...(maxLeadTimeMs !== undefined ? { maxLeadTimeMs } : {}),
       ...(breakGlass ? { breakGlass } : {}),
     };
@@ -222,7 +241,7 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
       standingAccess[role] = [...logins];
     }
   }
-  return { connectionEnv: raw.connection_env, roles, ...(standingAccess ? { standingAccess } : {}), source: path };
+  return { connectionEnv: raw.connection_env, roles, ...(standingAccess ? { standingAccess } : {}), ...(dbPendingTtlMs !== undefined ? { pendingTtlMs: dbPendingTtlMs } : {}), source: path };
 }
 
 function unique(xs: string[]): string[] {

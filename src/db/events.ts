@@ -9,6 +9,7 @@ export type EventKind =
   | "drift_orphan_revoked" | "intent_abandoned"
   | "extended"
   | "revert_pr_opened" | "revert_pr_merged" | "revert_pr_skipped" | "revert_pr_attempt"
+  | "pending_closed"
   | "scheduled" | "schedule_cancelled" | "schedule_refused" | "schedule_activated"
   | "break_glass_granted" | "break_glass_confirmed" | "break_glass_expired";
 

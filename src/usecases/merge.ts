@@ -10,6 +10,7 @@ import { pullRequestContext } from "./check.ts";
 import type { AppDeps } from "./context.ts";
 import { oncePerMerge } from "./merge-once.ts";
 import { withKeyAuthority } from "./repository-gate.ts";
+import { withTargetChecks } from "./target-checks.ts";
 import { earlyRevokeAuthority } from "./revoke-authority.ts";
 import { cancelScheduled, scheduleFromMerge, type ScheduleOutcome } from "./scheduled.ts";
 import { confirmBreakGlass } from "../db/break-glass.ts";
@@ -45,8 +46,8 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
     action = authorizeEarlyRevoke(action, await earlyRevokeAuthority(deps, octokit, ref, action.key, action.policy!,
       { ctx, author: e.pullRequest.author, headSha: e.pullRequest.headSha }));
   }
-  // Scheduled start (src/usecases/scheduled.ts): a grant with a future start is recorded, not granted;
-  // a deletion before the start cancels it.
+  // Scheduled start (src/usecases/scheduled.ts): a grant with a future start is recorded, not granted
+  // (the target checks run at the start); a deletion before the start cancels it.
   if (action.kind === "grant" && action.evaluation.request.startMs !== undefined) {
     return { outcome: await scheduleFromMerge(deps, octokit, ref, number, action.evaluation), final: true };
   }
@@ -54,6 +55,8 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
     const cancelled = await cancelScheduled(deps, octokit, ref, number, action.key);
     if (cancelled) return { outcome: cancelled, final: true };
   }
+  // Green means grantable, at merge too: benign target refusals and overlaps before any ledger row.
+  if (action.kind === "grant") action = await withTargetChecks(deps, action, repository);
   const applied = await applyAction(applyEnv(deps, octokit, ref), action);
   // A break-glass grant of this PR, now eligibly approved and merged, continues as a normal grant.
   if (action.kind === "grant" && applied.outcome.kind === "granted") await confirmBreakGlass(deps.state, action.key, action.actor);
