@@ -10,7 +10,9 @@ import { startScheduler, type Scheduler } from "../../src/scheduler/scheduler.ts
 import { APP_ROLE, codesIn, POLICY_YAML, requestPath, requestYaml, startJitE2E, type JitE2E } from "./app-fixture.ts";
 
 const BG_POLICY = POLICY_YAML.replace("require_ticket: true\n",
-  'require_ticket: true\n        break_glass: { requesters: ["@acme/oncall"], max_duration: 1h, retro_approval_within: 4h }\n');
+  'require_ticket: true\n        break_glass: { requesters: ["@acme/oncall"], max_duration: 1h, retro_approval_within: 4h }\n')
+  .replace("      orders_admin:\n        max_duration: 1h\n",
+    '      orders_admin:\n        max_duration: 1h\n        break_glass: { requesters: ["@acme/oncall"], max_duration: 30m, retro_approval_within: 4h }\n');
 
 let w: JitE2E;
 let scheduler: Scheduler;
@@ -67,7 +69,8 @@ describe("break-glass", () => {
     expect(await bgRow("bob-bg")).toMatchObject({ status: "open" });
 
     // One open break-glass per person.
-    const second = await w.request("bob", "bob-bg-2", bgYaml({ role: "orders_readonly" }));
+    // (another role: the same one would be an overlap, refused at check before break-glass is tried)
+    const second = await w.request("bob", "bob-bg-2", bgYaml({ role: "orders_admin", ticket: null }));
     expect(w.comments(second.number).some((c) => c.body.includes("JIT_BREAK_GLASS_ACTIVE"))).toBe(true);
     expect(await w.ledger("bob-bg-2")).toEqual([]);
     expect(await bgRow("bob-bg-2")).toBeUndefined();
