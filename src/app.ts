@@ -3,6 +3,7 @@
 import type { Context, Probot } from "probot";
 import { deliveryProcessed, markDeliveryProcessed } from "./db/deliveries.ts";
 import type { Octokit } from "./github/octokit.ts";
+import { autoMergeIfApproved } from "./usecases/auto-merge.ts";
 import { CHECK_NAME, notAccessCheck, recheckClosed, runCheck } from "./usecases/check.ts";
 import type { AppDeps } from "./usecases/context.ts";
 import { breakGlassOnCheck } from "./usecases/break-glass.ts";
@@ -41,6 +42,7 @@ export function createApp(deps: AppDeps) {
       if (!access.ok) return notAccessCheck(deps, octo(c), c.repo(), n, access.problem, checkRunId);
       const out = await runCheck(deps, octo(c), c.repo(), n, checkRunId);
       await breakGlassOnCheck(deps, octo(c), c.repo(), n, out.decision); // policy-enabled exception to I1 (src/usecases/break-glass.ts)
+      await autoMergeIfApproved(deps, octo(c), c.repo(), n, out); // auto_approve: the app merges at the evaluated head
       return out.conclusion;
     };
 

@@ -6,7 +6,7 @@ import { EXPIRY_REASON } from "./action.ts";
 import type { Md } from "./inert.ts";
 import {
   earlyRevokeComment, earlyRevokeRefusedAlert, earlyRevokeRefusedComment, extendedComment, grantedComment, mergeRefusedAlert, pushRevokeRefusedAlert,
-  refusalComment, type AlertText,
+  refusalComment, requesterLine, type AlertText,
 } from "./messages.ts";
 
 export type Effect =
@@ -34,11 +34,11 @@ export function effectsOf(done: Done, now: number): Effect[] {
     case "granted": {
       if (origin.via !== "merge") return [];
       const k = done.action.key;
-      return [{ kind: "comment", pr: origin.pr, key: `granted:${k.repository}:${k.database}/${k.requestId}`, body: grantedComment(grantText(done.action, done.expiresAt), now) }];
+      return [{ kind: "comment", pr: origin.pr, key: `granted:${k.repository}:${k.database}/${k.requestId}`, body: requesterLine(grantedComment(grantText(done.action, done.expiresAt), now), done.action.evaluation.requester) }];
     }
     case "extended":
       if (origin.via !== "merge") return [];
-      return [{ kind: "comment", pr: origin.pr, key: `extended:${origin.repository}#${origin.pr}`, body: extendedComment(grantText(done.action, done.expiresAt), now) }];
+      return [{ kind: "comment", pr: origin.pr, key: `extended:${origin.repository}#${origin.pr}`, body: requesterLine(extendedComment(grantText(done.action, done.expiresAt), now), done.action.evaluation.requester) }];
     case "revoked": {
       const k = done.action.key;
       // After the revoke, never before; also when another sweeper closed it for expiry (idempotent).
@@ -70,7 +70,7 @@ function refusalEffects(a: RefuseAction): Effect[] {
     ];
   }
   const known = new Set(s.kind === "request" ? s.known : []);
-  const out: Effect[] = [{ kind: "comment", pr: o.pr, key: `refused:${o.repository}#${o.pr}`, body: refusalComment(a.code, a.problems, known) }];
+  const out: Effect[] = [{ kind: "comment", pr: o.pr, key: `refused:${o.repository}#${o.pr}`, body: requesterLine(refusalComment(a.code, a.problems, known), s.kind === "request" ? (s.requester ?? null) : null) }];
   if (a.incident) out.push({ kind: "alert", alert: mergeRefusedAlert(o.pr, a.code, a.problems, known) });
   return out;
 }

@@ -185,8 +185,9 @@ export function revokeOverdueAlert(g: { ledgerId: number; database: string; requ
   };
 }
 
-export function reminderComment(r: { role: string; dbUser: string; database: string; expiresAt: number; now: number }): Md {
-  return md`⏳ **jit-access**: ${code(r.role)} for ${code(r.dbUser)} on ${code(r.database)} expires at ${until(r.expiresAt, r.now)}. Then the role is revoked and every session of ${code(r.dbUser)} is ended. Need longer? Open a pull request that edits \`duration\` of this request (it needs fresh approval).`;
+export function reminderComment(r: { role: string; dbUser: string; database: string; path?: string; expiresAt: number; now: number }): Md {
+  const file = r.path ? md` in ${code(r.path, 300)}` : md``;
+  return md`⏳ **jit-access**: ${code(r.role)} for ${code(r.dbUser)} on ${code(r.database)} expires at ${until(r.expiresAt, r.now)}. Then the role is revoked and every session of ${code(r.dbUser)} is ended. Need longer? Open a pull request that changes only \`duration\`${file} to the new total, counted from the original grant and at most the role's \`max_duration\` (docs/requests.md, "Extending"); it needs fresh approval, and the grant keeps running meanwhile.`;
 }
 
 /** What a revert PR says about the grant it closes: the ledger's record, never request text beyond ids. */
@@ -254,4 +255,30 @@ export function revertBody(r: RevertText): Md {
     md`| --- | --- |`,
     ...rows.map(([k, val]) => md`| ${k} | ${val} |`),
   ], "\n");
+}
+
+// --- Auto-approval and outcome notifications (issue 13 items 7 and 8) ---
+
+/** The app could not merge an auto-approved request (protection, merge settings): what to change. */
+export function autoMergeBlockedComment(a: { requester: string; rule: string; status: number | undefined }): Md {
+  return md`⚠️ ${mention(a.requester)} **jit-access**: this request is auto-approved by ${text(a.rule)}, but GitHub refused the app's merge (HTTP ${a.status ?? "?"}). A person with merge rights may merge it; to let the app merge auto-approved requests, allow the GitHub App to merge into the default branch (put it on the branch protection or ruleset bypass list, see docs/policies.md).`;
+}
+
+/** An outcome comment addressed to the request's author (a login read from GitHub, never from the file: I19). */
+export function requesterLine(body: Md, requester: string | null): Md {
+  return requester ? md`${body}
+
+cc ${mention(requester)} (requester)` : body;
+}
+
+/** On the request PR when its grant ended: at expiry (the sweep) or early (a merged deletion, `jit revoke`). */
+export function endedComment(e: {
+  requester: string | null; role: string; dbUser: string; database: string; requestId: string; expired: boolean;
+  revokedAt: number | null; sessionsEnded: number; deletionPr?: number; revertPr?: number;
+}): Md {
+  const when = e.revokedAt !== null ? md` at ${utc(e.revokedAt)}` : md``;
+  const how = e.expired ? md`expired and was revoked${when}` : md`was revoked early${when}${e.deletionPr ? md` (pull request #${e.deletionPr} deleted the request file)` : md``}`;
+  const revert = e.revertPr ? md` Pull request #${e.revertPr} deletes the request file.` : md``;
+  const who = e.requester ? md`${mention(e.requester)}: ` : md``;
+  return md`🔒 ${who}**jit-access**: ${code(e.role)} for ${code(e.dbUser)} on ${code(e.database)} (${code(e.requestId)}) ${how}; ${e.sessionsEnded} session(s) of ${code(e.dbUser)} ended.${revert} Need access again? Open a new request with a new file name (request ids are single-use).`;
 }

@@ -3,6 +3,7 @@
 // the same database or identity in two places is a conflict, because "which one wins" is exactly
 // the kind of question a reviewer of a policy change would not think to ask.
 import policySchema from "../../schemas/policy.schema.json" with { type: "json" };
+import { readAutoApproveRules, type RawAutoApproveRule } from "./auto-approve.ts";
 import { parseDuration } from "./duration.ts";
 import { checkIdentifier } from "./identifier.ts";
 import { compileSchema, schemaProblem } from "./json-schema.ts";
@@ -40,6 +41,7 @@ interface RawRole {
   require_ticket?: boolean;
   max_approval_age?: string;
   revoke_by?: RevokeBy[];
+  auto_approve?: RawAutoApproveRule[];
   pending_ttl?: string;
   max_lead_time?: string;
   break_glass?: { requesters: string[]; max_duration: string; retro_approval_within: string };
@@ -219,6 +221,7 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
       requireTicket: r.require_ticket === true,
       ...(maxApprovalAgeMs !== undefined ? { maxApprovalAgeMs } : {}),
       revokeBy: r.revoke_by ? [...r.revoke_by] : [...DEFAULT_REVOKE_BY],
+      ...(r.auto_approve ? { autoApprove: readAutoApproveRules(r.auto_approve, { name, approvals: r.approvals, maxDurationMs: max.ms, maxDuration: r.max_duration }, (ptr) => at(["roles", name, ...ptr]), problems) } : {}),
       ...(pendingTtlMs !== undefined ? { pendingTtlMs } : {}),
       ...(maxLeadTimeMs !== undefined ? { maxLeadTimeMs } : {}),
       ...(breakGlass ? { breakGlass } : {}),

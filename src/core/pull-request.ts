@@ -15,12 +15,14 @@
 //     excluded before any read (bot, author, beneficiary, contributor, stale): permission 1 +
 //     isTeamMember for each owner team and approver team asked (memoised, stops at the first match)
 //   + extension only: fileAt(base, request) 1
+//   + auto_approve only (human approvals missing): isTeamMember(author, team) per rule team asked
 //   + merge mode only: listDir(merge commit, request dir) 1 + listDir(base, root) 1 + listDir(merge commit, root) 1
 // plus the state database's requestState and, when approvals are evaluated, pushers. P is the
 // number of policies/*.yaml files (at most MAX_POLICY_FILES). Early failures (PR shape, request state, parse errors) stop before later reads.
 // A deleted request file costs pull + changedFiles + requestState, plus, when it is an active grant
 // (early revoke), listDir(base, "policies") 1 + P for the database's connection.
 import { evaluateApproval, type ApprovalResult } from "./approval.ts";
+import { withAutoApproval, type AutoApproval } from "./auto-approve.ts";
 import { CODEOWNERS_LOCATIONS, codeownersFromBytes, type SelectedCodeowners } from "./codeowners.ts";
 import type { ChangedFile, PullRequestContext, PullRequestInfo, RequestState, TreeEntry } from "./context.ts";
 import { formatDuration } from "./duration.ts";
@@ -32,8 +34,8 @@ import { parseRequestPath, isUnderRequestsDir } from "./request-path.ts";
 import { parseRequest } from "./request.ts";
 import { startProblems } from "./schedule.ts";
 import { breakGlassProblems, breakGlassTeamsToAsk } from "./break-glass.ts";
-import { parseUtcTimestamp } from "./timestamp.ts";
 import { safeProblems } from "./text.ts";
+import { parseUtcTimestamp } from "./timestamp.ts";
 import type { AccessRequest, Policy, PolicyEvaluation } from "./types.ts";
 
 /** More policy files than this is refused rather than read (keeps the read count bounded). */
@@ -63,6 +65,8 @@ export interface PullRequestEvaluation {
   request: AccessRequest | null;
   policy: PolicyEvaluation | null;
   approval: ApprovalResult | null;
+  /** auto_approve of the base policy, when human approvals were missing and the role has rules. */
+  autoApproval: AutoApproval | null;
   /** The PR author. */
   requester: string;
   dbUser: string | null;
@@ -88,7 +92,7 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
       headSha: pr.headSha, baseSha, mergeCommitSha: pr.mergeCommitSha, mergedAt: pr.mergedAt,
     },
     requestPath: null, database: null, requestId: null, requestState: null, request: null,
-    policy: null, approval: null, requester: pr.author, dbUser: null, beneficiaries: [], expiresAtIfMergedNow: null, basePolicy: null,
+    policy: null, approval: null, autoApproval: null, requester: pr.author, dbUser: null, beneficiaries: [], expiresAtIfMergedNow: null, basePolicy: null,
   };
   const problems: Problem[] = [];
   // I18: file names from the PR are quoted in messages; never let them carry invisible characters.
@@ -252,7 +256,15 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
     ctx,
   });
   out.approval = approval.details;
-  problems.push(...approval.problems);
+  // auto_approve (base policy only) may stand in for the missing human approvals, judged at
+  // merged_at on merge and now on check.
+  const auto = await withAutoApproval(approval.problems, {
+    rules: evaluation.rolePolicy.autoApprove, roleApprovals: evaluation.rolePolicy.approvals, requester: pr.author,
+    durationMs: evaluation.durationMs, breakGlass: request.breakGlass === true, commits, pushers, isTeamMember: (l, t) => ctx.isTeamMember(l, t),
+    at: opts.mode === "merge" ? (parseUtcTimestamp(pr.mergedAt ?? undefined) ?? Number.NaN) : opts.now,
+  });
+  out.autoApproval = auto.autoApproval;
+  problems.push(...auto.problems);
   return done();
 }
 

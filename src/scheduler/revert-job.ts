@@ -12,6 +12,7 @@ import { repoRefOf } from "../github/installations.ts";
 import { isNotFound } from "../github/octokit.ts";
 import { openRevertPr, type RevertAttempt, type RevertMemory, type RevertOptions, type RevertRecord } from "../github/revert-pr.ts";
 import { alertOnce } from "../usecases/alerting.ts";
+import { commentGrantEnded } from "../usecases/notify.ts";
 import { gateRepository } from "../usecases/repository-gate.ts";
 import type { OutboxHandler } from "./outbox.ts";
 
@@ -68,6 +69,8 @@ export function revertPrHandler(deps: { state: pg.Pool; github: GitHubAccess; op
     if (out.hostile.length) {
       await alertOnce(deps.state, octokit, ref, revertBranchTakenAlert({ database: row.database, requestId: row.requestId, hostile: out.hostile }), deps.github.appId);
     }
+    // Item 8: the request PR hears that its grant ended, its author mentioned (once per grant).
+    await commentGrantEnded(deps.state, octokit, ref, row, out.number ? { revertPr: out.number } : {});
     const kind = out.state === "merged" ? "revert_pr_merged" : out.state === "open" ? "revert_pr_opened" : "revert_pr_skipped";
     await appendEvent(deps.state, {
       ledgerId: row.id, kind, repository: row.repository, database: row.database, requestId: row.requestId, actor: "outbox",

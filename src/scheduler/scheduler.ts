@@ -25,6 +25,7 @@ import type { PolicySource } from "./policy-source.ts";
 import { activateDue, expireBreakGlass, type ActivationDeps, type ActivationReport } from "./activation.ts";
 import { msUntilNextStart } from "../db/scheduled.ts";
 import { revertPrHandler } from "./revert-job.ts";
+import { ENDED_COMMENT_KIND, endedCommentHandler } from "./ended-job.ts";
 import { recordSweep, REVERT_PR_KIND, sweep, type SweepEngine, type SweepReport } from "./sweep.ts";
 import { SweepReporter } from "./sweep-report.ts";
 import { effectHandlers } from "../usecases/github-effects.ts";
@@ -100,6 +101,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     handlers[REVERT_PR_KIND] = revertPrHandler({
       state: deps.state, github: deps.github, options: { merge: config.mergeRevertPrs, mergeMethod: config.revertMergeMethod, label: config.revertLabel },
     });
+    handlers[ENDED_COMMENT_KIND] = endedCommentHandler({ state: deps.state, github: deps.github }); // `jit revoke` → request PR comment
   }
 
   let stopped = false;

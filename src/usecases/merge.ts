@@ -4,11 +4,13 @@
 // (merge-once.ts); comments and alerts are claimed once.
 import { authorizeEarlyRevoke, mergeAction } from "../core/action.ts";
 import { evaluatePullRequest } from "../core/pull-request.ts";
+import { getByKey } from "../db/ledger.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import { applyAction, type ApplyEnv, type Outcome } from "./apply-action.ts";
 import { pullRequestContext } from "./check.ts";
 import type { AppDeps } from "./context.ts";
 import { oncePerMerge } from "./merge-once.ts";
+import { commentGrantEnded } from "./notify.ts";
 import { withKeyAuthority } from "./repository-gate.ts";
 import { withTargetChecks } from "./target-checks.ts";
 import { earlyRevokeAuthority } from "./revoke-authority.ts";
@@ -60,5 +62,9 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
   const applied = await applyAction(applyEnv(deps, octokit, ref), action);
   // A break-glass grant of this PR, now eligibly approved and merged, continues as a normal grant.
   if (action.kind === "grant" && applied.outcome.kind === "granted") await confirmBreakGlass(deps.state, action.key, action.actor);
+  // Item 8: the request's own PR hears of an early revoke, its author mentioned (queued once).
+  if (action.kind === "revoke" && applied.outcome.kind === "revoked") {
+    await commentGrantEnded(deps.state, octokit, ref, await getByKey(deps.state, action.key), { deletionPr: number });
+  }
   return applied;
 }
