@@ -17,7 +17,8 @@ import { openStateForCli } from "./state-access.ts";
 
 const USAGE = `usage: jit revoke <database>/<request-id> --reason TEXT [--repository OWNER/NAME] [--repo DIR]
 
-Revokes an active grant now: REVOKE, end the user's sessions, verify, record who and why.
+Revokes an active grant now: REVOKE, end the user's sessions, verify, record who and why, and
+queue the revert pull request that deletes the request file (the app's outbox opens it).
   --reason TEXT            why (recorded in the ledger and events; required)
   --repository OWNER/NAME  which access repository, when several use the same state database
   --repo DIR               checkout holding policies/ (default: current directory)

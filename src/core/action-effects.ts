@@ -14,7 +14,7 @@ export type Effect =
   | { kind: "comment"; pr: number; key: string; body: Md }
   /** A jit-alert issue, once per incident. */
   | { kind: "alert"; alert: AlertText }
-  /** The revert PR of an expired grant, queued in the outbox after the revoke is recorded. */
+  /** The revert PR of an expired or operator-revoked grant, queued in the outbox after the revoke is recorded. */
   | { kind: "revert-pr"; grant: { id: number; repository: string; database: string; requestId: string; path: string } };
 
 /** What applying did, as far as the effects care. */
@@ -42,7 +42,8 @@ export function effectsOf(done: Done, now: number): Effect[] {
     case "revoked": {
       const k = done.action.key;
       // After the revoke, never before; also when another sweeper closed it for expiry (idempotent).
-      if (done.row && done.row.status === "revoked" && done.row.revokeReason === EXPIRY_REASON) {
+      // Git true after every revoke: an operator's (`jit revoke`) gets the same revert PR, one per request.
+      if (done.row && done.row.status === "revoked" && (done.row.revokeReason === EXPIRY_REASON || origin.via === "operator")) {
         return [{ kind: "revert-pr", grant: { id: done.row.id, repository: k.repository, database: k.database, requestId: k.requestId, path: done.row.path } }];
       }
       if (origin.via === "merge" && !done.alreadyClosed) {

@@ -102,6 +102,10 @@ export const CODES = {
   JIT_REPO_ID_CHANGED: "the named repository now has another id than when the app first saw it (deleted and re-created, or transferred)",
   JIT_REVERT_BRANCH_TAKEN: "a branch or pull request the app did not write uses its revert naming, or its revert PR was changed by someone else; never merged",
   JIT_REVOKE_NOT_AUTHORIZED: "the deletion of an active request was not made or approved by someone its role's revoke_by allows; the grant ends at expiry",
+  // Actions mode and the in-database backstop (src/actions/, src/db/backstop*.ts)
+  JIT_ACTIONS_EVENT: "a `jit actions` job was started by an event it does not handle (the workflow's triggers are wrong)",
+  JIT_BACKSTOP_REVOKED: "the in-database backstop (pg_cron) revoked an expired grant before the app did; the app's next sweep ends the sessions, verifies and closes the ledger row",
+  JIT_BACKSTOP_MIRROR_FAILED: "the grants could not be mirrored into a target's in-database backstop; retried on the next grant or sweep",
   // Errors (src/core/errors.ts: every error class carries a code)
   JIT_USAGE: "a command was called with arguments it does not accept (exit status 2)",
   // Request lifecycle (src/usecases/target-checks.ts, src/jobs/pending-ttl.ts)

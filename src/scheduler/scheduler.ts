@@ -27,6 +27,7 @@ import { msUntilNextStart } from "../db/scheduled.ts";
 import { revertPrHandler } from "./revert-job.ts";
 import { ENDED_COMMENT_KIND, endedCommentHandler } from "./ended-job.ts";
 import { recordSweep, REVERT_PR_KIND, sweep, type SweepEngine, type SweepReport } from "./sweep.ts";
+import { NO_POLICY } from "../core/action.ts";
 import { SweepReporter } from "./sweep-report.ts";
 import { effectHandlers } from "../usecases/github-effects.ts";
 
@@ -169,6 +170,8 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
         await recordSweep(deps.state, "app", { error: out.error }).catch(() => {});
       }
       if (kind !== "timer" || (out.sweep?.revertsQueued ?? 0) > 0) kickGitHubWork(kind !== "timer");
+      // What grantees do during their windows: sessions sampled each periodic tick (the connections recorded at grant, I15).
+      if (kind === "interval" && !out.sweep?.leaderLost) await deps.engines.engine(NO_POLICY).sampleOpenWindows?.().catch(() => 0);
     }
     if (kind === "interval" || kind === "start") {
       try {

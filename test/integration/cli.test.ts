@@ -96,12 +96,16 @@ describe("jit revoke", () => {
     expect(await f.appGranted("orders_readonly")).toEqual([]);
     expect(await ledgerRow(f, "alice-1")).toMatchObject({ status: "revoked", revoke_reason: "incident INC-9 closed", revoked_by: "cli:oncall" });
     expect((await jit("status")).out).not.toContain("alice-1");
+    // Git true after every revoke: the revert PR is queued in the outbox, once per request.
+    const queued = await f.state.query("SELECT kind, payload FROM outbox WHERE dedupe_key LIKE 'revert_pr:%' AND payload->>'requestId' = 'alice-1'");
+    expect(queued.rows).toEqual([{ kind: "revert_pr", payload: expect.objectContaining({ database: DB_KEY, requestId: "alice-1", path: expect.stringContaining("alice-1") }) }]);
   });
 
   it("is idempotent, and reports unknown requests and usage errors with distinct exit codes", async () => {
     const again = await jit("revoke", `${DB_KEY}/alice-1`, "--reason", "again");
     expect(again.code).toBe(0);
     expect(again.out).toContain("already revoked (incident INC-9 closed)");
+    expect((await f.state.query("SELECT 1 FROM outbox WHERE payload->>'requestId' = 'alice-1'")).rowCount).toBe(1);
     const unknown = await jit("revoke", `${DB_KEY}/nobody-1`, "--reason", "x");
     expect(unknown.code).toBe(1);
     expect(unknown.err).toContain("JIT_GRANT_NOT_FOUND");
