@@ -7,6 +7,7 @@ import { enqueueRefusalPr } from "./jobs/refusal-pr.ts";
 import { autoMergeIfApproved } from "./usecases/auto-merge.ts";
 import { CHECK_NAME, notAccessCheck, recheckClosed, runCheck } from "./usecases/check.ts";
 import type { AppDeps } from "./usecases/context.ts";
+import { breakGlassOnCheck } from "./usecases/break-glass.ts";
 import { handleMerged } from "./usecases/merge.ts";
 import { dashboardChanged, dashboardEdited, pullRequestClosed } from "./usecases/pending.ts";
 import { handlePush } from "./usecases/push.ts";
@@ -42,6 +43,7 @@ export function createApp(deps: AppDeps) {
       const access = g ?? await gate(deps, c);
       if (!access.ok) return notAccessCheck(deps, octo(c), c.repo(), n, access.problem, checkRunId);
       const out = await runCheck(deps, octo(c), c.repo(), n, checkRunId);
+      await breakGlassOnCheck(deps, octo(c), c.repo(), n, out.decision); // policy-enabled exception to I1 (src/usecases/break-glass.ts)
       await autoMergeIfApproved(deps, octo(c), c.repo(), n, out); // auto_approve: the app merges at the evaluated head
       return out.conclusion;
     };

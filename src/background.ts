@@ -58,7 +58,7 @@ export async function startBackground(opts: {
     state, engines: opts.deps.engines, policies, log: opts.log, config, now: opts.deps.now,
     // The dashboard issue and the removal PR of a refused merge leave through the same outbox (src/jobs/).
     ...(github ? {
-      github, outboxHandlers: {
+      github, activation: { engines: opts.deps.engines }, outboxHandlers: {
         [DASHBOARD_KIND]: dashboardHandler({ state, github, log: opts.log }),
         [REFUSAL_PR_KIND]: refusalPrHandler({ state, github, options: { merge: config.mergeRevertPrs, mergeMethod: config.revertMergeMethod, label: config.revertLabel } }),
       },

@@ -113,6 +113,21 @@ export const CODES = {
   // Request lifecycle (src/usecases/target-checks.ts, src/jobs/pending-ttl.ts)
   JIT_ALREADY_GRANTED: "the database user already holds this role through an active grant of the app (another request id), and this request cannot extend it (it would not end later, or would exceed max_duration counted from that grant's start): nothing is granted and this request id stays unused",
   JIT_PENDING_TTL_EXPIRED: "the request pull request stayed open longer than its role's pending_ttl and was closed by the app",
+  // Scheduled start (src/core/schedule.ts, src/scheduler/activation.ts)
+  JIT_START_INVALID: "start is not an RFC 3339 time with whole seconds and an explicit offset",
+  JIT_START_NOT_ALLOWED: "the role's policy sets no max_lead_time, so its access cannot be scheduled",
+  JIT_START_PAST: "start is not after the check (or, at merge, after the merge time)",
+  JIT_START_TOO_FAR: "start is further ahead than the role's max_lead_time",
+  JIT_REQUEST_SCHEDULED: "the request id is a scheduled grant; only deleting its file (cancel) is allowed before it starts",
+  JIT_APPROVAL_NO_LONGER_ELIGIBLE: "at a scheduled start, the approvals recorded at merge no longer satisfy the role's current policy",
+  JIT_SCHEDULE_CANCELLED: "a scheduled grant was cancelled by merging the deletion of its file before it started; nothing was granted",
+  // Break-glass (src/core/break-glass.ts, src/usecases/break-glass.ts)
+  JIT_BREAK_GLASS_NOT_ALLOWED: "break_glass was asked for but the role's policy has no break_glass, the requester is not among its requesters, or it is combined with start",
+  JIT_BREAK_GLASS_DURATION: "a break-glass duration is over the role's break_glass max_duration",
+  JIT_BREAK_GLASS_ACTIVE: "the requester already holds an active break-glass grant; one at a time per person",
+  JIT_BREAK_GLASS_UNATTRIBUTED: "a commit of the break-glass pull request is not authored and committed by the requester, or someone else pushed to it",
+  JIT_BREAK_GLASS_GRANTED: "access was granted by break-glass, without prior approval (alert)",
+  JIT_BREAK_GLASS_EXPIRED: "a break-glass grant got no eligible approval and merge before its retro-approval deadline: revoked, pull request closed (incident)",
 } as const;
 
 export type JitCode = keyof typeof CODES;

@@ -32,6 +32,8 @@ import { irregularEntry, readPolicies } from "./policy-reader.ts";
 import { decide, problem, type Decision, type Problem } from "./problem.ts";
 import { parseRequestPath, isUnderRequestsDir } from "./request-path.ts";
 import { parseRequest } from "./request.ts";
+import { startProblems } from "./schedule.ts";
+import { breakGlassProblems, breakGlassTeamsToAsk } from "./break-glass.ts";
 import { safeProblems } from "./text.ts";
 import { parseUtcTimestamp } from "./timestamp.ts";
 import type { AccessRequest, Policy, PolicyEvaluation } from "./types.ts";
@@ -130,8 +132,15 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
   const state = await ctx.requestState(where.database, where.requestId);
   out.requestState = state;
   if (file.status === "removed") {
-    out.kind = state.status === "active" ? "revoke" : "none";
+    // Deleting a scheduled request cancels it: the revoke path, before any GRANT happened.
+    out.kind = state.status === "active" || state.status === "scheduled" ? "revoke" : "none";
     if (out.kind === "revoke") out.basePolicy = await readBasePolicies(ctx, baseSha, []);
+    return done();
+  }
+  if (state.status === "scheduled") {
+    problems.push(problem("JIT_REQUEST_SCHEDULED", `request id ${where.requestId} on ${where.database} is already merged and scheduled; it cannot change before it starts`, {
+      path: file.filename, hint: "delete the file in a pull request to cancel it, and open a new request (new file name) instead",
+    }));
     return done();
   }
   out.kind = state.status === "active" && file.status !== "added" ? "extension" : "grant";
@@ -209,6 +218,18 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
   out.dbUser = evaluation.dbUser;
   out.beneficiaries = Object.keys(policy.identities).filter((login) => policy.identities[login] === evaluation.dbUser).sort();
   out.expiresAtIfMergedNow = (out.kind === "extension" ? (state.grantedAt ?? opts.now) : opts.now) + evaluation.durationMs;
+  if (request.startMs !== undefined) {
+    // A scheduled start is judged against now (check) or GitHub's merge time (merge, I17); an
+    // extension keeps its window, so start may not appear in one (checkExtension compares fields).
+    const reference = opts.mode === "merge" ? (parseUtcTimestamp(pr.mergedAt) ?? Number.POSITIVE_INFINITY) : opts.now;
+    problems.push(...startProblems(request, evaluation.rolePolicy, reference));
+    out.expiresAtIfMergedNow = request.startMs + evaluation.durationMs;
+  }
+  if (request.breakGlass) {
+    const teams = new Set<string>();
+    for (const t of breakGlassTeamsToAsk(pr.author, evaluation.rolePolicy)) if (await ctx.isTeamMember(pr.author, t)) teams.add(t);
+    problems.push(...breakGlassProblems(request, evaluation.rolePolicy, pr.author, teams));
+  }
 
   // Approvals: base CODEOWNERS, reviews on the head SHA.
   const codeowners = await readCodeowners(ctx, baseSha);
@@ -336,7 +357,7 @@ async function checkExtension(ctx: PullRequestContext, baseSha: string, request:
   const baseBytes = await ctx.fileAt(baseSha, request.path);
   const before = baseBytes === undefined ? null : parseRequest(request.path, baseBytes).details;
   if (!before) return notAllowed("its current version on the base branch could not be read");
-  const changed = (["role", "reason", "ticket", "user"] as const).filter((k) => before[k] !== request[k]);
+  const changed = (["role", "reason", "ticket", "user", "start"] as const).filter((k) => before[k] !== request[k]);
   if (changed.length > 0) return notAllowed(`${changed.join(", ")} changed`);
   const current = state.durationMs ?? before.durationMs;
   if (request.durationMs <= current) {

@@ -120,7 +120,9 @@ function requestTable(e: PullRequestEvaluation, now: number): Md[] {
     ["Role", code(r.role)],
     ["Database user", e.dbUser ? code(e.dbUser) : md`unknown`],
     ["Duration", e.kind === "extension" ? md`${r.duration} (extension, counted from the original grant)` : md`${r.duration}`],
-    ["Until, if merged now", e.expiresAtIfMergedNow !== null ? md`${utc(e.expiresAtIfMergedNow)} (${relative(e.expiresAtIfMergedNow, now)})` : md`—`],
+    ...(r.startMs !== undefined
+      ? [["Starts (scheduled)", md`${utc(r.startMs)} (${relative(r.startMs, now)})`] as [string, Md], ["Until", md`${utc(r.startMs + r.durationMs)} (${relative(r.startMs + r.durationMs, now)})`] as [string, Md]]
+      : [["Until, if merged now", e.expiresAtIfMergedNow !== null ? md`${utc(e.expiresAtIfMergedNow)} (${relative(e.expiresAtIfMergedNow, now)})` : md`—`] as [string, Md]]),
     ["Reason", text(r.reason, { max: 500 })],
   ];
   if (r.ticket) rows.push(["Ticket", text(r.ticket)]);

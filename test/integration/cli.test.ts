@@ -3,7 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
 import { captureIo } from "../../src/cli/io.ts";
+import { reserveBreakGlass } from "../../src/db/break-glass.ts";
+import { insertScheduled } from "../../src/db/scheduled.ts";
 import { main } from "../../src/cli/main.ts";
 import { startPostgres, type TestCluster } from "../harness/postgres.ts";
 import { DB_KEY, ENV_NAME, ledgerRow, setupGrantFixture, STATE_DB, type GrantFixture } from "../harness/grant-fixture.ts";
@@ -57,6 +60,28 @@ describe("jit status", () => {
     expect(json.grants.map((g) => g.requestId)).toEqual(["bob-1", "alice-1"]);
     expect(Date.parse(json.grants[1]!.expiresAt)).toBeGreaterThan(Date.now());
     expect((await jit("status", "--format", "yaml")).code).toBe(2);
+  });
+
+  it("lists scheduled grants and open break-glass grants after the active ones", async () => {
+    const state = new pg.Pool({ connectionString: cluster.superuserUrl(STATE_DB) });
+    try {
+      const start = new Date(Date.now() + 3 * 3_600_000);
+      start.setUTCMilliseconds(0);
+      await insertScheduled(state, {
+        repository: "acme/access", path: "access-requests/orders-prod/carol-later.yaml", database: DB_KEY, requestId: "carol-later", prNumber: 7,
+        headSha: "a".repeat(40), mergeSha: "b".repeat(40), mergedAt: new Date().toISOString(), requester: "carol", approvers: ["dora"],
+        role: "orders_readonly", dbUser: "carol", durationMs: 3_600_000, duration: "1h", reason: "later", ticket: null, start: start.toISOString(), actor: "test",
+      });
+      await reserveBreakGlass(state, { repository: "acme/access", database: DB_KEY, requestId: "erin-bg", prNumber: 8, requester: "erin", dbUser: "erin", headSha: "c".repeat(40), retroMs: 4 * 3_600_000 });
+      const text = (await jit("status")).out.split("\n");
+      expect(text).toContainEqual(expect.stringMatching(new RegExp(`^orders-prod/carol-later\\s+orders_readonly\\s+carol\\s+${start.toISOString().replace(".000Z", ".000Z")}\\s+\\S+\\s+in (2h59m|3h00m)$`)));
+      expect(text).toContainEqual(expect.stringMatching(/^orders-prod\/erin-bg\s+#8\s+erin\s+erin\s+\S+Z$/));
+      const json = JSON.parse((await jit("status", "--format", "json")).out) as { scheduled: { requestId: string; startsAt: string }[]; breakGlass: { requestId: string }[] };
+      expect(json.scheduled.map((g) => [g.requestId, g.startsAt])).toEqual([["carol-later", start.toISOString()]]);
+      expect(json.breakGlass.map((g) => g.requestId)).toEqual(["erin-bg"]);
+    } finally {
+      await state.end();
+    }
   });
 });
 
