@@ -64,9 +64,10 @@ describe("dashboard issue", () => {
     expect((after[0].next_attempt_at as Date).getTime()).toBe(before.getTime()); // later requests do not push it further
 
     const report = await refresh();
-    expect(report.done.map((d) => d.result)).toEqual([expect.stringMatching(/^created #\d+/)]);
+    expect(report.done.map((d) => d.result)).toEqual([expect.stringMatching(/^created #\d+ \(pinned\)$/)]);
     expect(dashboards()).toHaveLength(1);
     const issue = dashboards()[0]!;
+    expect(issue.pinned).toBe(true); // GraphQL pinIssue, validated against GitHub's schema by the simulator
     const body = bodyOf(issue.number);
     expect(body.startsWith(DASHBOARD_MARKER)).toBe(true);
     expect(issue.title).toBe(`jit-access dashboard (${FULL})`);

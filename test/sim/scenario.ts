@@ -200,7 +200,7 @@ export class RepoScenario {
   pulls(): { number: number; state: string; merged: boolean; title: string; user: string; headRef: string; baseRef: string }[] {
     return [...this.repo.issues.values()].filter(isPull).map((p) => ({ number: p.number, state: p.state, merged: p.pull.merged, title: p.title, user: p.user, headRef: p.pull.headRef, baseRef: p.pull.baseRef }));
   }
-  issues(): { number: number; title: string; state: string; labels: string[]; isPull: boolean }[] {
-    return [...this.repo.issues.values()].map((i) => ({ number: i.number, title: i.title, state: i.state, labels: [...i.labels], isPull: isPull(i) }));
+  issues(): { number: number; title: string; state: string; labels: string[]; isPull: boolean; pinned: boolean }[] {
+    return [...this.repo.issues.values()].map((i) => ({ number: i.number, title: i.title, state: i.state, labels: [...i.labels], isPull: isPull(i), pinned: i.pinned === true }));
   }
 }

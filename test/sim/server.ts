@@ -6,6 +6,7 @@ import type { AppAuth, Actor } from "./auth.ts";
 import type { ContractValidator } from "./contract.ts";
 import type { SimContext } from "./context.ts";
 import type { Faults, RateLimits, RequestLogEntry } from "./faults.ts";
+import { answerGraphql } from "./graphql.ts";
 import { handleManifestForm } from "./manifests.ts";
 import { matchRoute, type Handler, type RouteResponse } from "./router.ts";
 import { HttpError } from "./world.ts";
@@ -54,6 +55,7 @@ async function handle(d: ServerDeps, req: IncomingMessage, res: ServerResponse):
   const url = new URL(req.url ?? "/", d.ctx.w.baseUrl);
   // GitHub Enterprise Server serves the same API under /api/v3 (GHE_HOST clients use that base).
   if (url.pathname.startsWith("/api/v3/")) url.pathname = url.pathname.slice("/api/v3".length);
+  if (method === "POST" && (url.pathname === "/graphql" || url.pathname === "/api/graphql")) return handleGraphql(d, req, res, url, started);
   const match = matchRoute(method, url.pathname);
   let actor: Actor | null = null;
   let faulted = false;
@@ -120,4 +122,32 @@ async function handle(d: ServerDeps, req: IncomingMessage, res: ServerResponse):
     res.end(text);
   }
   d.log.push({ method, route: match?.op.path ?? url.pathname, operationId: match?.op.id ?? null, path: url.pathname + url.search, status: out.status, ms: Math.round(performance.now() - started), actor: actorName(actor), faulted, startedAt: performance.timeOrigin + started, at: performance.timeOrigin + performance.now() });
+}
+
+/** POST /graphql: authenticated, rate-limited, faultable and logged like REST, validated against GitHub's GraphQL schema. */
+async function handleGraphql(d: ServerDeps, req: IncomingMessage, res: ServerResponse, url: URL, started: number): Promise<void> {
+  const headers: Record<string, string> = { "x-github-request-id": randomBytes(8).toString("hex").toUpperCase() };
+  let actor: Actor | null = null;
+  let faulted = false;
+  let out: RouteResponse;
+  try {
+    const raw = await readBody(req);
+    let body: unknown;
+    try { body = JSON.parse(raw); } catch { throw new HttpError(400, "Problems parsing JSON"); }
+    actor = d.auth.authenticate(req.headers.authorization, false);
+    const rl = d.rateLimits.consume(actor.kind === "app" ? "app" : actor.token);
+    Object.assign(headers, rl.headers);
+    if (rl.exceeded) throw new HttpError(403, `API rate limit exceeded for ${actorName(actor)}.`);
+    const fault = d.faults.take("graphql", "POST", "/graphql");
+    const delay = (fault?.latencyMs ?? 0) + d.faults.latencyMs;
+    if (delay > 0) await sleep(delay);
+    if (fault?.status) { faulted = true; throw new HttpError(fault.status, fault.status >= 500 ? "Server Error" : "Injected fault"); }
+    out = await answerGraphql(d.ctx, actor, body);
+  } catch (e) {
+    out = e instanceof HttpError ? { status: e.status, body: errorBody(e.status, e.message, e.extra) } : { status: 500, body: errorBody(500, `simulator error: ${(e as Error).message}`) };
+  }
+  const text = JSON.stringify(out.body);
+  res.writeHead(out.status, { "content-type": "application/json; charset=utf-8", ...headers, "content-length": String(Buffer.byteLength(text)) });
+  res.end(text);
+  d.log.push({ method: "POST", route: "/graphql", operationId: "graphql", path: url.pathname, status: out.status, ms: Math.round(performance.now() - started), actor: actorName(actor), faulted, startedAt: performance.timeOrigin + started, at: performance.timeOrigin + performance.now() });
 }

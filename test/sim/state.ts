@@ -71,6 +71,8 @@ export interface Issue {
   user: string;
   /** Opened with the App's installation token: GitHub then reports `performed_via_github_app`. */
   viaApp?: boolean;
+  /** Pinned to the repository (GraphQL `pinIssue`). */
+  pinned?: boolean;
   state: "open" | "closed";
   stateReason: "completed" | "not_planned" | "reopened" | null;
   labels: string[];
