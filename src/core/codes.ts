@@ -111,6 +111,8 @@ export const CODES = {
   // Request lifecycle (src/usecases/target-checks.ts, src/jobs/pending-ttl.ts)
   JIT_ALREADY_GRANTED: "the database user already holds this role through an active grant of the app (another request id), and this request cannot extend it (it would not end later, or would exceed max_duration counted from that grant's start): nothing is granted and this request id stays unused",
   JIT_PENDING_TTL_EXPIRED: "the request pull request stayed open longer than its role's pending_ttl and was closed by the app",
+  // Actions mode pushers (src/github/activity-pushers.ts)
+  JIT_PUSHERS_UNKNOWN: "who pushed to the request pull request's head branch cannot be established from GitHub's repository activity (a fork's branch, an activity list the app cannot read, or one without the push that made the head): nobody's approval can be counted, nothing is granted (I13)",
 } as const;
 
 export type JitCode = keyof typeof CODES;
