@@ -287,7 +287,8 @@ describe("actions mode: pushers from GitHub's repository activity (I13)", () => 
     expect((await jitChecks(p.headSha)).at(-1)!.conclusion).not.toBe("success"); // the check job says so before the merge
     const r = await p.grant();
     expect(r.code, r.err).toBe(0);
-    expect(refusal(p.number)).toContain("JIT_APPROVER_IS_PUSHER");
+    expect(refusal(p.number)).toContain("nothing was granted (**JIT_APPROVALS_MISSING**)");
+    expect(refusal(p.number)).toContain("not counted: @dora (JIT_APPROVER_IS_PUSHER)");
     expect(await appGranted()).toEqual(before);
     expect(await live("alice-inc-5")).toEqual([]);
   });
@@ -303,7 +304,8 @@ describe("actions mode: pushers from GitHub's repository activity (I13)", () => 
     });
     const r = await p.grant();
     expect(r.code, r.err).toBe(0);
-    expect(refusal(p.number)).toContain("JIT_APPROVER_IS_PUSHER");
+    expect(refusal(p.number)).toContain("nothing was granted (**JIT_APPROVALS_MISSING**)");
+    expect(refusal(p.number)).toContain("not counted: @dora (JIT_APPROVER_IS_PUSHER)");
     expect(await appGranted()).toEqual(before);
     expect(await live("alice-inc-6")).toEqual([]);
   });
@@ -319,7 +321,7 @@ describe("actions mode: pushers from GitHub's repository activity (I13)", () => 
     } finally {
       fault.clear();
     }
-    expect(refusal(p.number)).toContain("JIT_PUSHERS_UNKNOWN");
+    expect(refusal(p.number)).toContain("nothing was granted (**JIT_PUSHERS_UNKNOWN**)");
     expect(await appGranted()).toEqual(before);
     expect(await live("alice-inc-7")).toEqual([]);
   });
@@ -335,9 +337,42 @@ describe("actions mode: pushers from GitHub's repository activity (I13)", () => 
     } finally {
       fault.clear();
     }
-    expect(refusal(p.number)).toContain("JIT_PUSHERS_UNKNOWN");
+    expect(refusal(p.number)).toContain("nothing was granted (**JIT_PUSHERS_UNKNOWN**)");
     expect(await appGranted()).toEqual(before);
     expect(await live("alice-inc-8")).toEqual([]);
+  });
+
+  it("I13 (actions mode): a pull request from a fork, or a push GitHub names no account for, refuses with JIT_PUSHERS_UNKNOWN", async () => {
+    const before = await appGranted();
+    const fork = await mergedRequest("alice-inc-10");
+    // The pull request's head is another repository's branch (a fork): this repository's activity does not list its pushes.
+    const asFork = e2e.sim.injectFault({ route: "pulls/get", count: Infinity, mutateResponse: (body) => {
+      const head = (body as { head: { repo: { full_name: string; name: string } } }).head;
+      head.repo = { ...head.repo, full_name: "mallory/access", name: "access" };
+    } });
+    try {
+      expect((await fork.grant()).code).toBe(0);
+      expect(asFork.hits).toBeGreaterThan(0);
+    } finally {
+      asFork.clear();
+    }
+    expect(refusal(fork.number)).toContain("nothing was granted (**JIT_PUSHERS_UNKNOWN**)");
+    expect(refusal(fork.number)).toContain("mallory/access");
+    // A push by an account GitHub no longer names (a deleted user: actor null).
+    const ghost = await mergedRequest("alice-inc-11", (n) => repo.pushCommits("alice", n, { "access-requests/orders-prod/alice-inc-11.yaml": request("INC-11").replace("duplicate", "odd") }).then(() => {}));
+    const nameless = e2e.sim.injectFault({ route: "repos/list-activities", count: Infinity, mutateResponse: (body) => {
+      (body as unknown as { actor: unknown }[])[0]!.actor = null;
+    } });
+    try {
+      expect((await ghost.grant()).code).toBe(0);
+      expect(nameless.hits).toBeGreaterThan(0);
+    } finally {
+      nameless.clear();
+    }
+    expect(refusal(ghost.number)).toContain("nothing was granted (**JIT_PUSHERS_UNKNOWN**)");
+    expect(await appGranted()).toEqual(before);
+    expect(await live("alice-inc-10")).toEqual([]);
+    expect(await live("alice-inc-11")).toEqual([]);
   });
 
   it("the normal flow still grants: the requester's own pushes and an eligible approval", async () => {
