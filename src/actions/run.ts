@@ -90,7 +90,8 @@ export async function runActionsJob(job: ActionsJob, io: CliIo, o: ActionsOption
 
 /** The app function, loaded into this job's Probot over the state database. */
 async function loadApp(ctx: JobContext, o: { targetsAtMerge?: boolean } = {}) {
-  const deps = { ...buildDeps({ state: ctx.state, env: ctx.env, log: ctx.log, appId: ctx.appId }), ...o };
+  // I13: no job keeps the pushers table, so both read who pushed from GitHub's repository activity.
+  const deps = { ...buildDeps({ state: ctx.state, env: ctx.env, log: ctx.log, appId: ctx.appId }), pushersFromGitHub: true, ...o };
   await ctx.probot.load(createApp(deps), { cwd: ctx.io.cwd, addHandler: () => {} });
   return deps;
 }

@@ -128,6 +128,8 @@ export const CODES = {
   JIT_BREAK_GLASS_UNATTRIBUTED: "a commit of the break-glass pull request is not authored and committed by the requester, or someone else pushed to it",
   JIT_BREAK_GLASS_GRANTED: "access was granted by break-glass, without prior approval (alert)",
   JIT_BREAK_GLASS_EXPIRED: "a break-glass grant got no eligible approval and merge before its retro-approval deadline: revoked, pull request closed (incident)",
+  // Actions mode pushers (src/github/activity-pushers.ts)
+  JIT_PUSHERS_UNKNOWN: "who pushed to the request pull request's head branch cannot be established from GitHub's repository activity (a fork's branch, an activity list the app cannot read, or one without the push that made the head): nobody's approval can be counted, nothing is granted (I13)",
 } as const;
 
 export type JitCode = keyof typeof CODES;

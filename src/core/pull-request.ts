@@ -26,6 +26,7 @@ import { withAutoApproval, type AutoApproval } from "./auto-approve.ts";
 import { CODEOWNERS_LOCATIONS, codeownersFromBytes, type SelectedCodeowners } from "./codeowners.ts";
 import type { ChangedFile, PullRequestContext, PullRequestInfo, RequestState, TreeEntry } from "./context.ts";
 import { formatDuration } from "./duration.ts";
+import { jitCodeOf } from "./errors.ts";
 import { evaluatePolicy } from "./evaluate-policy.ts";
 import { parsePolicies } from "./policy.ts";
 import { irregularEntry, readPolicies } from "./policy-reader.ts";
@@ -233,7 +234,13 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
 
   // Approvals: base CODEOWNERS, reviews on the head SHA.
   const codeowners = await readCodeowners(ctx, baseSha);
-  const [commits, reviews, pushers] = [await ctx.commits(), await ctx.reviews(), await ctx.pushers()];
+  const [commits, reviews] = [await ctx.commits(), await ctx.reviews()];
+  // I13: pushers that cannot be established (actions mode) refuse; no approval is counted without them.
+  const pushers = await ctx.pushers().catch((e: unknown) => {
+    if (jitCodeOf(e) !== "JIT_PUSHERS_UNKNOWN") throw e;
+    problems.push(problem("JIT_PUSHERS_UNKNOWN", (e as Error).message, { path: file.filename }));
+    return [];
+  });
   // GitHub stops listing a PR's commits at 250 without saying so: who committed is decided only on
   // the whole list (I12).
   if (commits.length !== pr.commitsCount) {

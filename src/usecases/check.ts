@@ -6,6 +6,7 @@ import { evaluatePullRequest, type PullRequestEvaluation } from "../core/pull-re
 import { isRequestPullRequest, isWaitingOnly, renderCheck, renderStickyComment } from "../core/report.ts";
 import { isUnderRequestsDir } from "../core/request-path.ts";
 import { pushersOf } from "../db/pushers.ts";
+import { pushersFromActivity } from "../github/activity-pushers.ts";
 import { isNotFound, repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import { OctokitPullRequestContext } from "../github/pr-context.ts";
 import { upsertStickyComment } from "../github/sticky-comment.ts";
@@ -22,7 +23,7 @@ export const CHECK_NAME = "jit-access";
 export function pullRequestContext(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number): OctokitPullRequestContext {
   const repository = repoKey(ref);
   return new OctokitPullRequestContext(octokit, ref, number, (db, id) => requestStateOf(deps.state, repository, db, id, number),
-    () => pushersOf(deps.state, repository, number));
+    async () => [...await pushersOf(deps.state, repository, number), ...(deps.pushersFromGitHub ? await pushersFromActivity(octokit, ref, number) : [])]);
 }
 
 export interface CheckOutcome {

@@ -23,6 +23,8 @@ export interface AppDeps {
   reviewRequestMax?: number;
   /** Actions mode's check job holds no database secret: target checks run at merge only (docs/actions-mode.md). */
   targetsAtMerge?: boolean;
+  /** Actions mode: no job keeps the pushers table, so they are read from GitHub's repository activity too (I13). */
+  pushersFromGitHub?: boolean;
   /** Called after a grant or an extension commits, so the expiry timer can re-arm. */
   onGrant?: () => void;
 }

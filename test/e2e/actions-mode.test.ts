@@ -259,3 +259,128 @@ describe("actions mode: check, grant and sweep jobs", () => {
     expect(mismatch.err).toContain("another repository");
   });
 });
+
+describe("actions mode: pushers from GitHub's repository activity (I13)", () => {
+  const reviewRun = (p: { number: number; headSha: string }) =>
+    ({ action: "completed", workflow_run: { id: 78, name: "jit-review", event: "pull_request_review", head_sha: p.headSha, pull_requests: [{ number: p.number }] } });
+  const refusal = (n: number) => repo.comments(n).map((c) => String(c.body)).find((b) => b.startsWith("❌ **jit-access**: nothing was granted")) ?? "";
+  const live = async (id: string) => (await ledger(id)).filter((l) => l.status === "active" || l.status === "intent");
+
+  /** Opens alice's request; `tamper` lets others push to its branch; dora (the only eligible approver) approves; merged. */
+  async function mergedRequest(id: string, tamper: (n: number) => Promise<void> = async () => {}) {
+    const p = await repo.openPullRequest("alice", `req/${id}`, { [`access-requests/orders-prod/${id}.yaml`]: request(id.toUpperCase().replace(/^ALICE-/, "")) });
+    await tamper(p.number);
+    await e2e.sim.waitForIdle();
+    await repo.review("dora", p.number, "APPROVE");
+    await e2e.sim.waitForIdle();
+    const check = await job("check", runnerEnv("workflow_run", reviewRun({ number: p.number, headSha: repo.headSha(p.number) }), checkSecrets()));
+    const sha = await repo.merge(p.number, { method: "squash", asAdminBypass: true });
+    await e2e.sim.waitForIdle();
+    return { number: p.number, headSha: repo.headSha(p.number), check, grant: () => job("grant", runnerEnv("push", pushOf(sha), databaseSecrets())) };
+  }
+
+  it("I13 (actions mode): a pusher of the requester's commits who then approves is not counted (nothing granted, exact code)", async () => {
+    const before = await appGranted();
+    // dora pushes a commit authored and committed by alice (the requester) to alice's branch, then approves.
+    const p = await mergedRequest("alice-inc-5", (n) => repo.pushCommits("dora", n, { [`access-requests/orders-prod/alice-inc-5.yaml`]: request("INC-5").replace("duplicate", "missing") }, { commitAuthor: "alice", committer: "alice" }).then(() => {}));
+    expect(p.check.code).toBe(0);
+    expect((await jitChecks(p.headSha)).at(-1)!.conclusion).not.toBe("success"); // the check job says so before the merge
+    const r = await p.grant();
+    expect(r.code, r.err).toBe(0);
+    expect(refusal(p.number)).toContain("nothing was granted (**JIT_APPROVALS_MISSING**)");
+    expect(refusal(p.number)).toContain("not counted: @dora (JIT_APPROVER_IS_PUSHER)");
+    expect(await appGranted()).toEqual(before);
+    expect(await live("alice-inc-5")).toEqual([]);
+  });
+
+  it("I13 (actions mode): a force push by the approver, buried under a later push by the requester, still excludes the approver", async () => {
+    const before = await appGranted();
+    const p = await mergedRequest("alice-inc-6", async (n) => {
+      const branch = "req/alice-inc-6";
+      // dora rewrites the branch (force push of a commit authored by alice) …
+      await repo.commitToBranch("dora", branch, { files: { "access-requests/orders-prod/alice-inc-6.yaml": request("INC-6") }, commitAuthor: "alice", committer: "alice", message: "rewritten" }, { force: true, rewrite: true });
+      // … and alice's own push on top makes her the head's last pusher.
+      await repo.pushCommits("alice", n, { "access-requests/orders-prod/alice-inc-6.yaml": request("INC-6").replace("duplicate", "lost") });
+    });
+    const r = await p.grant();
+    expect(r.code, r.err).toBe(0);
+    expect(refusal(p.number)).toContain("nothing was granted (**JIT_APPROVALS_MISSING**)");
+    expect(refusal(p.number)).toContain("not counted: @dora (JIT_APPROVER_IS_PUSHER)");
+    expect(await appGranted()).toEqual(before);
+    expect(await live("alice-inc-6")).toEqual([]);
+  });
+
+  it("I13 (actions mode): an activity list the app cannot read refuses with JIT_PUSHERS_UNKNOWN", async () => {
+    const before = await appGranted();
+    const p = await mergedRequest("alice-inc-7");
+    const fault = e2e.sim.injectFault({ route: "repos/list-activities", status: 404, count: Infinity });
+    try {
+      const r = await p.grant();
+      expect(r.code, r.err).toBe(0);
+      expect(fault.hits).toBeGreaterThan(0);
+    } finally {
+      fault.clear();
+    }
+    expect(refusal(p.number)).toContain("nothing was granted (**JIT_PUSHERS_UNKNOWN**)");
+    expect(await appGranted()).toEqual(before);
+    expect(await live("alice-inc-7")).toEqual([]);
+  });
+
+  it("I13 (actions mode): an activity list without the push that made the head refuses with JIT_PUSHERS_UNKNOWN", async () => {
+    const before = await appGranted();
+    const p = await mergedRequest("alice-inc-8", (n) => repo.pushCommits("dora", n, { "access-requests/orders-prod/alice-inc-8.yaml": request("INC-8").replace("duplicate", "late") }, { commitAuthor: "alice" }).then(() => {}));
+    // GitHub's list loses dora's push (the newest): what is left names only alice.
+    const fault = e2e.sim.injectFault({ route: "repos/list-activities", count: Infinity, mutateResponse: (body) => { (body as unknown as { after: string }[]).splice(0, 1); } });
+    try {
+      expect((await p.grant()).code).toBe(0);
+      expect(fault.hits).toBeGreaterThan(0);
+    } finally {
+      fault.clear();
+    }
+    expect(refusal(p.number)).toContain("nothing was granted (**JIT_PUSHERS_UNKNOWN**)");
+    expect(await appGranted()).toEqual(before);
+    expect(await live("alice-inc-8")).toEqual([]);
+  });
+
+  it("I13 (actions mode): a pull request from a fork, or a push GitHub names no account for, refuses with JIT_PUSHERS_UNKNOWN", async () => {
+    const before = await appGranted();
+    const fork = await mergedRequest("alice-inc-10");
+    // The pull request's head is another repository's branch (a fork): this repository's activity does not list its pushes.
+    const asFork = e2e.sim.injectFault({ route: "pulls/get", count: Infinity, mutateResponse: (body) => {
+      const head = (body as { head: { repo: { full_name: string; name: string } } }).head;
+      head.repo = { ...head.repo, full_name: "mallory/access", name: "access" };
+    } });
+    try {
+      expect((await fork.grant()).code).toBe(0);
+      expect(asFork.hits).toBeGreaterThan(0);
+    } finally {
+      asFork.clear();
+    }
+    expect(refusal(fork.number)).toContain("nothing was granted (**JIT_PUSHERS_UNKNOWN**)");
+    expect(refusal(fork.number)).toContain("mallory/access");
+    // A push by an account GitHub no longer names (a deleted user: actor null).
+    const ghost = await mergedRequest("alice-inc-11", (n) => repo.pushCommits("alice", n, { "access-requests/orders-prod/alice-inc-11.yaml": request("INC-11").replace("duplicate", "odd") }).then(() => {}));
+    const nameless = e2e.sim.injectFault({ route: "repos/list-activities", count: Infinity, mutateResponse: (body) => {
+      (body as unknown as { actor: unknown }[])[0]!.actor = null;
+    } });
+    try {
+      expect((await ghost.grant()).code).toBe(0);
+      expect(nameless.hits).toBeGreaterThan(0);
+    } finally {
+      nameless.clear();
+    }
+    expect(refusal(ghost.number)).toContain("nothing was granted (**JIT_PUSHERS_UNKNOWN**)");
+    expect(await appGranted()).toEqual(before);
+    expect(await live("alice-inc-10")).toEqual([]);
+    expect(await live("alice-inc-11")).toEqual([]);
+  });
+
+  it("the normal flow still grants: the requester's own pushes and an eligible approval", async () => {
+    const p = await mergedRequest("alice-inc-9", (n) => repo.pushCommits("alice", n, { "access-requests/orders-prod/alice-inc-9.yaml": request("INC-9").replace("duplicate", "double") }).then(() => {}));
+    expect((await jitChecks(p.headSha)).at(-1)!.conclusion).toBe("success");
+    const r = await p.grant();
+    expect(r.code, r.err).toBe(0);
+    expect(await appGranted()).toContain("alice");
+    expect(await ledger("alice-inc-9")).toEqual([{ status: "active", pr_number: p.number }]);
+  });
+});

@@ -30,6 +30,7 @@ export const OPERATIONS: readonly OperationDef[] = [
   op("repos/get-content", "GET", `${R}/contents/{path}`),
   op("repos/get-collaborator-permission-level", "GET", `${R}/collaborators/{username}/permission`),
   op("repos/compare-commits-with-basehead", "GET", `${R}/compare/{basehead}`),
+  op("repos/list-activities", "GET", `${R}/activity`),
   op("repos/list-pull-requests-associated-with-commit", "GET", `${R}/commits/{commit_sha}/pulls`),
   op("users/get-by-username", "GET", "/users/{username}"),
   // git data

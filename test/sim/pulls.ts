@@ -220,7 +220,7 @@ export async function mergePull(ctx: SimContext, repo: Repo, p: PullRequest, o: 
     closeReferencedIssues(ctx, repo, [p.body ?? "", ...messages], o.actor);
   }
   await emitPull(ctx, repo, p, "closed", o.actor);
-  await afterRefUpdate(ctx, repo, `refs/heads/${p.pull.baseRef}`, baseSha, newSha, o.actor);
+  await afterRefUpdate(ctx, repo, `refs/heads/${p.pull.baseRef}`, baseSha, newSha, o.actor, "pr_merge");
   return { sha: newSha };
 }
 

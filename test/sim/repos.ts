@@ -1,5 +1,6 @@
 // Repository behaviour: creation, commits on branches, and what GitHub does after any ref update
 // (push webhook, check suite request, PR synchronize, stale-review dismissal).
+import { activityTypeOf, recordActivity, type ActivityType } from "./activity.ts";
 import type { SimContext } from "./context.ts";
 import { GitStore, ZERO_SHA, type FileChange, type GitIdentity } from "./git-store.ts";
 import { pushPayload, type PushCommit } from "./payloads.ts";
@@ -106,7 +107,7 @@ async function pushCommits(repo: Repo, before: string, after: string): Promise<P
 }
 
 /** push webhook, check_suite.requested, and synchronize for open PRs whose head is this branch. */
-export async function afterRefUpdate(ctx: SimContext, repo: Repo, ref: string, before: string, after: string, pusher: string): Promise<void> {
+export async function afterRefUpdate(ctx: SimContext, repo: Repo, ref: string, before: string, after: string, pusher: string, activity?: ActivityType): Promise<void> {
   if (!ref.startsWith("refs/heads/")) return;
   const { w, hooks } = ctx;
   const branch = ref.slice("refs/heads/".length);
@@ -114,6 +115,7 @@ export async function afterRefUpdate(ctx: SimContext, repo: Repo, ref: string, b
   const created = before === ZERO_SHA;
   const forced = !created && !deleted && !(await repo.git.isAncestor(before, after));
   repo.pushedAt = w.now();
+  recordActivity(ctx, repo, { ref, before, after, actor: pusher, type: activity ?? activityTypeOf(before, after, !forced) });
   const commits = deleted ? [] : await pushCommits(repo, before, after);
   if (w.installationFor(repo.owner)) {
     hooks.emit("push", pushPayload(w, repo, { ref, before, after, created, deleted, forced, commits, pusher }));

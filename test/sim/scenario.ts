@@ -17,6 +17,8 @@ export interface CommitSpec {
   commitAuthor?: { name: string; email: string } | string;
   /** logins added as "Co-authored-by:" trailers */
   coAuthors?: string[];
+  /** committer login other than the pusher (someone's finished commits pushed by another) */
+  committer?: string;
 }
 
 export interface OpenPullOptions {
@@ -51,7 +53,7 @@ export class RepoScenario {
   #commitOpts(asUser: string, spec: CommitSpec): CommitOptions {
     const author = typeof spec.commitAuthor === "string" ? this.ctx.w.user(spec.commitAuthor) : undefined;
     return {
-      author: asUser, message: spec.message, coAuthors: spec.coAuthors, committer: asUser,
+      author: asUser, message: spec.message, coAuthors: spec.coAuthors, committer: spec.committer ?? asUser,
       commitAuthor: author ? { name: author.name, email: author.email } : typeof spec.commitAuthor === "object" ? spec.commitAuthor : undefined,
     };
   }
@@ -63,8 +65,9 @@ export class RepoScenario {
   }
 
   /** Commits on top of a branch (creating it from `from` when missing) and pushes, as `asUser`. */
-  async commitToBranch(asUser: string, branch: string, commits: CommitSpec | CommitSpec[], o: { from?: string; force?: boolean } = {}): Promise<string> {
-    let parent = (await this.git.readRef(`refs/heads/${branch}`)) ?? (await this.git.resolveCommit(o.from ?? this.defaultBranch));
+  /** `rewrite`: start from `from` even when the branch exists (a history rewrite, pushed with `force`). */
+  async commitToBranch(asUser: string, branch: string, commits: CommitSpec | CommitSpec[], o: { from?: string; force?: boolean; rewrite?: boolean } = {}): Promise<string> {
+    let parent = (o.rewrite ? null : await this.git.readRef(`refs/heads/${branch}`)) ?? (await this.git.resolveCommit(o.from ?? this.defaultBranch));
     for (const spec of Array.isArray(commits) ? commits : [commits]) parent = await makeCommit(this.ctx, this.repo, parent, spec.files, this.#commitOpts(asUser, spec));
     await pushBranch(this.ctx, this.repo, branch, parent!, asUser, { force: o.force });
     return parent!;
