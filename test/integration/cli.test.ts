@@ -105,7 +105,9 @@ describe("jit revoke", () => {
     const again = await jit("revoke", `${DB_KEY}/alice-1`, "--reason", "again");
     expect(again.code).toBe(0);
     expect(again.out).toContain("already revoked (incident INC-9 closed)");
-    expect((await f.state.query("SELECT 1 FROM outbox WHERE payload->>'requestId' = 'alice-1'")).rowCount).toBe(1);
+    // Still one revert PR and one "access ended" comment on the request PR, each queued once.
+    const items = await f.state.query("SELECT kind FROM outbox WHERE payload->>'requestId' = 'alice-1' ORDER BY kind");
+    expect(items.rows.map((r) => r.kind)).toEqual(["ended_comment", "revert_pr"]);
     const unknown = await jit("revoke", `${DB_KEY}/nobody-1`, "--reason", "x");
     expect(unknown.code).toBe(1);
     expect(unknown.err).toContain("JIT_GRANT_NOT_FOUND");
