@@ -71,10 +71,12 @@ export interface RawEntry { name: string; type: "blob" | "tree" | "commit"; mode
 export type Cached =
   | { kind: "tree"; entries: RawEntry[] }
   | { kind: "bytes"; bytes: Uint8Array | undefined }
-  | { kind: "sha"; sha: string | null };
+  | { kind: "sha"; sha: string | null }
+  // A pull request's files or commits at (head, base): both full SHAs in the key (pr-context.ts).
+  | { kind: "list"; items: readonly unknown[]; bytes: number };
 
 const sizeOf = (v: Cached): number =>
-  v.kind === "tree" ? 64 + v.entries.reduce((n, e) => n + 120 + e.name.length * 2, 0) : v.kind === "bytes" ? 64 + (v.bytes?.byteLength ?? 0) : 96;
+  v.kind === "tree" ? 64 + v.entries.reduce((n, e) => n + 120 + e.name.length * 2, 0) : v.kind === "bytes" ? 64 + (v.bytes?.byteLength ?? 0) : v.kind === "list" ? 64 + v.bytes : 96;
 
 /**
  * The one instance: at most 5 000 answers and 16 MB. Keys name the repository too (owner/repo),

@@ -13,6 +13,8 @@ import { isNotFound, type Octokit, type RepoRef } from "./octokit.ts";
 
 export type RequestStateLookup = (database: string, requestId: string) => Promise<RequestState>;
 export type PushersLookup = () => Promise<Pusher[]>;
+/** The head and base SHAs a delivery named (untrusted: only says whether cached lists are likely to fit). */
+export interface ListCacheHint { head?: string; base?: string }
 
 function once<T>(fn: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
@@ -45,12 +47,52 @@ export class OctokitPullRequestContext implements PullRequestContext {
   private readonly lookupRequestState: RequestStateLookup;
   private readonly lookupPushers: PushersLookup;
 
-  constructor(octokit: Octokit, ref: RepoRef, number: number, lookupRequestState: RequestStateLookup, lookupPushers: PushersLookup) {
+  /** Set for a check (never for a merge): its files and commits may come from the cache of lists. */
+  private readonly lists: ListCacheHint | undefined;
+
+  constructor(octokit: Octokit, ref: RepoRef, number: number, lookupRequestState: RequestStateLookup, lookupPushers: PushersLookup, lists?: ListCacheHint) {
     this.octokit = octokit;
     this.ref = ref;
     this.number = number;
     this.lookupRequestState = lookupRequestState;
     this.lookupPushers = lookupPushers;
+    this.lists = lists;
+  }
+
+  // A pull request's files and commits are fixed by its (head, base) SHAs: a check caches them
+  // process-wide under both full SHAs, as the fresh pulls/get reports them (the merge path never
+  // reads this cache). The delivery's SHAs are only a hint of whether to wait for pulls/get (cached
+  // there) or read the lists at once beside it (a new head); the key is always the fresh read's.
+  private listKey(kind: "files" | "commits", head: string, base: string): string {
+    return this.key(kind, String(this.number), head, base);
+  }
+
+  private hinted(): boolean {
+    const h = this.lists;
+    return !!h?.head && !!h.base && isFullSha(h.head) && isFullSha(h.base)
+      && immutableReads.has(this.listKey("files", h.head, h.base)) && immutableReads.has(this.listKey("commits", h.head, h.base));
+  }
+
+  private async cachedList<T>(kind: "files" | "commits"): Promise<T[] | undefined> {
+    if (!this.lists || !this.hinted()) return undefined;
+    const pr = await this.pullData();
+    if (!isFullSha(pr.head.sha) || !isFullSha(pr.base.sha)) return undefined;
+    const hit = immutableReads.get(this.listKey(kind, pr.head.sha, pr.base.sha));
+    return hit?.kind === "list" ? [...(hit.items as T[])] : undefined;
+  }
+
+  /** Stores both lists once read, only if the commits end at the head pulls/get reported (read together). */
+  private storeLists(): void {
+    if (!this.lists) return;
+    void Promise.all([this.pullData(), this.changedFiles(), this.commits()]).then(([pr, files, commits]) => {
+      const head = pr.head.sha;
+      const base = pr.base.sha;
+      if (!isFullSha(head) || !isFullSha(base) || commits.at(-1)?.sha !== head) return;
+      const put = (kind: "files" | "commits", items: readonly unknown[]) =>
+        immutableReads.set(this.listKey(kind, head, base), { kind: "list", items, bytes: JSON.stringify(items).length * 2 });
+      put("files", files);
+      put("commits", commits);
+    }, () => {});
   }
 
   private pullData = once(async () => (await this.octokit.rest.pulls.get({ ...this.ref, pull_number: this.number })).data);
@@ -89,6 +131,9 @@ export class OctokitPullRequestContext implements PullRequestContext {
   });
 
   changedFiles = once(async (): Promise<ChangedFile[]> => {
+    const cached = await this.cachedList<ChangedFile>("files");
+    if (cached) return cached;
+    this.storeLists();
     const files = await this.octokit.paginate(this.octokit.rest.pulls.listFiles, { ...this.ref, pull_number: this.number, per_page: 100 });
     return files.map((f) => ({
       filename: f.filename,
@@ -99,6 +144,9 @@ export class OctokitPullRequestContext implements PullRequestContext {
   });
 
   commits = once(async (): Promise<PullRequestCommit[]> => {
+    const cached = await this.cachedList<PullRequestCommit>("commits");
+    if (cached) return cached;
+    this.storeLists();
     const commits = await this.octokit.paginate(this.octokit.rest.pulls.listCommits, { ...this.ref, pull_number: this.number, per_page: 100 });
     return commits.map((c) => ({
       sha: c.sha,

@@ -7,8 +7,9 @@ import { isRequestPullRequest, renderCheck, renderStickyComment, type PlanPrevie
 import { isUnderRequestsDir } from "../core/request-path.ts";
 import { renderStatement } from "../core/sql.ts";
 import { pushersOf } from "../db/pushers.ts";
+import { stickyMemory } from "../db/sticky-comments.ts";
 import { isNotFound, repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
-import { OctokitPullRequestContext } from "../github/pr-context.ts";
+import { OctokitPullRequestContext, type ListCacheHint } from "../github/pr-context.ts";
 import { upsertStickyComment } from "../github/sticky-comment.ts";
 import type { AppDeps } from "./context.ts";
 import { withKeyAuthority } from "./repository-gate.ts";
@@ -17,11 +18,14 @@ import { requestStateOf } from "./request-state.ts";
 
 export const CHECK_NAME = "jit-access";
 
-export function pullRequestContext(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number): OctokitPullRequestContext {
+export function pullRequestContext(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number, lists?: ListCacheHint): OctokitPullRequestContext {
   const repository = repoKey(ref);
   return new OctokitPullRequestContext(octokit, ref, number, (db, id) => requestStateOf(deps.state, repository, db, id, number),
-    () => pushersOf(deps.state, repository, number));
+    () => pushersOf(deps.state, repository, number), lists);
 }
+
+/** How a check is run: `reevaluation` (same head, e.g. a review) writes its check run in one call. */
+export interface CheckOptions { reevaluation?: boolean; shas?: ListCacheHint }
 
 async function planPreview(deps: AppDeps, e: PullRequestEvaluation, repository: string): Promise<PlanPreview | null> {
   if (e.kind !== "grant" || !e.policy || !e.basePolicy) return null;
@@ -50,12 +54,14 @@ export interface CheckOutcome {
  * Evaluates PR `number` and writes the check run. `checkRunId` continues a check run GitHub or we
  * already created (check_run.created, re-run); otherwise a new one is created on the evaluated head.
  */
-export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number, checkRunId?: number): Promise<CheckOutcome> {
-  const ctx = pullRequestContext(deps, octokit, ref, number);
+export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number, checkRunId?: number, opts: CheckOptions = {}): Promise<CheckOutcome> {
+  const ctx = pullRequestContext(deps, octokit, ref, number, opts.shas ?? {});
   void ctx.prefetch("check").catch(() => {}); // its first reads go out with the pull request's
   const pr = await ctx.pull();
-  // The in-progress check run is created while the evaluation reads (both only need the head SHA).
-  const created = checkRunId === undefined
+  // The in-progress check run is created while the evaluation reads (both only need the head SHA);
+  // a re-evaluation creates its check run completed at the end instead (one call, not two).
+  const direct = checkRunId === undefined && opts.reevaluation === true;
+  const created = checkRunId === undefined && !direct
     ? octokit.rest.checks.create({
       ...ref, name: CHECK_NAME, head_sha: pr.headSha, status: "in_progress", started_at: new Date(deps.now()).toISOString(),
     })
@@ -70,14 +76,20 @@ export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, nu
       { ctx, author: e.pullRequest.author, headSha: e.pullRequest.headSha });
     if (!authority.ok) decision = decide(e, [...decision.problems, ...authority.problems], "");
   }
-  const id = checkRunId ?? (await created!).data.id;
   const report = renderCheck(decision, await planPreview(deps, decision.details, repoKey(ref)), now);
-  await octokit.rest.checks.update({
-    ...ref, check_run_id: id, status: "completed", conclusion: report.conclusion, completed_at: new Date(now).toISOString(),
+  const done = {
+    status: "completed" as const, conclusion: report.conclusion, completed_at: new Date(now).toISOString(),
     output: { title: report.title.text, summary: report.summary.text.slice(0, 65_000), annotations: report.annotations },
-  });
+  };
+  let id: number;
+  if (direct) {
+    id = (await octokit.rest.checks.create({ ...ref, name: CHECK_NAME, head_sha: pr.headSha, started_at: new Date(now).toISOString(), ...done })).data.id;
+  } else {
+    id = checkRunId ?? (await created!).data.id;
+    await octokit.rest.checks.update({ ...ref, check_run_id: id, ...done });
+  }
   if (isRequestPullRequest(decision)) {
-    await upsertStickyComment(octokit, ref, number, renderStickyComment(decision, report), deps.appId);
+    await upsertStickyComment(octokit, ref, number, renderStickyComment(decision, report), deps.appId, stickyMemory(deps.state, repoKey(ref)));
   }
   deps.log.info({ pr: number, code: decision.code, conclusion: report.conclusion, kind: decision.details.kind }, "check evaluated");
   return { decision, checkRunId: id, conclusion: report.conclusion };

@@ -61,4 +61,26 @@ describe("round trips to GitHub", () => {
     const before = calls.filter((c) => c.startedAt < Number(rows[0]!.at));
     expect(roundTrips(before)).toBeLessThanOrEqual(4);
   });
+
+  it("a review re-evaluation: at most 6 API calls, and the decision it shows is the new one", async () => {
+    const { sim } = w.e2e;
+    const { number, headSha } = await w.request("bob", "rt-review");
+    expect((await w.check(headSha)).conclusion).toBe("action_required");
+    sim.dropNextDelivery({ event: "pull_request_review" });
+    await w.repo.review("dora", number, "APPROVE");
+    await sim.waitForIdle();
+    const submitted = sim.findDeliveries({ event: "pull_request_review" }).at(-1)!;
+    const calls = await slowly("pull_request_review", submitted.payload);
+    const routes = calls.map((c) => c.operationId);
+    expect(calls.length, routes.join(", ")).toBeLessThanOrEqual(6);
+    // the PR, its reviews, memberships and permission are read fresh; the check run is one call
+    expect(routes.filter((r) => r === "pulls/get")).toHaveLength(1);
+    expect(routes.filter((r) => r === "pulls/list-reviews")).toHaveLength(1);
+    expect(routes.filter((r) => r === "repos/get-collaborator-permission-level")).toHaveLength(1);
+    expect(routes.filter((r) => r?.startsWith("checks/"))).toEqual(["checks/create"]);
+    expect((await w.check(headSha)).conclusion).toBe("success");
+    const sticky = w.comments(number).filter((c) => c.body.includes("jit-access:sticky"));
+    expect(sticky).toHaveLength(1);
+    expect(sticky[0]!.body).toContain("✅");
+  });
 });
