@@ -180,8 +180,31 @@ export class OctokitPullRequestContext implements PullRequestContext {
     }
   });
 
-  isTeamMember(login: string, team: string): Promise<boolean> {
-    return this.membership(JSON.stringify([login.toLowerCase(), team.toLowerCase()]));
+  // A check whose prefetch will ask one team about several logins lists that team's members once
+  // (one call when it fits a page) instead of one membership call per login. Both answers include
+  // child teams' members and leave out pending invitations; a roster that is not complete on one
+  // page, or fails, is not used (per-login reads as before). Merges never use rosters.
+  private rosters = new Map<string, Promise<Set<string> | null>>();
+  /** Set while a check's prefetch decides which teams to list: membership reads wait for it. */
+  private rosterPlan: Promise<void> | undefined;
+
+  private async roster(team: string): Promise<Set<string> | null> {
+    const m = /^@([^/]+)\/(.+)$/.exec(team);
+    if (!m) return null;
+    try {
+      const { data } = await this.octokit.rest.teams.listMembersInOrg({ org: m[1]!, team_slug: m[2]!, per_page: 100 });
+      return data.length < 100 ? new Set(data.map((u) => u.login.toLowerCase())) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async isTeamMember(login: string, team: string): Promise<boolean> {
+    const [l, t] = [login.toLowerCase(), team.toLowerCase()];
+    if (this.rosterPlan) await this.rosterPlan;
+    const listed = await this.rosters.get(t);
+    if (listed) return listed.has(l);
+    return this.membership(JSON.stringify([l, t]));
   }
 
   private permissionOf = memo(async (login: string): Promise<Permission> => {
@@ -314,6 +337,19 @@ export class OctokitPullRequestContext implements PullRequestContext {
    * core does not make). A failed prefetch is read again when the core asks (memo drops rejections).
    */
   async prefetch(mode: "check" | "merge"): Promise<void> {
+    if (mode === "merge") return this.prefetchReads(mode, () => {});
+    let decided!: () => void;
+    this.rosterPlan = new Promise<void>((resolve) => { decided = resolve; });
+    try {
+      await this.prefetchReads(mode, (asked) => {
+        for (const [team, logins] of asked) if (logins.size >= 2) this.rosters.set(team, this.roster(team));
+      });
+    } finally {
+      decided();
+    }
+  }
+
+  private async prefetchReads(mode: "check" | "merge", plan: (asked: Map<string, Set<string>>) => void): Promise<void> {
     const quiet = (p: Promise<unknown>) => void p.catch(() => {});
     const [files, commits, reviews] = [this.changedFiles(), this.commits(), this.reviews()];
     for (const p of [files, commits, reviews]) quiet(p);
@@ -343,7 +379,12 @@ export class OctokitPullRequestContext implements PullRequestContext {
     const roles = Object.values(db.roles);
     const author = pr.user.login.toLowerCase();
     const teams = (entries: readonly string[]) => entries.filter((e) => e.startsWith("@"));
-    for (const t of new Set(roles.flatMap((r) => (r.requesters && !r.requesters.includes(author) ? teams(r.requesters) : [])))) quiet(this.isTeamMember(author, t));
+    const asked = new Map<string, Set<string>>(); // team -> logins: asked once the plan is made
+    const ask = (login: string, team: string) => {
+      const t = team.toLowerCase();
+      asked.set(t, (asked.get(t) ?? new Set()).add(login.toLowerCase()));
+    };
+    for (const t of new Set(roles.flatMap((r) => (r.requesters && !r.requesters.includes(author) ? teams(r.requesters) : [])))) ask(author, t);
     const codeowners = codeownersFromBytes(new Map(CODEOWNERS_LOCATIONS.map((p, i) => [p, owners[i]])));
     const ownerTeams = codeowners ? ownersOf(codeowners.parsed, path).owners.filter((o) => ownerKind(o) === "team") : [];
     const reviewerTeams = new Set([...ownerTeams, ...roles.flatMap((r) => teams(r.approvers))]);
@@ -356,8 +397,10 @@ export class OctokitPullRequestContext implements PullRequestContext {
       if (r.state === "DISMISSED" || r.user.type === "Bot" || login === author || (r.state === "APPROVED" && r.commitId !== pr.head.sha)) continue;
       // Beneficiaries and contributors never approve: the core excludes them before any read.
       if (r.state === "APPROVED" && (contributors.has(login) || (identity(login) !== undefined && identity(login) === identity(author)))) continue;
-      for (const t of reviewerTeams) quiet(this.isTeamMember(login, t));
+      for (const t of reviewerTeams) ask(login, t);
       quiet(this.permission(login));
     }
+    plan(asked);
+    for (const [team, logins] of asked) for (const login of logins) quiet(this.isTeamMember(login, team));
   }
 }

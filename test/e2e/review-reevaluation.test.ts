@@ -117,3 +117,43 @@ describe("a pull request's files and commits cached at (head, base)", () => {
     expect((await w.ledger("fc-merge")).map((r) => r.status)).toEqual(["active"]);
   });
 });
+
+describe("I3: one team roster instead of per-login membership reads, same answers", () => {
+  it("I3: a pending member of the approver team does not approve, read from the roster; an active one does", async () => {
+    const { sim } = w.e2e;
+    sim.addTeamMember("acme", "dba", "pat", { state: "pending" });
+    w.repo.setCollaborator("pat", "write");
+    const { number, headSha } = await w.request("bob", "ro-pending");
+    const calls = await callsDuring(() => w.repo.review("pat", number, "APPROVE"));
+    // bob (requester) and pat (reviewer) are both asked about @acme/dba: one roster call
+    expect(calls.filter((r) => r === "teams/list-members-in-org")).toHaveLength(1);
+    expect(calls.filter((r) => r === "teams/get-membership-for-user-in-org")).toHaveLength(1); // bob in @acme/engineering
+    const check = await w.check(headSha);
+    expect(check.conclusion).not.toBe("success");
+    expect(codesIn(check.output.summary)).toContain("JIT_APPROVER_NOT_OWNER");
+    // an accepted invitation: the next evaluation reads it
+    sim.addTeamMember("acme", "dba", "pat", { state: "active" });
+    await w.repo.review("pat", number, "APPROVE");
+    await w.idle();
+    expect((await w.check(headSha)).conclusion).toBe("success");
+  });
+
+  it("I3: a member removed from the team between two reviews is read as removed", async () => {
+    const { sim } = w.e2e;
+    sim.addTeamMember("acme", "dba", "quin");
+    w.repo.setCollaborator("quin", "write");
+    const { number, headSha } = await w.request("bob", "ro-removed");
+    await w.repo.review("quin", number, "APPROVE");
+    await w.idle();
+    expect((await w.check(headSha)).conclusion).toBe("success");
+    sim.removeTeamMember("acme", "dba", "quin");
+    await w.repo.review("alice", number, "COMMENT");
+    await w.idle();
+    const check = await w.check(headSha);
+    expect(check.conclusion).not.toBe("success");
+    expect(codesIn(check.output.summary)).toContain("JIT_APPROVER_NOT_OWNER");
+    await w.repo.merge(number, { asUser: "alice" }).catch(() => {});
+    await w.idle();
+    expect((await w.ledger("ro-removed")).filter((r) => r.status === "active")).toEqual([]);
+  });
+});
