@@ -9,6 +9,7 @@ import type { Logger as PinoLogger } from "pino";
 import { ConfigError } from "./config.ts";
 import { installedRepositories, probotGitHub } from "./github/installations.ts";
 import { reconcileMerges, type LostMergeReport } from "./jobs/lost-merges.ts";
+import { closeStalePending } from "./jobs/pending-ttl.ts";
 import type { Services } from "./main.ts";
 import { loadQueueConfig } from "./queue/config.ts";
 import { startPipeline, type Pipeline } from "./queue/pipeline.ts";
@@ -73,6 +74,9 @@ export async function startBackground(opts: {
           stillLeader: () => leader.stillLeader(),
         });
         if (report.recovered.length || report.failed.length) opts.log.info({ ...report }, "merge reconciler pass");
+        // pending_ttl: the same leader, the same periodic pass (src/jobs/pending-ttl.ts).
+        const pending = await closeStalePending({ deps: opts.deps, repositories: installedRepositories(probot), stillLeader: () => leader.stillLeader() });
+        if (pending.closed.length || pending.failed.length) opts.log.info({ ...pending }, "pending_ttl pass");
         return report;
       } catch (e) {
         opts.log.warn({ error: (e as Error).message }, "merge reconciler pass failed; retried next interval");

@@ -4,6 +4,7 @@
 // and usecases/apply-action.ts is the only code that carries an action out. Nothing outside the
 // core steers by problem codes or message text: the action says whether a refusal is an incident
 // (alert) and whether it is final (recorded, so a redelivery does nothing) or may pass when retried.
+import { refusalClass, refusalClassOf } from "./refusal-class.ts";
 import type { JitCode } from "./codes.ts";
 import type { ApprovalResult } from "./approval.ts";
 import { problem, type Decision, type Problem } from "./problem.ts";
@@ -42,6 +43,8 @@ export interface GrantAction {
 
 export interface ExtendAction extends Omit<GrantAction, "kind"> {
   kind: "extend";
+  /** An overlapping request (another id) extending the held grant `key` to this duration, never shorter (docs/lifecycle.md). */
+  overlap?: { durationMs: number; requestId: string };
 }
 
 export interface RevokeAction {
@@ -93,10 +96,6 @@ export interface IgnoreAction {
 
 export type Action = GrantAction | ExtendAction | RevokeAction | RefuseAction | IgnoreAction;
 
-/** Refusals that may pass when retried: not recorded as the merge's final outcome. */
-const TRANSIENT: ReadonlySet<JitCode> = new Set<JitCode>(["JIT_DB_UNREACHABLE", "JIT_CONFIG_MISSING_ENV"]);
-/** Refusals that are no incident (I17: a merge handled after its window, e.g. a late replay): said on the PR, not alerted. */
-const NOT_INCIDENTS: ReadonlySet<JitCode> = new Set<JitCode>(["JIT_WINDOW_PASSED"]);
 
 export const NOT_MERGED = "the API does not show the pull request as merged";
 export const NOT_A_REQUEST = "not a request pull request";
@@ -106,7 +105,9 @@ export function refusal(origin: Origin, code: JitCode, problems: Problem[], subj
   const early = subject.kind === "early-revoke";
   return {
     kind: "refuse", why: early ? "revoke_by does not allow this early revoke" : `refused: ${code}`, origin, code, problems, subject,
-    incident: early || !NOT_INCIDENTS.has(code), final: early || !TRANSIENT.has(code),
+    // The class of each code: REFUSAL_CLASS in codes.ts (transient, benign, else incident).
+    incident: early || refusalClassOf(problems.length ? problems.map((p) => p.code) : [code]) === "incident",
+    final: early || refusalClass(code) !== "transient",
   };
 }
 

@@ -104,6 +104,30 @@ export const CODES = {
   JIT_REVOKE_NOT_AUTHORIZED: "the deletion of an active request was not made or approved by someone its role's revoke_by allows; the grant ends at expiry",
   // Errors (src/core/errors.ts: every error class carries a code)
   JIT_USAGE: "a command was called with arguments it does not accept (exit status 2)",
+  // Request lifecycle (src/usecases/target-checks.ts, src/jobs/pending-ttl.ts)
+  JIT_ALREADY_GRANTED: "the database user already holds this role through an active grant of the app (another request id), and this request cannot extend it (it would not end later, or would exceed max_duration counted from that grant's start): nothing is granted and this request id stays unused",
+  JIT_PENDING_TTL_EXPIRED: "the request pull request stayed open longer than its role's pending_ttl and was closed by the app",
 } as const;
 
 export type JitCode = keyof typeof CODES;
+
+/**
+ * What a refusal at merge is (src/core/refusal-class.ts). Codes not listed are incidents: the merge
+ * is refused, commented on the PR AND alerted (a jit-alert issue), e.g. a merge without valid
+ * approval, forged or unattributed commits, a policy edit, a recreated login (JIT_TARGET_CHANGED), a
+ * login that became a superuser, group or NOLOGIN role after approval (JIT_USER_NOT_ELIGIBLE).
+ * - transient: the target could not be reached or is not configured yet; retried, not final, no alert.
+ * - benign: the world changed between approval and merge, or the request asks for what the user
+ *   already has; the PR is told why, nobody is alerted, and the check shows the same before merge.
+ */
+export const REFUSAL_CLASS: Readonly<Partial<Record<JitCode, "transient" | "benign">>> = {
+  JIT_DB_UNREACHABLE: "transient",
+  JIT_CONFIG_MISSING_ENV: "transient",
+  JIT_WINDOW_PASSED: "benign", // I17: a late replay; the id is used up, nothing granted
+  JIT_USER_MISSING: "benign", // the login was dropped after approval
+  JIT_ROLE_MISSING: "benign",
+  JIT_ROLE_NOT_PURE: "benign", // the role became impure (I4/I14): a DBA fixes the role; the request was fine
+  JIT_ALREADY_HAS_ACCESS: "benign", // I7: pre-existing access is never touched
+  JIT_ALREADY_GRANTED: "benign", // an overlapping request for a membership held through the app
+  JIT_DB_ROLE_INSUFFICIENT: "benign", // the app role lacks ADMIN: an operator fixes it (too much power is an incident)
+};

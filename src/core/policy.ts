@@ -40,11 +40,13 @@ interface RawRole {
   require_ticket?: boolean;
   max_approval_age?: string;
   revoke_by?: RevokeBy[];
+  pending_ttl?: string;
 }
 interface RawDatabase {
   connection_env: string;
   roles: Record<string, RawRole>;
   standing_access?: Record<string, string[]>;
+  pending_ttl?: string;
 }
 interface RawPolicy {
   databases?: Record<string, RawDatabase>;
@@ -137,6 +139,13 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
     }));
   }
   const roles = Object.create(null) as Record<string, RolePolicy>;
+  // pending_ttl: the database's applies to every role that has none of its own.
+  let dbPendingTtlMs: number | undefined;
+  if (raw.pending_ttl !== undefined) {
+    const ttl = parseDuration(raw.pending_ttl);
+    if (ttl.ok) dbPendingTtlMs = ttl.ms;
+    else problems.push({ ...ttl.problem, ...at(["pending_ttl"]) });
+  }
   for (const [name, r] of Object.entries(raw.roles)) {
     const id = checkIdentifier(name, "role");
     if (!id.ok) {
@@ -164,6 +173,15 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
       }
       maxApprovalAgeMs = age.ms;
     }
+    let pendingTtlMs = dbPendingTtlMs;
+    if (r.pending_ttl !== undefined) {
+      const ttl = parseDuration(r.pending_ttl);
+      if (!ttl.ok) {
+        problems.push({ ...ttl.problem, ...at(["roles", name, "pending_ttl"]) });
+        continue;
+      }
+      pendingTtlMs = ttl.ms;
+    }
     roles[name] = {
       maxDuration: r.max_duration,
       maxDurationMs: max.ms,
@@ -173,6 +191,7 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
       requireTicket: r.require_ticket === true,
       ...(maxApprovalAgeMs !== undefined ? { maxApprovalAgeMs } : {}),
       revokeBy: r.revoke_by ? [...r.revoke_by] : [...DEFAULT_REVOKE_BY],
+      ...(pendingTtlMs !== undefined ? { pendingTtlMs } : {}),
     };
   }
   let standingAccess: Record<string, string[]> | undefined;
@@ -192,7 +211,7 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
       standingAccess[role] = [...logins];
     }
   }
-  return { connectionEnv: raw.connection_env, roles, ...(standingAccess ? { standingAccess } : {}), source: path };
+  return { connectionEnv: raw.connection_env, roles, ...(standingAccess ? { standingAccess } : {}), ...(dbPendingTtlMs !== undefined ? { pendingTtlMs: dbPendingTtlMs } : {}), source: path };
 }
 
 function unique(xs: string[]): string[] {

@@ -6,6 +6,8 @@ import { formatDuration } from "./duration.ts";
 import { boundPlain, code, codeBlock, jitCode, joinMd, md, mention, plain, plainText, text, visible, type Md, type Plain } from "./inert.ts";
 import type { Decision, Problem } from "./problem.ts";
 import type { PullRequestEvaluation } from "./pull-request.ts";
+import type { ReviewRequestPlan } from "./review-requests.ts";
+import type { TargetCheck } from "./target-checks.ts";
 
 export type CheckConclusion = "success" | "failure" | "action_required" | "neutral";
 
@@ -30,8 +32,17 @@ export interface CheckReport {
 
 /** The SQL the grant would run, or why it could not be planned (target not configured, …). */
 export type PlanPreview =
-  | { ok: true; statements: string[]; target: string; /** I16: the login bound by OID for this head. */ login?: { name: string; oid: string | null } }
-  | { ok: false; code: JitCode; message: string };
+  | {
+    ok: true; statements: string[]; target: string; /** I16: the login bound by OID for this head. */ login?: { name: string; oid: string | null }; checks?: TargetCheck[];
+    /** An overlapping request that extends the held grant instead (docs/lifecycle.md). */ extends?: { request: string; until: number };
+  }
+  | { ok: false; code: JitCode; message: string; checks?: TargetCheck[] };
+
+/** The merge-time target checks, run read-only by the check (src/usecases/target-checks.ts). */
+function targetCheckSection(plan: PlanPreview | null): Md[] {
+  if (!plan?.checks?.length) return [];
+  return [md`### Target checks (as the merge runs them)`, md``, ...plan.checks.map((c) => md`- ${c.ok ? "✅" : "❌"} ${text(c.text, { max: 300 })}`), md``];
+}
 
 /** Problems a person resolves by acting on the PR (approving, un-drafting), not by editing the request. */
 const WAITING: ReadonlySet<JitCode> = new Set(["JIT_APPROVALS_MISSING", "JIT_CHANGES_REQUESTED", "JIT_PR_DRAFT"]);
@@ -92,6 +103,13 @@ function approvalSection(e: PullRequestEvaluation): Md[] {
   return [...lines, md``];
 }
 
+/** pending_ttl of the requested role (src/jobs/pending-ttl.ts), from the base policy the decision used. */
+function pendingTtlOf(e: PullRequestEvaluation): number | undefined {
+  const db = e.database && e.basePolicy && Object.hasOwn(e.basePolicy.databases, e.database) ? e.basePolicy.databases[e.database] : undefined;
+  const role = db && e.request && Object.hasOwn(db.roles, e.request.role) ? db.roles[e.request.role] : undefined;
+  return role?.pendingTtlMs;
+}
+
 function requestTable(e: PullRequestEvaluation, now: number): Md[] {
   if (!e.request) return [];
   const r = e.request;
@@ -105,6 +123,8 @@ function requestTable(e: PullRequestEvaluation, now: number): Md[] {
     ["Reason", text(r.reason, { max: 500 })],
   ];
   if (r.ticket) rows.push(["Ticket", text(r.ticket)]);
+  const ttl = pendingTtlOf(e);
+  if (ttl !== undefined && e.kind !== "revoke") rows.push(["Pending TTL", md`${formatDuration(ttl)}: the app closes this pull request if it is still open that long after it was opened`]);
   return [md`| | |`, md`|---|---|`, ...rows.map(([k, v]) => md`| ${k} | ${v} |`), md``];
 }
 
@@ -113,6 +133,9 @@ function planSection(e: PullRequestEvaluation, plan: PlanPreview | null): Md[] {
   if (e.kind === "extension") return [md`### SQL`, md``, md`None: an extension only moves the expiry in the ledger; the membership stays.`, md``];
   if (!plan) return [];
   if (!plan.ok) return [md`### SQL`, md``, md`Not planned: **${jitCode(plan.code)}** ${plan.message}`, md``];
+  if (plan.extends) {
+    return [md`### SQL`, md``, md`None: the login already holds this role through ${code(plan.extends.request)}; merging extends that grant until ${utc(plan.extends.until)} if merged now (counted from its start, within max_duration).`, md``];
+  }
   const login = plan.login
     ? [plan.login.oid === null
       ? md`Login ${code(plan.login.name)} does not exist on the target now; the merge grants nothing if it exists by then.`
@@ -121,7 +144,13 @@ function planSection(e: PullRequestEvaluation, plan: PlanPreview | null): Md[] {
   return [md`### SQL that will run on merge`, md``, md`On ${code(plan.target)}, after the app re-verifies everything at the merge commit:`, md``, codeBlock("sql", plan.statements), md``, ...login];
 }
 
-export function renderCheck(decision: Decision<PullRequestEvaluation>, plan: PlanPreview | null, now: number): CheckReport {
+/** Whom the app asked to review (src/usecases/review-requests.ts): the check says whom it waits for. */
+function reviewRequestSection(r: ReviewRequestPlan | undefined, org: string): Md[] {
+  if (!r || (!r.users.length && !r.teams.length)) return [];
+  return [md`Review requested from: ${joinMd([...r.teams.map((t) => code(`@${org}/${t}`)), ...r.users.map(mention)], ", ")}`, md``];
+}
+
+export function renderCheck(decision: Decision<PullRequestEvaluation>, plan: PlanPreview | null, now: number, reviewers?: ReviewRequestPlan & { org: string }): CheckReport {
   const e = decision.details;
   const conclusion = conclusionOf(decision);
   const title = titleOf(decision, conclusion);
@@ -130,7 +159,7 @@ export function renderCheck(decision: Decision<PullRequestEvaluation>, plan: Pla
   if (e.kind === "none" && decision.ok) lines.push(md`Nothing will be granted when this pull request is merged.`, md``);
   lines.push(...requestTable(e, now));
   if (decision.problems.length) lines.push(md`### What to fix`, md``, ...decision.problems.map((p) => problemLine(p, knownAccounts(e))), md``);
-  lines.push(...approvalSection(e), ...planSection(e, plan));
+  lines.push(...approvalSection(e), ...reviewRequestSection(reviewers, reviewers?.org ?? ""), ...targetCheckSection(plan), ...planSection(e, plan));
   lines.push(md`<sub>Evaluated at ${utc(now)} on ${e.pullRequest.headSha.slice(0, 12)}; policies and CODEOWNERS read at ${e.pullRequest.baseSha?.slice(0, 12) ?? "—"}.</sub>`);
   return { conclusion, title, summary: joinMd(lines, "\n"), annotations: annotations(decision.problems, e.requestPath) };
 }

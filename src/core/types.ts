@@ -31,6 +31,8 @@ export interface RolePolicy {
   maxApprovalAgeMs?: number;
   /** Who may end someone's active grant early by deleting its file (revoke_by); default requester and approvers. */
   revokeBy?: RevokeBy[];
+  /** pending_ttl (the role's, else its database's): an open request PR older than this is closed by the app. */
+  pendingTtlMs?: number;
 }
 
 export type RevokeBy = "requester" | "approvers" | "anyone";
@@ -41,6 +43,8 @@ export interface DatabasePolicy {
   roles: Record<string, RolePolicy>;
   /** Database logins allowed to hold a grantable role outside the app (reported, not revoked). */
   standingAccess?: Record<string, string[]>;
+  /** pending_ttl of the database: applies to request PRs whose role has none (or cannot be read). */
+  pendingTtlMs?: number;
   /** Policy file that defined this database. */
   source: string;
 }

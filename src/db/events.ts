@@ -8,7 +8,8 @@ export type EventKind =
   | "revoked" | "revoke_noop" | "revoke_failed" | "window_residue"
   | "drift_orphan_revoked" | "intent_abandoned"
   | "extended"
-  | "revert_pr_opened" | "revert_pr_merged" | "revert_pr_skipped" | "revert_pr_attempt";
+  | "revert_pr_opened" | "revert_pr_merged" | "revert_pr_skipped" | "revert_pr_attempt"
+  | "pending_closed";
 
 export interface EventInput {
   ledgerId?: number | null;

@@ -22,7 +22,11 @@ export interface ExtendDetails {
 }
 
 export async function extendGrant(
-  state: pg.Pool, key: LedgerKey, opts: { durationMs: number; role: string; dbUser: string; actor: string; prNumber: number; approvers: string[] },
+  state: pg.Pool, key: LedgerKey, opts: {
+    durationMs: number; role: string; dbUser: string; actor: string; prNumber: number; approvers: string[];
+    /** An overlapping request (another request id): never shortens the grant, checked under the row lock. */
+    onlyLonger?: boolean; byRequestId?: string;
+  },
   /** Runs in the extension's transaction, before its COMMIT: the outbox items of its effects (transactional outbox). */
   beforeCommit?: (client: pg.PoolClient, d: ExtendDetails) => Promise<void>,
 ): Promise<Decision<ExtendDetails>> {
@@ -46,6 +50,9 @@ export async function extendGrant(
     if (Number(row.duration_ms) === opts.durationMs) {
       return decide({ expiresAt: row.expires_at as Date, unchanged: true }, [], "already extended");
     }
+    if (opts.onlyLonger && Number(row.duration_ms) > opts.durationMs) {
+      return decide(none, [problem("JIT_ALREADY_GRANTED", `${key.database}/${key.requestId} already lasts longer than this request would; nothing changed`)], "");
+    }
     if (row.overdue) {
       return decide(none, [problem("JIT_EXTENSION_NOT_ALLOWED", `${key.database}/${key.requestId} already expired; request a new grant`)], "");
     }
@@ -55,7 +62,8 @@ export async function extendGrant(
     const expiresAt = updated[0]!.expires_at as Date;
     await appendEvent(client, {
       ledgerId: Number(row.id), kind: "extended", repository: key.repository, database: key.database, requestId: key.requestId,
-      actor: opts.actor, details: { from: row.expires_at, to: expiresAt, durationMs: opts.durationMs, prNumber: opts.prNumber, approvers: opts.approvers },
+      actor: opts.actor, details: { from: row.expires_at, to: expiresAt, durationMs: opts.durationMs, prNumber: opts.prNumber, approvers: opts.approvers,
+        ...(opts.byRequestId ? { byRequestId: opts.byRequestId } : {}) },
     });
     await beforeCommit?.(client, { expiresAt, unchanged: false });
     return decide({ expiresAt, unchanged: false }, [], `extended until ${expiresAt.toISOString()}`);

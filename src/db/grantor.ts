@@ -24,6 +24,7 @@ import { codeOf, fail } from "./engine-result.ts";
 import { DriftReconciler, type OrphanReport, type ReconcileReport, type StandingAccess } from "./reconciler.ts";
 import { Revoker, type RevokeDetails } from "./revoker.ts";
 import { preflight } from "./preflight.ts";
+import { inspectTarget, type TargetInspection } from "./inspect-target.ts";
 import { roleOid } from "./inspect-role.ts";
 import { recordBinding, recordedBinding, type BindingKey, type TargetBinding } from "./target-binding.ts";
 import { appRoleScope } from "./scope.ts";
@@ -106,6 +107,11 @@ export class GrantEngine {
       client.release();
     }
     return { recorded: await recordBinding(this.state, key, current), current };
+  }
+
+  /** The merge-time target checks, read-only: what the check shows and the merge refuses benignly on. */
+  inspectTarget(key: LedgerKey, role: string, dbUser: string): Promise<TargetInspection> {
+    return inspectTarget(this.state, this.targets, (k) => this.scopeFor(k), key, role, dbUser);
   }
 
   /** The statements a grant would run on this target: what a check run shows. */

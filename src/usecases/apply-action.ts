@@ -70,7 +70,8 @@ export async function applyAction(env: ApplyEnv, action: Action): Promise<Applie
       const e = action.evaluation;
       const tx = new TransactionalEffects(env);
       const ext = await extendGrant(env.state, action.key, {
-        durationMs: e.policy.durationMs, role: e.policy.role, dbUser: e.policy.dbUser, actor: action.actor, prNumber: e.pullRequest.number, approvers: action.approvers,
+        durationMs: action.overlap?.durationMs ?? e.policy.durationMs, role: e.policy.role, dbUser: e.policy.dbUser, actor: action.actor, prNumber: e.pullRequest.number, approvers: action.approvers,
+        ...(action.overlap ? { onlyLonger: true, byRequestId: action.overlap.requestId } : {}),
       }, (client, d) => tx.queue(client, effectsOf({ kind: "extended", action, expiresAt: d.expiresAt.getTime() }, env.now())));
       if (!ext.ok) return refuse(env, refusal(action.origin, ext.code, ext.problems, { kind: "request", known: knownOf(action) }));
       env.onGrant?.();

@@ -3,9 +3,8 @@
 import { isPolicyPath } from "../core/policy.ts";
 import { decide, type Decision, type Problem } from "../core/problem.ts";
 import { evaluatePullRequest, type PullRequestEvaluation } from "../core/pull-request.ts";
-import { isRequestPullRequest, renderCheck, renderStickyComment, type PlanPreview } from "../core/report.ts";
+import { isRequestPullRequest, isWaitingOnly, renderCheck, renderStickyComment } from "../core/report.ts";
 import { isUnderRequestsDir } from "../core/request-path.ts";
-import { renderStatement } from "../core/sql.ts";
 import { pushersOf } from "../db/pushers.ts";
 import { stickyMemory } from "../db/sticky-comments.ts";
 import { isNotFound, repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
@@ -15,6 +14,8 @@ import type { AppDeps } from "./context.ts";
 import { withKeyAuthority } from "./repository-gate.ts";
 import { earlyRevokeAuthority } from "./revoke-authority.ts";
 import { requestStateOf } from "./request-state.ts";
+import { plannedReviews, requestReviewsOnce } from "./review-requests.ts";
+import { checkTargets } from "./target-checks.ts";
 
 export const CHECK_NAME = "jit-access";
 
@@ -26,23 +27,6 @@ export function pullRequestContext(deps: AppDeps, octokit: Octokit, ref: RepoRef
 
 /** How a check is run: `reevaluation` (same head, e.g. a review) writes its check run in one call. */
 export interface CheckOptions { reevaluation?: boolean; shas?: ListCacheHint }
-
-async function planPreview(deps: AppDeps, e: PullRequestEvaluation, repository: string): Promise<PlanPreview | null> {
-  if (e.kind !== "grant" || !e.policy || !e.basePolicy) return null;
-  try {
-    const engine = deps.engines.engine(e.basePolicy);
-    const statements = await engine.plan(e.policy.database, e.policy.role, e.policy.dbUser);
-    // I16: bind the login by OID for this head SHA; the merge refuses if it is another role then.
-    const { recorded, current } = await engine.bindTarget({ repository, headSha: e.pullRequest.headSha, database: e.policy.database, dbUser: e.policy.dbUser });
-    if (recorded.memberOid !== current.memberOid || recorded.clusterId !== current.clusterId) {
-      return { ok: false, code: "JIT_TARGET_CHANGED", message: `database user "${e.policy.dbUser}" is not the login first checked for this commit (${recorded.memberOid ?? "absent"} then, ${current.memberOid ?? "absent"} now); push a commit to check again` };
-    }
-    return { ok: true, target: e.policy.database, statements: statements.map(renderStatement), login: { name: e.policy.dbUser, oid: current.memberOid } };
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    return { ok: false, code: code?.startsWith("JIT_") ? (code as never) : "JIT_DB_UNREACHABLE", message: (err as Error).message };
-  }
-}
 
 export interface CheckOutcome {
   decision: Decision<PullRequestEvaluation>;
@@ -76,7 +60,14 @@ export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, nu
       { ctx, author: e.pullRequest.author, headSha: e.pullRequest.headSha });
     if (!authority.ok) decision = decide(e, [...decision.problems, ...authority.problems], "");
   }
-  const report = renderCheck(decision, await planPreview(deps, decision.details, repoKey(ref)), now);
+  // Green means grantable: what the merge would refuse on in the target keeps the check from green.
+  const targets = await checkTargets(deps, decision.details, repoKey(ref));
+  if (targets.problems.length) {
+    const waiting = decision.problems.filter((p) => isWaitingOnly([p]));
+    decision = decide(decision.details, [...decision.problems.filter((p) => !isWaitingOnly([p])), ...targets.problems, ...waiting], "");
+  }
+  const reviewers = await plannedReviews(deps, ctx, ref, decision);
+  const report = renderCheck(decision, targets.plan, now, reviewers ?? undefined);
   const done = {
     status: "completed" as const, conclusion: report.conclusion, completed_at: new Date(now).toISOString(),
     output: { title: report.title.text, summary: report.summary.text.slice(0, 65_000), annotations: report.annotations },
@@ -91,6 +82,7 @@ export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, nu
   if (isRequestPullRequest(decision)) {
     await upsertStickyComment(octokit, ref, number, renderStickyComment(decision, report), deps.appId, stickyMemory(deps.state, repoKey(ref)));
   }
+  if (reviewers) await requestReviewsOnce(deps, octokit, ref, number, decision.details.pullRequest.headSha, reviewers);
   deps.log.info({ pr: number, code: decision.code, conclusion: report.conclusion, kind: decision.details.kind }, "check evaluated");
   return { decision, checkRunId: id, conclusion: report.conclusion };
 }

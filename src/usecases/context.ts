@@ -19,6 +19,8 @@ export interface AppDeps {
   repositories: AccessRepositories;
   /** This GitHub App's id: check runs of other apps named "jit-access" are ignored. */
   appId?: number;
+  /** JIT_REVIEW_REQUESTS: how many individual reviewers the app asks at most (default 3; teams are asked as teams). */
+  reviewRequestMax?: number;
   /** Called after a grant or an extension commits, so the expiry timer can re-arm. */
   onGrant?: () => void;
 }

@@ -10,6 +10,7 @@ import { pullRequestContext } from "./check.ts";
 import type { AppDeps } from "./context.ts";
 import { oncePerMerge } from "./merge-once.ts";
 import { withKeyAuthority } from "./repository-gate.ts";
+import { withTargetChecks } from "./target-checks.ts";
 import { earlyRevokeAuthority } from "./revoke-authority.ts";
 
 export type MergeOutcome = Outcome;
@@ -43,5 +44,7 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
     action = authorizeEarlyRevoke(action, await earlyRevokeAuthority(deps, octokit, ref, action.key, action.policy!,
       { ctx, author: e.pullRequest.author, headSha: e.pullRequest.headSha }));
   }
+  // Green means grantable, at merge too: benign target refusals and overlaps before any ledger row.
+  if (action.kind === "grant") action = await withTargetChecks(deps, action, repository);
   return applyAction(applyEnv(deps, octokit, ref), action);
 }

@@ -75,11 +75,13 @@ describe("case 30: secrets stay secret", () => {
     await dr.review("dora", d.number, "APPROVE");
     await w.idle();
     const check = await w.check(d.headSha, dr);
-    expect(check.conclusion).toBe("success");
+    expect(check.conclusion).toBe("failure"); // green means grantable: an unreachable target is not
+    expect(check.output.summary).toContain("❌ cluster of orders-dr reachable");
     expect(check.output.summary).toMatch(/Not planned: \*\*JIT_DB_UNREACHABLE\*\* cannot connect to database "orders-dr" \(ORDERS_DR_DATABASE_URL\)/);
     await dr.merge(d.number);
     await w.idle();
     expect(w.comments(d.number, dr).filter((c) => c.body.startsWith("❌")).map((c) => c.body)[0]).toContain("(**JIT_DB_UNREACHABLE**)");
+    expect(w.alerts(dr)).toEqual([]); // an unreachable target is explained, not alerted (retried: transient)
 
     // forged deliveries: Probot rejects them and logs why
     const payload = w.e2e.sim.findDeliveries({ event: "pull_request", action: "opened" }).at(-1)!.payload;

@@ -56,6 +56,7 @@ export const OPERATIONS: readonly OperationDef[] = [
   op("pulls/create-review", "POST", `${R}/pulls/{pull_number}/reviews`),
   op("pulls/get-review", "GET", `${R}/pulls/{pull_number}/reviews/{review_id}`),
   op("pulls/dismiss-review", "PUT", `${R}/pulls/{pull_number}/reviews/{review_id}/dismissals`),
+  op("pulls/request-reviewers", "POST", `${R}/pulls/{pull_number}/requested_reviewers`),
   // checks
   op("checks/create", "POST", `${R}/check-runs`),
   op("checks/get", "GET", `${R}/check-runs/{check_run_id}`),

@@ -27,6 +27,25 @@ const settled = async () => { await sim.waitForIdle(); return receiver.received.
 const eventsSince = (n: number) => receiver.received.slice(n).map((r) => `${String(r.headers["x-github-event"])}${r.json.action ? `.${String(r.json.action)}` : ""}`);
 
 describe("pull requests", () => {
+  it("requested reviewers: recorded on the PR (users and teams), never the author, only people with access; a review ends a user's request", async () => {
+    sim.createTeam("acme", "dba", { members: ["dora"] });
+    const { number } = await repo.openPullRequest("alice", "rr-1", { [REQ]: "role: orders_readonly\n" });
+    await expect(gh.rest.pulls.requestReviewers({ ...o, pull_number: number, reviewers: ["alice"] })).rejects.toMatchObject({ status: 422 });
+    await expect(gh.rest.pulls.requestReviewers({ ...o, pull_number: number, reviewers: ["stranger"] })).rejects.toMatchObject({ status: 422 });
+    await expect(gh.rest.pulls.requestReviewers({ ...o, pull_number: number, team_reviewers: ["nope"] })).rejects.toMatchObject({ status: 422 });
+    const r = await gh.rest.pulls.requestReviewers({ ...o, pull_number: number, reviewers: ["dora", "bob"], team_reviewers: ["dba"] });
+    expect(r.status).toBe(201);
+    expect(r.data.requested_reviewers?.map((u) => u.login)).toEqual(["dora", "bob"]);
+    expect(r.data.requested_teams?.map((t) => t.slug)).toEqual(["dba"]);
+    await gh.rest.pulls.requestReviewers({ ...o, pull_number: number, reviewers: ["dora"] }); // a repeat changes nothing
+    await repo.review("dora", number, "APPROVE");
+    const pr = await gh.rest.pulls.get({ ...o, pull_number: number });
+    expect(pr.data.requested_reviewers?.map((u) => u.login)).toEqual(["bob"]);
+    expect(pr.data.requested_teams?.map((t) => t.slug)).toEqual(["dba"]);
+    await repo.close(number);
+    sim.assertNoViolations();
+  });
+
   it("opening a PR pushes the branch and sends push, check_suite.requested and pull_request.opened", async () => {
     const mark = await settled();
     const { number, headSha } = await repo.openPullRequest("alice", "req-1", { [REQ]: "role: orders_readonly\n" }, { title: "Access for alice", coAuthors: ["bob"] });

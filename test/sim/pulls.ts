@@ -240,6 +240,7 @@ export async function reviewPull(ctx: SimContext, repo: Repo, p: PullRequest, o:
     state: o.event ? STATE[o.event] : "PENDING", commitId, submittedAt: ctx.w.now(),
   };
   repo.reviews.push(review);
+  if (review.state !== "PENDING") p.pull.requestedReviewers = (p.pull.requestedReviewers ?? []).filter((l) => l.toLowerCase() !== o.user.toLowerCase());
   if (review.state !== "PENDING" && ctx.w.installationFor(repo.owner)) {
     ctx.hooks.emit("pull_request_review", reviewPayload(ctx.w, repo, p, await computePull(repo, p), review, "submitted", o.user));
   }
@@ -263,4 +264,24 @@ export async function dismissStaleApprovals(ctx: SimContext, repo: Repo, p: Pull
   for (const r of repo.reviews) {
     if (r.number === p.number && r.state === "APPROVED" && r.commitId !== p.pull.headSha) await dismissReview(ctx, repo, p, r, actor, "Stale approval dismissed by a push");
   }
+}
+
+/**
+ * POST …/requested_reviewers as GitHub answers it: the author cannot be requested (422), nor
+ * someone without access to the repository or a team of another organization (422); repeats are
+ * no-ops. Records the requests on the pull request (`requested_reviewers`, `requested_teams`).
+ */
+export function requestReviewers(ctx: SimContext, repo: Repo, p: PullRequest, o: { reviewers?: string[]; teams?: string[] }): void {
+  const users = (o.reviewers ?? []).map((l) => ctx.w.user(l).login);
+  if (users.some((l) => l.toLowerCase() === p.user.toLowerCase())) {
+    throw new HttpError(422, "Unprocessable Entity", { errors: ["Review cannot be requested from pull request author."] });
+  }
+  const teams = (o.teams ?? []).map((s) => s.toLowerCase());
+  if (users.some((l) => ctx.w.permission(repo, l) === "none") || teams.some((t) => !ctx.w.team(repo.owner, t))) {
+    throw new HttpError(422, "Unprocessable Entity", { errors: [`Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the ${repo.owner}/${repo.name} repository.`] });
+  }
+  const add = (have: string[] | undefined, more: string[]) => [...(have ?? []), ...more.filter((x) => !(have ?? []).some((h) => h.toLowerCase() === x.toLowerCase()))];
+  p.pull.requestedReviewers = add(p.pull.requestedReviewers, users);
+  p.pull.requestedTeams = add(p.pull.requestedTeams, teams);
+  p.updatedAt = ctx.w.now();
 }

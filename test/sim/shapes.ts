@@ -137,7 +137,9 @@ export function pullSimpleShape(w: SimWorld, r: Repo, p: PullRequest, baseSha: s
     created_at: iso(p.createdAt), updated_at: iso(p.updatedAt), closed_at: p.closedAt ? iso(p.closedAt) : null,
     merged_at: p.pull.mergedAt ? iso(p.pull.mergedAt) : null, merge_commit_sha: p.pull.mergeCommitSha,
     assignee: p.assignees[0] ? userByLogin(w, p.assignees[0]) : null, assignees: p.assignees.map((a) => userByLogin(w, a)),
-    requested_reviewers: [], requested_teams: [], draft: p.pull.draft,
+    requested_reviewers: (p.pull.requestedReviewers ?? []).map((l) => userByLogin(w, l)),
+    requested_teams: (p.pull.requestedTeams ?? []).flatMap((slug) => { const t = w.team(r.owner, slug); return t ? [teamShape(w, t)] : []; }),
+    draft: p.pull.draft,
     head: branchSide(w, r, p.pull.headRef, p.pull.headSha), base: branchSide(w, r, p.pull.baseRef, baseSha),
     _links: {
       self: { href: api }, html: { href: html }, issue: { href: issueApi }, comments: { href: `${issueApi}/comments` },

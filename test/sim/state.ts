@@ -57,6 +57,9 @@ export interface PullFields {
   mergedBy: string | null;
   mergeCommitSha: string | null;
   maintainerCanModify: boolean;
+  /** Review requests still open (logins and team slugs); a review by a requested user removes it, as on GitHub. */
+  requestedReviewers?: string[];
+  requestedTeams?: string[];
 }
 
 export interface Issue {

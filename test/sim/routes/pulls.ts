@@ -4,7 +4,7 @@ import { commitShape, diffEntryShape, pullShape, pullSimpleShape, reviewShape } 
 import { actorLogin, bodyOf, intParam, paginate, paginateShaped, repoFor, type Handler, type RouteRequest } from "../router.ts";
 import { isPull, type PullRequest, type Repo } from "../state.ts";
 import { HttpError } from "../world.ts";
-import { baseShaOf, closePull, comparisonBase, computePull, dismissReview, editPull, mergePull, openPull, reopenPull, reviewPull, type MergeMethod, type ReviewEvent } from "../pulls.ts";
+import { baseShaOf, closePull, comparisonBase, computePull, dismissReview, editPull, mergePull, openPull, reopenPull, requestReviewers, reviewPull, type MergeMethod, type ReviewEvent } from "../pulls.ts";
 
 function pullOf(repo: Repo, req: RouteRequest): PullRequest {
   const issue = repo.issues.get(intParam(req, "pull_number"));
@@ -120,5 +120,12 @@ export const pullRoutes: Record<string, Handler> = {
     const b = bodyOf<{ message: string }>(req);
     await dismissReview(ctx, repo, p, review, actorLogin(req.actor), b.message ?? "");
     return { status: 200, body: reviewShape(ctx.w, repo, review) };
+  },
+  "pulls/request-reviewers": async (req, ctx) => {
+    const repo = repoFor(req, ctx, "write");
+    const p = pullOf(repo, req);
+    const b = bodyOf<{ reviewers: string[]; team_reviewers: string[] }>(req);
+    requestReviewers(ctx, repo, p, { reviewers: b.reviewers ?? [], teams: b.team_reviewers ?? [] });
+    return { status: 201, body: pullSimpleShape(ctx.w, repo, p, await baseShaOf(repo, p)) };
   },
 };
