@@ -156,4 +156,19 @@ describe("I3: one team roster instead of per-login membership reads, same answer
     await w.idle();
     expect((await w.ledger("ro-removed")).filter((r) => r.status === "active")).toEqual([]);
   });
+
+  it("I12: a roster that does not fit one page is not used; memberships are read one by one", async () => {
+    const { sim } = w.e2e;
+    for (let i = 0; i < 100; i++) sim.addTeamMember("acme", "dba", `filler${i}`);
+    try {
+      const { number, headSha } = await w.request("bob", "ro-big");
+      const calls = await callsDuring(() => w.repo.review("dora", number, "APPROVE"));
+      expect(calls.filter((r) => r === "teams/list-members-in-org")).toHaveLength(1);
+      // bob in @acme/engineering and @acme/dba, dora in @acme/dba: per login after the long roster
+      expect(calls.filter((r) => r === "teams/get-membership-for-user-in-org")).toHaveLength(3);
+      expect((await w.check(headSha)).conclusion).toBe("success");
+    } finally {
+      for (let i = 0; i < 100; i++) sim.removeTeamMember("acme", "dba", `filler${i}`);
+    }
+  });
 });
