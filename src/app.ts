@@ -3,14 +3,18 @@
 import type { Context, Probot } from "probot";
 import { deliveryProcessed, markDeliveryProcessed } from "./db/deliveries.ts";
 import type { Octokit } from "./github/octokit.ts";
+import { enqueueRefusalPr } from "./jobs/refusal-pr.ts";
+import { autoMergeIfApproved } from "./usecases/auto-merge.ts";
 import { CHECK_NAME, notAccessCheck, recheckClosed, runCheck, type CheckOptions } from "./usecases/check.ts";
 import type { AppDeps } from "./usecases/context.ts";
+import { breakGlassOnCheck } from "./usecases/break-glass.ts";
 import { handleMerged } from "./usecases/merge.ts";
+import { dashboardChanged, dashboardEdited, pullRequestClosed } from "./usecases/pending.ts";
 import { handlePush } from "./usecases/push.ts";
 import { recordBranchPush, recordPusherOf } from "./usecases/record-pusher.ts";
 import { gateRepository, type Gate } from "./usecases/repository-gate.ts";
 
-type AnyContext = Context<"pull_request" | "pull_request_review" | "push" | "check_run" | "check_suite" | "installation">;
+type AnyContext = Context<"pull_request" | "pull_request_review" | "push" | "check_run" | "check_suite" | "installation" | "issues">;
 
 /** Runs a handler once per delivery id and records its outcome. */
 async function once(deps: AppDeps, context: AnyContext, fn: () => Promise<string>): Promise<void> {
@@ -38,7 +42,10 @@ export function createApp(deps: AppDeps) {
     const check = async (c: AnyContext, n: number, checkRunId?: number, g?: Gate, opts?: CheckOptions): Promise<string> => {
       const access = g ?? await gate(deps, c);
       if (!access.ok) return notAccessCheck(deps, octo(c), c.repo(), n, access.problem, checkRunId);
-      return (await runCheck(deps, octo(c), c.repo(), n, checkRunId, opts)).conclusion;
+      const out = await runCheck(deps, octo(c), c.repo(), n, checkRunId, opts);
+      await breakGlassOnCheck(deps, octo(c), c.repo(), n, out.decision); // policy-enabled exception to I1 (src/usecases/break-glass.ts)
+      await autoMergeIfApproved(deps, octo(c), c.repo(), n, out); // auto_approve: the app merges at the evaluated head
+      return out.conclusion;
     };
 
     app.on(["pull_request.opened", "pull_request.reopened", "pull_request.synchronize", "pull_request.ready_for_review",
@@ -65,8 +72,15 @@ export function createApp(deps: AppDeps) {
         // The payload only routes: the merge path re-reads everything and refuses a PR the API does
         // not show as merged. Closed unmerged: the check says so (JIT_PR_NOT_MERGED), nothing is
         // ever granted (case 16).
-        if (!context.payload.pull_request.merged) return recheckClosed(deps, octo(context), context.repo(), number, context.payload.pull_request.head.sha);
+        if (!context.payload.pull_request.merged) {
+          const closed = await recheckClosed(deps, octo(context), context.repo(), number, context.payload.pull_request.head.sha);
+          await pullRequestClosed(deps, `${context.repo().owner}/${context.repo().repo}`, number);
+          return closed;
+        }
         const outcome = await handleMerged(deps, octo(context), context.repo(), number);
+        await pullRequestClosed(deps, `${context.repo().owner}/${context.repo().repo}`, number); // granted, extended, revoked or refused
+        // Git true after a refusal: the app's outbox opens a PR removing the request file, the refusal in its body.
+        if (outcome.kind === "refused") await enqueueRefusalPr(deps.state, { repository: `${context.repo().owner}/${context.repo().repo}`, prNumber: number, code: outcome.code, reasons: outcome.problems.map((p) => p.message) });
         deps.log.info({ pr: number, kind: outcome.kind, ...(outcome.kind === "refused" ? { code: outcome.code } : {}) }, "merged pull request handled");
         return outcome.kind;
       });
@@ -84,6 +98,7 @@ export function createApp(deps: AppDeps) {
         const r = await handlePush(deps, octo(context), context.repo(), {
           ref: p.ref, before: p.before, after: p.after, defaultBranch: p.repository.default_branch,
         });
+        if (r.merged.length || r.unverified.length || r.revoked.length) await dashboardChanged(deps, `${context.repo().owner}/${context.repo().repo}`);
         return `merged=${r.merged.length} unverified=${r.unverified.length} revoked=${r.revoked.length}`;
       });
     });
@@ -111,6 +126,13 @@ export function createApp(deps: AppDeps) {
         for (const n of prs) await check(context, n, undefined, g);
         return `${prs.length} re-evaluated`;
       });
+    });
+
+    // The dashboard issue edited by someone else: restored at once (the app's own edits are skipped).
+    app.on("issues.edited", async (context) => {
+      if (context.payload.sender?.type === "Bot") return;
+      const { owner, repo } = context.repo();
+      await once(deps, context, async () => dashboardEdited(deps, `${owner}/${repo}`, context.payload.issue.number));
     });
 
     app.on(["installation.created", "installation.deleted", "installation.new_permissions_accepted"], async (context) => {

@@ -7,7 +7,11 @@
 import type { Probot } from "probot";
 import type { Logger as PinoLogger } from "pino";
 import { ConfigError } from "./config.ts";
+import { backstopMirrorer } from "./db/backstop-mirror.ts";
 import { installedRepositories, probotGitHub } from "./github/installations.ts";
+import { DASHBOARD_KIND } from "./db/dashboard.ts";
+import { dashboardHandler, dashboardTicker } from "./jobs/dashboard.ts";
+import { REFUSAL_PR_KIND, refusalPrHandler } from "./jobs/refusal-pr.ts";
 import { reconcileMerges, type LostMergeReport } from "./jobs/lost-merges.ts";
 import { closeStalePending } from "./jobs/pending-ttl.ts";
 import type { Services } from "./main.ts";
@@ -52,10 +56,23 @@ export async function startBackground(opts: {
     : new StaticPolicySource(opts.services.policy, null);
   const scheduler = startScheduler({
     state, engines: opts.deps.engines, policies, log: opts.log, config, now: opts.deps.now,
-    ...(github ? { github } : {}),
+    // The dashboard issue and the removal PR of a refused merge leave through the same outbox (src/jobs/).
+    ...(github ? {
+      github, activation: { engines: opts.deps.engines }, outboxHandlers: {
+        [DASHBOARD_KIND]: dashboardHandler({ state, github, log: opts.log }),
+        [REFUSAL_PR_KIND]: refusalPrHandler({ state, github, options: { merge: config.mergeRevertPrs, mergeMethod: config.revertMergeMethod, label: config.revertLabel } }),
+      },
+    } : {}),
   });
-  // The app pokes the timer after every grant and extension, so a short grant ends on the second.
-  opts.deps.onGrant = () => scheduler.poke();
+  // The dashboards follow the sweep's cadence too (expiries, drift, alerts); unchanged ones cost no GitHub call.
+  const dashboards = github ? dashboardTicker(state, opts.deps.repositories, config.sweepIntervalMs, opts.log) : null;
+  // The app pokes the timer after every grant and extension, so a short grant ends on the second,
+  // and mirrors the expiry into the in-database backstop where one is installed (src/db/backstop*.ts).
+  const backstop = backstopMirrorer(state, process.env, opts.log);
+  opts.deps.onGrant = () => {
+    scheduler.poke();
+    backstop.poke();
+  };
 
   const pipeline = opts.probot && opts.webhookSecret
     ? await startPipeline({ probot: opts.probot, state, secret: opts.webhookSecret, log: opts.log, config: queueConfig.config, ...(github ? { github } : {}) })
@@ -100,8 +117,10 @@ export async function startBackground(opts: {
     reconcileMerges: reconcile,
     async stop() {
       if (timer) clearInterval(timer);
+      dashboards?.stop();
       await running?.catch(() => {});
       await pipeline?.stop();
+      await backstop.settled();
       await scheduler.stop();
       await leader.release();
     },

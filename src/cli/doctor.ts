@@ -14,6 +14,7 @@ import { inspectRoleSettings } from "../db/window-residue.ts";
 import { appRoleScope } from "../db/scope.ts";
 import { TargetError, Targets } from "../db/targets.ts";
 import { parseCommand } from "./args.ts";
+import { backstopStatusOf, describeBackstop } from "./backstop.ts";
 import type { CliIo } from "./io.ts";
 import { loadPoliciesForCli } from "./load-policies.ts";
 
@@ -35,6 +36,8 @@ export interface DatabaseReport {
   roles: { role: string; findings: Finding[] }[];
   /** I15: memberships granted by a former app role the ledger recorded (needs DATABASE_URL). */
   formerGrants: Finding[];
+  /** The in-database expiry backstop (pg_cron) on this cluster, and so the revoke lag's bound. Information, not a problem. */
+  backstop?: string;
 }
 
 export async function diagnose(policy: Policy, env: NodeJS.ProcessEnv, keys: string[]): Promise<DatabaseReport[]> {
@@ -61,6 +64,7 @@ export async function diagnose(policy: Policy, env: NodeJS.ProcessEnv, keys: str
         } finally {
           client.release();
         }
+        report.backstop = await backstopStatusOf(env[report.env]!).then(describeBackstop, (e: unknown) => `unknown (${(e as Error).message})`);
       } catch (e) {
         report.connected = report.connected && !(e instanceof TargetError);
         report.error = { code: e instanceof TargetError ? e.code : "JIT_DB_UNREACHABLE", message: (e as Error).message };
@@ -116,6 +120,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       printFindings(io, `app role "${r.appRole}"`, r.app);
       for (const x of r.roles) printFindings(io, `grantable role "${x.role}"`, x.findings);
       if (r.formerGrants.length) printFindings(io, "memberships granted by a former app role", r.formerGrants);
+      if (r.backstop) io.out(`  info expiry backstop: ${r.backstop}`);
     }
     io.out(unreachable ? "doctor: some databases could not be checked" : problems ? "doctor: problems found; run the fix SQL above as a superuser" : "doctor: healthy");
   }

@@ -1,5 +1,6 @@
 // What `jit init` writes into a new access repository. The workflows run jit from its own
 // repository at a pinned commit (`source`), never from the access repository's pull requests.
+import { actionsWorkflows } from "./init-actions.ts";
 import { CHECKOUT, NODE_VERSION, SETUP_NODE } from "./workflow-pins.ts";
 
 export interface ScaffoldOptions {
@@ -7,6 +8,10 @@ export interface ScaffoldOptions {
   org: string;
   /** Where the workflows get jit: its GitHub repository and a commit SHA or tag. */
   source: { repository: string; ref: string };
+  /** "server" (default): the app runs as a server, the backstop workflow sweeps; "actions": no server (docs/actions-mode.md). */
+  mode?: "server" | "actions";
+  /** The default branch the actions-mode workflows run on (default main). */
+  branch?: string;
 }
 
 const DATABASE = "orders-prod";
@@ -179,9 +184,18 @@ jit owners access-requests/${DATABASE}/<request-id>.yaml   # who must approve
 - \`.github/CODEOWNERS\`: who must approve which paths; it must agree with the policies' approvers.
 - \`schemas/\`: JSON Schemas of requests and policies, for editor completion.
 - \`.github/workflows/validate.yml\`: checks every pull request (no secrets).
-- \`.github/workflows/revoke-expired.yml\`: the scheduled expiry backstop (secrets in the
-  \`jit-expiry\` environment, default branch only).
+${workflowsLayout(o)}
 `;
+}
+
+function workflowsLayout(o: ScaffoldOptions): string {
+  if (o.mode === "actions") {
+    return `- \`.github/workflows/jit-*.yml\`: the app itself, run by GitHub Actions (actions mode): the check
+  (the App's key in the \`jit-app\` environment), grant on merge and the expiry sweep (database
+  secrets in the \`jit-database\` environment); both environments allow the default branch only.`;
+  }
+  return `- \`.github/workflows/revoke-expired.yml\`: the scheduled expiry backstop (secrets in the
+  \`jit-expiry\` environment, default branch only).`;
 }
 
 /** Repository-relative path -> content, in the order they are written and printed. */
@@ -190,7 +204,9 @@ export function scaffoldFiles(o: ScaffoldOptions, schemas: ReadonlyMap<string, s
     ["README.md", readme(o)],
     [".github/CODEOWNERS", codeowners(o)],
     [".github/workflows/validate.yml", validateWorkflow(o)],
-    [".github/workflows/revoke-expired.yml", backstopWorkflow(o)],
+    ...(o.mode === "actions"
+      ? actionsWorkflows({ ...o, branch: o.branch ?? "main", connectionEnv: CONNECTION_ENV })
+      : new Map([[".github/workflows/revoke-expired.yml", backstopWorkflow(o)]])),
     ["policies/example.yaml", policy(o)],
   ]);
   for (const [name, text] of schemas) files.set(`schemas/${name}`, text);

@@ -12,7 +12,7 @@ import { parseCommand } from "./args.ts";
 import { scaffoldFiles, type ScaffoldOptions } from "./init-templates.ts";
 import type { CliIo } from "./io.ts";
 
-const USAGE = `usage: jit init [DIR] [--org ORG] [--source OWNER/NAME@REF]
+const USAGE = `usage: jit init [DIR] [--org ORG] [--source OWNER/NAME@REF] [--mode server|actions] [--branch NAME]
 
 Writes a new access repository into DIR (default: current directory): policies/example.yaml,
 .github/CODEOWNERS, schemas/, .github/workflows/validate.yml and revoke-expired.yml, README.md.
@@ -20,15 +20,21 @@ Refuses to overwrite: if any of these files exists, nothing is written.
   --org ORG                  GitHub organization of the example teams (default: acme)
   --source OWNER/NAME@REF    the jit-access repository and commit the workflows run jit from
                              (default: this checkout's GitHub origin at its current commit)
+  --mode MODE                server (default): the app runs as a server; actions: no server, the
+                             workflows jit-check, jit-review, jit-grant and jit-sweep run the app
+                             instead of revoke-expired.yml (docs/actions-mode.md)
+  --branch NAME              actions mode: the default branch the grant workflow runs on (default main)
 Exit status: 0 written, 1 a file exists, 2 usage error.`;
 
 const ORG = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$/;
 const SOURCE = /^([A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100})@([0-9a-f]{40}|v[0-9]+(?:\.[0-9]+){0,2}|[0-9]+\.[0-9]+\.[0-9]+)$/;
+// Plain names only: the branch goes into a YAML flow list unquoted.
+const BRANCH = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$/;
 const PACKAGE_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommand(argv, io, {
-    command: "init", usage: USAGE, positionals: true, options: { org: { type: "string" }, source: { type: "string" } },
+    command: "init", usage: USAGE, positionals: true, options: { org: { type: "string" }, source: { type: "string" }, mode: { type: "string" }, branch: { type: "string" } },
   });
   if (typeof args === "number") return args;
   const { values, positionals, usageError } = args;
@@ -39,7 +45,12 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   if (sourceText === null) return usageError("cannot tell which jit-access repository the workflows should run: pass --source OWNER/NAME@REF");
   const m = SOURCE.exec(sourceText);
   if (!m) return usageError(`--source must be OWNER/NAME@REF with REF a full commit SHA or a version tag, not "${sourceText}"`);
-  const options: ScaffoldOptions = { org, source: { repository: m[1] as string, ref: m[2] as string } };
+  const mode = values.mode ?? "server";
+  if (mode !== "server" && mode !== "actions") return usageError(`--mode must be server or actions, not "${mode}"`);
+  const branch = values.branch ?? "main";
+  if (values.branch !== undefined && mode !== "actions") return usageError("--branch is for --mode actions");
+  if (!BRANCH.test(branch)) return usageError(`"${branch}" is not a branch name the workflows can name`);
+  const options: ScaffoldOptions = { org, source: { repository: m[1] as string, ref: m[2] as string }, mode, branch };
 
   const dir = resolve(io.cwd, positionals[0] ?? ".");
   const files = scaffoldFiles(options, await packageSchemas());
@@ -56,7 +67,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   io.out("");
   io.out(`Next: edit policies/example.yaml and .github/CODEOWNERS for your teams, check with \`jit validate --repo ${shown(relative(io.cwd, dir), dir)}\`,`);
-  io.out("create the jit-expiry environment with its secrets, and install the jit-access app on the repository.");
+  io.out(mode === "actions"
+    ? "create the jit-app and jit-database environments (default branch only) with their secrets, and install the jit-access app (docs/actions-mode.md)."
+    : "create the jit-expiry environment with its secrets, and install the jit-access app on the repository.");
   return 0;
 }
 
@@ -84,10 +97,15 @@ async function blockedTargets(dir: string, paths: readonly string[]): Promise<st
   return [...new Set(out)];
 }
 
-/** schemas/*.json of this package, copied as they are. */
+/**
+ * The contracts an access repository edits against (requests and policies), copied as they are;
+ * the CLI's output schemas (audit, report) describe this tool's output and stay in the package.
+ */
+const REPOSITORY_SCHEMAS: ReadonlySet<string> = new Set(["access-request.schema.json", "policy.schema.json"]);
+
 async function packageSchemas(): Promise<Map<string, string>> {
   const schemasDir = join(PACKAGE_ROOT, "schemas");
-  const names = (await readdir(schemasDir)).filter((n) => n.endsWith(".schema.json")).sort();
+  const names = (await readdir(schemasDir)).filter((n) => REPOSITORY_SCHEMAS.has(n)).sort();
   return new Map(await Promise.all(names.map(async (n) => [n, await readFile(join(schemasDir, n), "utf8")] as const)));
 }
 

@@ -16,6 +16,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   revoke: { summary: "revoke one grant now: <database>/<request-id> --reason TEXT", load: async () => (await import("./revoke.ts")).run },
   expire: { summary: "one expiry sweep: revoke everything past its expiry (backstop)", load: async () => (await import("./expire.ts")).run },
   reconcile: { summary: "revoke app grants without a ledger row; report standing access", load: async () => (await import("./reconcile.ts")).run },
+  audit: { summary: "one grant's whole story: <database>/<request-id>", load: async () => (await import("./audit.ts")).run },
+  report: { summary: "grants and totals for a period: --since DATE --until DATE", load: async () => (await import("./report.ts")).run },
+  rebuild: { summary: "rebuild the ledger's history from GitHub: --repo OWNER/NAME", load: async () => (await import("./rebuild.ts")).run },
+  backstop: { summary: "in-database expiry backstop with pg_cron: install|status <database>", load: async () => (await import("./backstop.ts")).run },
+  actions: { summary: "run one GitHub Actions job of actions mode: check | grant | sweep", load: async () => (await import("../actions/cli.ts")).run },
   deliveries: { summary: "webhook queue: list dead letters, retry <delivery-id>", load: async () => (await import("./deliveries.ts")).run },
 };
 

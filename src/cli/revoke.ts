@@ -12,11 +12,13 @@ import { localUser } from "./actor.ts";
 import { parseCommand } from "./args.ts";
 import type { CliIo } from "./io.ts";
 import { loadPoliciesForCli } from "./load-policies.ts";
+import { enqueueEndedComment } from "../scheduler/ended-job.ts";
 import { openStateForCli } from "./state-access.ts";
 
 const USAGE = `usage: jit revoke <database>/<request-id> --reason TEXT [--repository OWNER/NAME] [--repo DIR]
 
-Revokes an active grant now: REVOKE, end the user's sessions, verify, record who and why.
+Revokes an active grant now: REVOKE, end the user's sessions, verify, record who and why, and
+queue the revert pull request that deletes the request file (the app's outbox opens it).
   --reason TEXT            why (recorded in the ledger and events; required)
   --repository OWNER/NAME  which access repository, when several use the same state database
   --repo DIR               checkout holding policies/ (default: current directory)
@@ -66,6 +68,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       return d.code === "JIT_CONFIG_MISSING_ENV" || d.code === "JIT_DATABASE_UNKNOWN" ? 2 : 1;
     }
     io.out(`${database}/${requestId}: ${d.message}`);
+    // The request PR hears of it (its author mentioned) when the app's outbox runs next.
+    if (!d.details.alreadyClosed) await enqueueEndedComment(state.pool, { repository: row.repository, database, requestId });
     for (const s of d.details.applied?.sql ?? []) io.out(`  ${s.text}${s.params.length ? `  -- $1 = ${s.params.join(", ")}` : ""}`);
     return 0;
   } finally {

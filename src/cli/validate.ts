@@ -7,6 +7,8 @@ import { stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { CODES } from "../core/codes.ts";
 import { evaluatePolicy, evaluateRequestAgainstPolicy } from "../core/evaluate-policy.ts";
+import { startProblems } from "../core/schedule.ts";
+import { breakGlassProblems } from "../core/break-glass.ts";
 import { isPolicyPath, parsePolicies, POLICY_MAX_BYTES } from "../core/policy.ts";
 import { irregularEntry } from "../core/policy-reader.ts";
 import { plain, plainText, visible } from "../core/inert.ts";
@@ -186,7 +188,11 @@ async function checkRequest(entry: RepoEntry, policy: Policy | null, opts: Optio
   const decision = opts.requester === undefined
     ? evaluateRequestAgainstPolicy(request, policy)
     : evaluatePolicy({ request, policy, requester: opts.requester, ...(opts.teams ? { requesterTeams: opts.teams } : {}) });
-  return decision.problems;
+  // The same start rules as the check: against now (the merge re-checks against its merge time).
+  const db = Object.hasOwn(policy.databases, request.database) ? policy.databases[request.database] : undefined;
+  const role = db && Object.hasOwn(db.roles, request.role) ? db.roles[request.role] : undefined;
+  const teams = new Set([...(opts.teams ?? [])].map((t) => t.toLowerCase()));
+  return [...decision.problems, ...(role ? [...startProblems(request, role, Date.now()), ...breakGlassProblems(request, role, opts.requester ?? null, teams)] : [])];
 }
 
 const lenient = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });

@@ -6,7 +6,7 @@ import { EXPIRY_REASON } from "./action.ts";
 import type { Md } from "./inert.ts";
 import {
   earlyRevokeComment, earlyRevokeRefusedAlert, earlyRevokeRefusedComment, extendedComment, grantedComment, mergeRefusedAlert, pushRevokeRefusedAlert,
-  refusalComment, type AlertText,
+  refusalComment, requesterLine, type AlertText,
 } from "./messages.ts";
 
 export type Effect =
@@ -14,7 +14,7 @@ export type Effect =
   | { kind: "comment"; pr: number; key: string; body: Md }
   /** A jit-alert issue, once per incident. */
   | { kind: "alert"; alert: AlertText }
-  /** The revert PR of an expired grant, queued in the outbox after the revoke is recorded. */
+  /** The revert PR of an expired or operator-revoked grant, queued in the outbox after the revoke is recorded. */
   | { kind: "revert-pr"; grant: { id: number; repository: string; database: string; requestId: string; path: string } };
 
 /** What applying did, as far as the effects care. */
@@ -34,15 +34,16 @@ export function effectsOf(done: Done, now: number): Effect[] {
     case "granted": {
       if (origin.via !== "merge") return [];
       const k = done.action.key;
-      return [{ kind: "comment", pr: origin.pr, key: `granted:${k.repository}:${k.database}/${k.requestId}`, body: grantedComment(grantText(done.action, done.expiresAt), now) }];
+      return [{ kind: "comment", pr: origin.pr, key: `granted:${k.repository}:${k.database}/${k.requestId}`, body: requesterLine(grantedComment(grantText(done.action, done.expiresAt), now), done.action.evaluation.requester) }];
     }
     case "extended":
       if (origin.via !== "merge") return [];
-      return [{ kind: "comment", pr: origin.pr, key: `extended:${origin.repository}#${origin.pr}`, body: extendedComment(grantText(done.action, done.expiresAt), now) }];
+      return [{ kind: "comment", pr: origin.pr, key: `extended:${origin.repository}#${origin.pr}`, body: requesterLine(extendedComment(grantText(done.action, done.expiresAt), now), done.action.evaluation.requester) }];
     case "revoked": {
       const k = done.action.key;
       // After the revoke, never before; also when another sweeper closed it for expiry (idempotent).
-      if (done.row && done.row.status === "revoked" && done.row.revokeReason === EXPIRY_REASON) {
+      // Git true after every revoke: an operator's (`jit revoke`) gets the same revert PR, one per request.
+      if (done.row && done.row.status === "revoked" && (done.row.revokeReason === EXPIRY_REASON || origin.via === "operator")) {
         return [{ kind: "revert-pr", grant: { id: done.row.id, repository: k.repository, database: k.database, requestId: k.requestId, path: done.row.path } }];
       }
       if (origin.via === "merge" && !done.alreadyClosed) {
@@ -70,7 +71,7 @@ function refusalEffects(a: RefuseAction): Effect[] {
     ];
   }
   const known = new Set(s.kind === "request" ? s.known : []);
-  const out: Effect[] = [{ kind: "comment", pr: o.pr, key: `refused:${o.repository}#${o.pr}`, body: refusalComment(a.code, a.problems, known) }];
+  const out: Effect[] = [{ kind: "comment", pr: o.pr, key: `refused:${o.repository}#${o.pr}`, body: requesterLine(refusalComment(a.code, a.problems, known), s.kind === "request" ? (s.requester ?? null) : null) }];
   if (a.incident) out.push({ kind: "alert", alert: mergeRefusedAlert(o.pr, a.code, a.problems, known) });
   return out;
 }

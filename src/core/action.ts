@@ -70,7 +70,7 @@ export interface RevokeAction {
 
 /** What a refusal is about: the texts and the effects differ. */
 export type RefusalSubject =
-  | { kind: "request"; known: readonly string[] }
+  | { kind: "request"; known: readonly string[]; /** The PR author as the API reported it (mentioned, I19). */ requester?: string }
   | { kind: "early-revoke"; grant: string }
   | { kind: "revoke"; grant: string };
 
@@ -141,10 +141,11 @@ export function mergeAction(decision: Decision<PullRequestEvaluation>, repositor
     };
   }
   if (!isRequestPullRequest(decision) || (decision.ok && e.kind === "none")) return { kind: "ignore", why: NOT_A_REQUEST, final: true };
-  if (!decision.ok || !ready(e)) return refusal(origin, decision.code, decision.problems, { kind: "request", known: [...knownAccounts(e)] });
+  if (!decision.ok || !ready(e)) return refusal(origin, decision.code, decision.problems, { kind: "request", known: [...knownAccounts(e)], requester: e.requester });
   const common = {
     origin, key: { repository, database: e.policy.database, requestId: e.request.requestId }, evaluation: e,
-    approvers: e.approval.counted.map((c) => c.login), actor,
+    // An auto_approve rule of the base policy stands in for reviewers: the ledger records which one.
+    approvers: e.autoApproval?.matched ? [`auto_approve[${e.autoApproval.matched.index}]`] : e.approval.counted.map((c) => c.login), actor,
   };
   return e.kind === "extension"
     ? { kind: "extend", why: "the merged PR changes the duration of an active request", ...common }

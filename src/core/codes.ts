@@ -102,11 +102,32 @@ export const CODES = {
   JIT_REPO_ID_CHANGED: "the named repository now has another id than when the app first saw it (deleted and re-created, or transferred)",
   JIT_REVERT_BRANCH_TAKEN: "a branch or pull request the app did not write uses its revert naming, or its revert PR was changed by someone else; never merged",
   JIT_REVOKE_NOT_AUTHORIZED: "the deletion of an active request was not made or approved by someone its role's revoke_by allows; the grant ends at expiry",
+  // Audit, report and rebuild (src/cli/audit.ts, report.ts, rebuild.ts; docs/audit.md, docs/operations.md)
+  JIT_REBUILD_NOT_EMPTY: "jit rebuild refuses a state database that already holds ledger rows for the repository; nothing was written",
+  // Actions mode and the in-database backstop (src/actions/, src/db/backstop*.ts)
+  JIT_ACTIONS_EVENT: "a `jit actions` job was started by an event it does not handle (the workflow's triggers are wrong)",
+  JIT_BACKSTOP_REVOKED: "the in-database backstop (pg_cron) revoked an expired grant before the app did; the app's next sweep ends the sessions, verifies and closes the ledger row",
+  JIT_BACKSTOP_MIRROR_FAILED: "the grants could not be mirrored into a target's in-database backstop; retried on the next grant or sweep",
   // Errors (src/core/errors.ts: every error class carries a code)
   JIT_USAGE: "a command was called with arguments it does not accept (exit status 2)",
   // Request lifecycle (src/usecases/target-checks.ts, src/jobs/pending-ttl.ts)
   JIT_ALREADY_GRANTED: "the database user already holds this role through an active grant of the app (another request id), and this request cannot extend it (it would not end later, or would exceed max_duration counted from that grant's start): nothing is granted and this request id stays unused",
   JIT_PENDING_TTL_EXPIRED: "the request pull request stayed open longer than its role's pending_ttl and was closed by the app",
+  // Scheduled start (src/core/schedule.ts, src/scheduler/activation.ts)
+  JIT_START_INVALID: "start is not an RFC 3339 time with whole seconds and an explicit offset",
+  JIT_START_NOT_ALLOWED: "the role's policy sets no max_lead_time, so its access cannot be scheduled",
+  JIT_START_PAST: "start is not after the check (or, at merge, after the merge time)",
+  JIT_START_TOO_FAR: "start is further ahead than the role's max_lead_time",
+  JIT_REQUEST_SCHEDULED: "the request id is a scheduled grant; only deleting its file (cancel) is allowed before it starts",
+  JIT_APPROVAL_NO_LONGER_ELIGIBLE: "at a scheduled start, the approvals recorded at merge no longer satisfy the role's current policy",
+  JIT_SCHEDULE_CANCELLED: "a scheduled grant was cancelled by merging the deletion of its file before it started; nothing was granted",
+  // Break-glass (src/core/break-glass.ts, src/usecases/break-glass.ts)
+  JIT_BREAK_GLASS_NOT_ALLOWED: "break_glass was asked for but the role's policy has no break_glass, the requester is not among its requesters, or it is combined with start",
+  JIT_BREAK_GLASS_DURATION: "a break-glass duration is over the role's break_glass max_duration",
+  JIT_BREAK_GLASS_ACTIVE: "the requester already holds an active break-glass grant; one at a time per person",
+  JIT_BREAK_GLASS_UNATTRIBUTED: "a commit of the break-glass pull request is not authored and committed by the requester, or someone else pushed to it",
+  JIT_BREAK_GLASS_GRANTED: "access was granted by break-glass, without prior approval (alert)",
+  JIT_BREAK_GLASS_EXPIRED: "a break-glass grant got no eligible approval and merge before its retro-approval deadline: revoked, pull request closed (incident)",
 } as const;
 
 export type JitCode = keyof typeof CODES;

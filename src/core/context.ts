@@ -106,7 +106,8 @@ export interface TreeEntry {
 }
 
 export interface RequestState {
-  status: "none" | "active" | "ended";
+  /** scheduled: merged with a future start, not granted yet (only a deletion may change it: cancel). */
+  status: "none" | "active" | "ended" | "scheduled";
   /** Milliseconds since the epoch, from the ledger (database clock). */
   grantedAt?: number;
   expiresAt?: number;

@@ -1,6 +1,7 @@
 // The app's comments, alert issues and revert PRs, as pure renderers. Every value that a request,
 // a PR, the ledger or a catalog holds goes through inert.ts (I19); only the literal words are the
 // app's own. Time comes in as a parameter.
+import { renderActivity, type ActivitySummary } from "./activity.ts";
 import type { JitCode } from "./codes.ts";
 import { code, codeBlock, jitCode, joinMd, marker, md, mention, plain, text, type Md, type Plain } from "./inert.ts";
 import type { Problem } from "./problem.ts";
@@ -185,8 +186,9 @@ export function revokeOverdueAlert(g: { ledgerId: number; database: string; requ
   };
 }
 
-export function reminderComment(r: { role: string; dbUser: string; database: string; expiresAt: number; now: number }): Md {
-  return md`⏳ **jit-access**: ${code(r.role)} for ${code(r.dbUser)} on ${code(r.database)} expires at ${until(r.expiresAt, r.now)}. Then the role is revoked and every session of ${code(r.dbUser)} is ended. Need longer? Open a pull request that edits \`duration\` of this request (it needs fresh approval).`;
+export function reminderComment(r: { role: string; dbUser: string; database: string; path?: string; expiresAt: number; now: number }): Md {
+  const file = r.path ? md` in ${code(r.path, 300)}` : md``;
+  return md`⏳ **jit-access**: ${code(r.role)} for ${code(r.dbUser)} on ${code(r.database)} expires at ${until(r.expiresAt, r.now)}. Then the role is revoked and every session of ${code(r.dbUser)} is ended. Need longer? Open a pull request that changes only \`duration\`${file} to the new total, counted from the original grant and at most the role's \`max_duration\` (docs/requests.md, "Extending"); it needs fresh approval, and the grant keeps running meanwhile.`;
 }
 
 /** What a revert PR says about the grant it closes: the ledger's record, never request text beyond ids. */
@@ -205,8 +207,19 @@ export interface RevertText {
   revokedBy: string | null;
   sessionsEnded: number;
   verification: { outcome?: string; membershipGone?: boolean; sessionsLeft?: number } | null;
-  ledgerId: number;
+  /** null: a refused merge, which has no ledger row. */
+  ledgerId: number | null;
+  /** Why the file goes (default: the grant expired). */
+  ending?: RevertEnding;
+  /** What the grantee did during the window, where it was sampled. */
+  activity?: ActivitySummary;
 }
+
+/** An early revoke (`jit revoke`, drift, a deadline) or a refused merge: git is made true the same way as after expiry. */
+export type RevertEnding =
+  | { kind: "expired" }
+  | { kind: "revoked"; reason: string; by: string | null }
+  | { kind: "refused"; code: string; reasons: readonly string[] };
 
 const time = (d: Date | null) => (d ? utc(d.getTime()) : "—");
 
@@ -214,18 +227,44 @@ const time = (d: Date | null) => (d ? utc(d.getTime()) : "—");
 export const revertMarker = (r: Pick<RevertText, "database" | "requestId">): Md => marker("jit-access:revert", `${r.database}/${r.requestId}`);
 
 export function revertTitle(r: RevertText): Plain {
+  if (r.ending?.kind === "refused") return plain`Remove refused request ${r.database}/${r.requestId}`;
+  if (r.ending?.kind === "revoked") return plain`Revoke ${r.database}/${r.requestId}: ${r.role} for ${r.dbUser}`;
   return plain`Expire ${r.database}/${r.requestId}: ${r.role} for ${r.dbUser}`;
 }
 
 /** The revert commit's message (merged into the default branch: closing keywords would act). */
 export function revertCommitMessage(r: RevertText): Plain {
+  const why = r.ending?.kind === "refused"
+    ? plain`The merge was refused (${r.ending.code}): nothing was granted.`
+    : r.ending?.kind === "revoked"
+      ? plain`The grant was revoked early at ${time(r.revokedAt)}.`
+      : plain`The grant expired at ${time(r.expiresAt)} and was revoked at ${time(r.revokedAt)}.`;
   return plain`${revertTitle(r)}
 
-The grant expired at ${time(r.expiresAt)} and was revoked at ${time(r.revokedAt)}.`;
+${why}`;
+}
+
+/** A refused merge: the file says access that was never granted; the PR removes it and says why. */
+function refusedBody(r: RevertText, e: { code: string; reasons: readonly string[] }): Md {
+  return joinMd([
+    revertMarker(r),
+    md`The merge of ${r.prNumber ? md`#${r.prNumber}` : md`the request`} was refused by jit-access (**${jitCode(e.code)}**): nothing was granted.`,
+    md`This pull request deletes ${code(r.path, 300)} so the default branch lists only live access. The request id stays used: merging or not, it is never granted.`,
+    md``,
+    ...e.reasons.slice(0, 10).map((x) => md`- ${text(x, { max: 300 })}`),
+    ...(e.reasons.length > 10 ? [md`- … and ${e.reasons.length - 10} more`] : []),
+    md``,
+    md`| | |`,
+    md`| --- | --- |`,
+    md`| Request | ${code(r.requestId)} |`,
+    md`| Requester | ${r.requester ? mention(r.requester) : md`—`} |`,
+    md`| Database | ${code(r.database)} |`,
+  ], "\n");
 }
 
 /** The PR body: the audit record of the grant. */
 export function revertBody(r: RevertText): Md {
+  if (r.ending?.kind === "refused") return refusedBody(r, r.ending);
   const v = r.verification;
   const verification = v
     ? md`${v.membershipGone ? "membership gone" : "membership STILL PRESENT"}, ${v.sessionsLeft ?? "?"} session(s) left${v.outcome ? md` (${v.outcome})` : md``}`
@@ -243,15 +282,44 @@ export function revertBody(r: RevertText): Md {
     ["Revoked by", r.revokedBy ? code(r.revokedBy) : md`—`],
     ["Sessions ended", md`${r.sessionsEnded}`],
     ["Verification", verification],
-    ["Ledger row", md`${r.ledgerId}`],
+    ["Ledger row", md`${r.ledgerId ?? "—"}`],
+    ...(r.ending?.kind === "revoked" ? [["Reason", text(r.ending.reason, { max: 500 })] as [string, Md]] : []),
   ];
+  const what = r.ending?.kind === "revoked" ? md`was revoked early by jit-access` : md`expired and was revoked by jit-access`;
   return joinMd([
     revertMarker(r),
-    md`The grant of ${code(r.role)} to ${code(r.dbUser)} on ${code(r.database)} expired and was revoked by jit-access.`,
+    md`The grant of ${code(r.role)} to ${code(r.dbUser)} on ${code(r.database)} ${what}.`,
     md`This pull request deletes ${code(r.path, 300)} so the default branch lists only live access. The request id stays used: merging or not, it is never granted again.`,
     md``,
     md`| | |`,
     md`| --- | --- |`,
     ...rows.map(([k, val]) => md`| ${k} | ${val} |`),
+    ...(r.activity ? [md``, renderActivity(r.activity)] : []),
   ], "\n");
+}
+
+// --- Auto-approval and outcome notifications (issue 13 items 7 and 8) ---
+
+/** The app could not merge an auto-approved request (protection, merge settings): what to change. */
+export function autoMergeBlockedComment(a: { requester: string; rule: string; status: number | undefined }): Md {
+  return md`⚠️ ${mention(a.requester)} **jit-access**: this request is auto-approved by ${text(a.rule)}, but GitHub refused the app's merge (HTTP ${a.status ?? "?"}). A person with merge rights may merge it; to let the app merge auto-approved requests, allow the GitHub App to merge into the default branch (put it on the branch protection or ruleset bypass list, see docs/policies.md).`;
+}
+
+/** An outcome comment addressed to the request's author (a login read from GitHub, never from the file: I19). */
+export function requesterLine(body: Md, requester: string | null): Md {
+  return requester ? md`${body}
+
+cc ${mention(requester)} (requester)` : body;
+}
+
+/** On the request PR when its grant ended: at expiry (the sweep) or early (a merged deletion, `jit revoke`). */
+export function endedComment(e: {
+  requester: string | null; role: string; dbUser: string; database: string; requestId: string; expired: boolean;
+  revokedAt: number | null; sessionsEnded: number; deletionPr?: number; revertPr?: number;
+}): Md {
+  const when = e.revokedAt !== null ? md` at ${utc(e.revokedAt)}` : md``;
+  const how = e.expired ? md`expired and was revoked${when}` : md`was revoked early${when}${e.deletionPr ? md` (pull request #${e.deletionPr} deleted the request file)` : md``}`;
+  const revert = e.revertPr ? md` Pull request #${e.revertPr} deletes the request file.` : md``;
+  const who = e.requester ? md`${mention(e.requester)}: ` : md``;
+  return md`🔒 ${who}**jit-access**: ${code(e.role)} for ${code(e.dbUser)} on ${code(e.database)} (${code(e.requestId)}) ${how}; ${e.sessionsEnded} session(s) of ${code(e.dbUser)} ended.${revert} Need access again? Open a new request with a new file name (request ids are single-use).`;
 }

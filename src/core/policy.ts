@@ -3,6 +3,7 @@
 // the same database or identity in two places is a conflict, because "which one wins" is exactly
 // the kind of question a reviewer of a policy change would not think to ask.
 import policySchema from "../../schemas/policy.schema.json" with { type: "json" };
+import { readAutoApproveRules, type RawAutoApproveRule } from "./auto-approve.ts";
 import { parseDuration } from "./duration.ts";
 import { checkIdentifier } from "./identifier.ts";
 import { compileSchema, schemaProblem } from "./json-schema.ts";
@@ -40,7 +41,10 @@ interface RawRole {
   require_ticket?: boolean;
   max_approval_age?: string;
   revoke_by?: RevokeBy[];
+  auto_approve?: RawAutoApproveRule[];
   pending_ttl?: string;
+  max_lead_time?: string;
+  break_glass?: { requesters: string[]; max_duration: string; retro_approval_within: string };
 }
 interface RawDatabase {
   connection_env: string;
@@ -173,6 +177,32 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
       }
       maxApprovalAgeMs = age.ms;
     }
+    let maxLeadTimeMs: number | undefined;
+    if (r.max_lead_time !== undefined) {
+      const lead = parseDuration(r.max_lead_time);
+      if (!lead.ok) {
+        problems.push({ ...lead.problem, ...at(["roles", name, "max_lead_time"]) });
+        continue;
+      }
+      maxLeadTimeMs = lead.ms;
+    }
+    let breakGlass: RolePolicy["breakGlass"];
+    if (r.break_glass !== undefined) {
+      const bgMax = parseDuration(r.break_glass.max_duration);
+      const retro = parseDuration(r.break_glass.retro_approval_within);
+      if (!bgMax.ok || !retro.ok) {
+        problems.push(...(bgMax.ok ? [] : [{ ...bgMax.problem, ...at(["roles", name, "break_glass", "max_duration"]) }]),
+          ...(retro.ok ? [] : [{ ...retro.problem, ...at(["roles", name, "break_glass", "retro_approval_within"]) }]));
+        continue;
+      }
+      if (bgMax.ms > max.ms) {
+        problems.push(problem("JIT_POLICY_INVALID", `break_glass.max_duration of ${name} (${r.break_glass.max_duration}) is longer than its max_duration (${r.max_duration})`, {
+          ...at(["roles", name, "break_glass", "max_duration"]), hint: "keep break-glass shorter than normal access",
+        }));
+        continue;
+      }
+      breakGlass = { requesters: unique(r.break_glass.requesters.map((q) => q.toLowerCase())), maxDuration: r.break_glass.max_duration, maxDurationMs: bgMax.ms, retroApprovalWithinMs: retro.ms };
+    }
     let pendingTtlMs = dbPendingTtlMs;
     if (r.pending_ttl !== undefined) {
       const ttl = parseDuration(r.pending_ttl);
@@ -191,7 +221,10 @@ function readDatabase(dbKey: string, raw: RawDatabase, path: string, locate: Loc
       requireTicket: r.require_ticket === true,
       ...(maxApprovalAgeMs !== undefined ? { maxApprovalAgeMs } : {}),
       revokeBy: r.revoke_by ? [...r.revoke_by] : [...DEFAULT_REVOKE_BY],
+      ...(r.auto_approve ? { autoApprove: readAutoApproveRules(r.auto_approve, { name, approvals: r.approvals, maxDurationMs: max.ms, maxDuration: r.max_duration }, (ptr) => at(["roles", name, ...ptr]), problems) } : {}),
       ...(pendingTtlMs !== undefined ? { pendingTtlMs } : {}),
+      ...(maxLeadTimeMs !== undefined ? { maxLeadTimeMs } : {}),
+      ...(breakGlass ? { breakGlass } : {}),
     };
   }
   let standingAccess: Record<string, string[]> | undefined;

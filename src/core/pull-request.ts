@@ -15,12 +15,14 @@
 //     excluded before any read (bot, author, beneficiary, contributor, stale): permission 1 +
 //     isTeamMember for each owner team and approver team asked (memoised, stops at the first match)
 //   + extension only: fileAt(base, request) 1
+//   + auto_approve only (human approvals missing): isTeamMember(author, team) per rule team asked
 //   + merge mode only: listDir(merge commit, request dir) 1 + listDir(base, root) 1 + listDir(merge commit, root) 1
 // plus the state database's requestState and, when approvals are evaluated, pushers. P is the
 // number of policies/*.yaml files (at most MAX_POLICY_FILES). Early failures (PR shape, request state, parse errors) stop before later reads.
 // A deleted request file costs pull + changedFiles + requestState, plus, when it is an active grant
 // (early revoke), listDir(base, "policies") 1 + P for the database's connection.
 import { evaluateApproval, type ApprovalResult } from "./approval.ts";
+import { withAutoApproval, type AutoApproval } from "./auto-approve.ts";
 import { CODEOWNERS_LOCATIONS, codeownersFromBytes, type SelectedCodeowners } from "./codeowners.ts";
 import type { ChangedFile, PullRequestContext, PullRequestInfo, RequestState, TreeEntry } from "./context.ts";
 import { formatDuration } from "./duration.ts";
@@ -30,7 +32,10 @@ import { irregularEntry, readPolicies } from "./policy-reader.ts";
 import { decide, problem, type Decision, type Problem } from "./problem.ts";
 import { parseRequestPath, isUnderRequestsDir } from "./request-path.ts";
 import { parseRequest } from "./request.ts";
+import { startProblems } from "./schedule.ts";
+import { breakGlassProblems, breakGlassTeamsToAsk } from "./break-glass.ts";
 import { safeProblems } from "./text.ts";
+import { parseUtcTimestamp } from "./timestamp.ts";
 import type { AccessRequest, Policy, PolicyEvaluation } from "./types.ts";
 
 /** More policy files than this is refused rather than read (keeps the read count bounded). */
@@ -60,6 +65,8 @@ export interface PullRequestEvaluation {
   request: AccessRequest | null;
   policy: PolicyEvaluation | null;
   approval: ApprovalResult | null;
+  /** auto_approve of the base policy, when human approvals were missing and the role has rules. */
+  autoApproval: AutoApproval | null;
   /** The PR author. */
   requester: string;
   dbUser: string | null;
@@ -85,7 +92,7 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
       headSha: pr.headSha, baseSha, mergeCommitSha: pr.mergeCommitSha, mergedAt: pr.mergedAt,
     },
     requestPath: null, database: null, requestId: null, requestState: null, request: null,
-    policy: null, approval: null, requester: pr.author, dbUser: null, beneficiaries: [], expiresAtIfMergedNow: null, basePolicy: null,
+    policy: null, approval: null, autoApproval: null, requester: pr.author, dbUser: null, beneficiaries: [], expiresAtIfMergedNow: null, basePolicy: null,
   };
   const problems: Problem[] = [];
   // I18: file names from the PR are quoted in messages; never let them carry invisible characters.
@@ -125,8 +132,15 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
   const state = await ctx.requestState(where.database, where.requestId);
   out.requestState = state;
   if (file.status === "removed") {
-    out.kind = state.status === "active" ? "revoke" : "none";
+    // Deleting a scheduled request cancels it: the revoke path, before any GRANT happened.
+    out.kind = state.status === "active" || state.status === "scheduled" ? "revoke" : "none";
     if (out.kind === "revoke") out.basePolicy = await readBasePolicies(ctx, baseSha, []);
+    return done();
+  }
+  if (state.status === "scheduled") {
+    problems.push(problem("JIT_REQUEST_SCHEDULED", `request id ${where.requestId} on ${where.database} is already merged and scheduled; it cannot change before it starts`, {
+      path: file.filename, hint: "delete the file in a pull request to cancel it, and open a new request (new file name) instead",
+    }));
     return done();
   }
   out.kind = state.status === "active" && file.status !== "added" ? "extension" : "grant";
@@ -204,6 +218,18 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
   out.dbUser = evaluation.dbUser;
   out.beneficiaries = Object.keys(policy.identities).filter((login) => policy.identities[login] === evaluation.dbUser).sort();
   out.expiresAtIfMergedNow = (out.kind === "extension" ? (state.grantedAt ?? opts.now) : opts.now) + evaluation.durationMs;
+  if (request.startMs !== undefined) {
+    // A scheduled start is judged against now (check) or GitHub's merge time (merge, I17); an
+    // extension keeps its window, so start may not appear in one (checkExtension compares fields).
+    const reference = opts.mode === "merge" ? (parseUtcTimestamp(pr.mergedAt) ?? Number.POSITIVE_INFINITY) : opts.now;
+    problems.push(...startProblems(request, evaluation.rolePolicy, reference));
+    out.expiresAtIfMergedNow = request.startMs + evaluation.durationMs;
+  }
+  if (request.breakGlass) {
+    const teams = new Set<string>();
+    for (const t of breakGlassTeamsToAsk(pr.author, evaluation.rolePolicy)) if (await ctx.isTeamMember(pr.author, t)) teams.add(t);
+    problems.push(...breakGlassProblems(request, evaluation.rolePolicy, pr.author, teams));
+  }
 
   // Approvals: base CODEOWNERS, reviews on the head SHA.
   const codeowners = await readCodeowners(ctx, baseSha);
@@ -230,7 +256,15 @@ export async function evaluatePullRequest(ctx: PullRequestContext, opts: Evaluat
     ctx,
   });
   out.approval = approval.details;
-  problems.push(...approval.problems);
+  // auto_approve (base policy only) may stand in for the missing human approvals, judged at
+  // merged_at on merge and now on check.
+  const auto = await withAutoApproval(approval.problems, {
+    rules: evaluation.rolePolicy.autoApprove, roleApprovals: evaluation.rolePolicy.approvals, requester: pr.author,
+    durationMs: evaluation.durationMs, breakGlass: request.breakGlass === true, commits, pushers, isTeamMember: (l, t) => ctx.isTeamMember(l, t),
+    at: opts.mode === "merge" ? (parseUtcTimestamp(pr.mergedAt ?? undefined) ?? Number.NaN) : opts.now,
+  });
+  out.autoApproval = auto.autoApproval;
+  problems.push(...auto.problems);
   return done();
 }
 
@@ -323,7 +357,7 @@ async function checkExtension(ctx: PullRequestContext, baseSha: string, request:
   const baseBytes = await ctx.fileAt(baseSha, request.path);
   const before = baseBytes === undefined ? null : parseRequest(request.path, baseBytes).details;
   if (!before) return notAllowed("its current version on the base branch could not be read");
-  const changed = (["role", "reason", "ticket", "user"] as const).filter((k) => before[k] !== request[k]);
+  const changed = (["role", "reason", "ticket", "user", "start"] as const).filter((k) => before[k] !== request[k]);
   if (changed.length > 0) return notAllowed(`${changed.join(", ")} changed`);
   const current = state.durationMs ?? before.durationMs;
   if (request.durationMs <= current) {

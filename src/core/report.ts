@@ -1,6 +1,7 @@
 // Renders the one decision about a request PR for people: the check run (title, summary,
 // annotations) and the sticky comment. Pure: time and the SQL plan come in as parameters.
 // Everything from the request or the PR goes through inert.ts (I19).
+import { autoApprovalLines } from "./auto-approve-report.ts";
 import type { JitCode } from "./codes.ts";
 import { formatDuration } from "./duration.ts";
 import { boundPlain, code, codeBlock, jitCode, joinMd, md, mention, plain, plainText, text, visible, type Md, type Plain } from "./inert.ts";
@@ -119,7 +120,9 @@ function requestTable(e: PullRequestEvaluation, now: number): Md[] {
     ["Role", code(r.role)],
     ["Database user", e.dbUser ? code(e.dbUser) : md`unknown`],
     ["Duration", e.kind === "extension" ? md`${r.duration} (extension, counted from the original grant)` : md`${r.duration}`],
-    ["Until, if merged now", e.expiresAtIfMergedNow !== null ? md`${utc(e.expiresAtIfMergedNow)} (${relative(e.expiresAtIfMergedNow, now)})` : md`—`],
+    ...(r.startMs !== undefined
+      ? [["Starts (scheduled)", md`${utc(r.startMs)} (${relative(r.startMs, now)})`] as [string, Md], ["Until", md`${utc(r.startMs + r.durationMs)} (${relative(r.startMs + r.durationMs, now)})`] as [string, Md]]
+      : [["Until, if merged now", e.expiresAtIfMergedNow !== null ? md`${utc(e.expiresAtIfMergedNow)} (${relative(e.expiresAtIfMergedNow, now)})` : md`—`] as [string, Md]]),
     ["Reason", text(r.reason, { max: 500 })],
   ];
   if (r.ticket) rows.push(["Ticket", text(r.ticket)]);
@@ -159,7 +162,7 @@ export function renderCheck(decision: Decision<PullRequestEvaluation>, plan: Pla
   if (e.kind === "none" && decision.ok) lines.push(md`Nothing will be granted when this pull request is merged.`, md``);
   lines.push(...requestTable(e, now));
   if (decision.problems.length) lines.push(md`### What to fix`, md``, ...decision.problems.map((p) => problemLine(p, knownAccounts(e))), md``);
-  lines.push(...approvalSection(e), ...reviewRequestSection(reviewers, reviewers?.org ?? ""), ...targetCheckSection(plan), ...planSection(e, plan));
+  lines.push(...approvalSection(e), ...autoApprovalLines(e.autoApproval), ...reviewRequestSection(reviewers, reviewers?.org ?? ""), ...targetCheckSection(plan), ...planSection(e, plan));
   lines.push(md`<sub>Evaluated at ${utc(now)} on ${e.pullRequest.headSha.slice(0, 12)}; policies and CODEOWNERS read at ${e.pullRequest.baseSha?.slice(0, 12) ?? "—"}.</sub>`);
   return { conclusion, title, summary: joinMd(lines, "\n"), annotations: annotations(decision.problems, e.requestPath) };
 }
@@ -189,7 +192,7 @@ function titleOf(d: Decision<PullRequestEvaluation>, c: CheckConclusion): Plain 
   if (c === "success") {
     if (e.kind === "revoke") return plain`Revokes ${e.requestId ?? ""} on merge`;
     if (e.kind === "none") return plain`No access requested`;
-    return plain`Ready: ${what}`;
+    return e.autoApproval?.matched ? plain`Auto-approved: ${what}` : plain`Ready: ${what}`;
   }
   if (c === "neutral") return plain`Not an access request: nothing will be granted`;
   if (c === "action_required") {
@@ -225,7 +228,7 @@ export function renderStickyComment(decision: Decision<PullRequestEvaluation>, r
   const icon = report.conclusion === "success" ? "✅" : report.conclusion === "action_required" ? "⏳" : "❌";
   const lines = [md`${icon} **jit-access**: ${text(report.title.text, { mentions: knownAccounts(e) })}`, md``];
   if (decision.problems.length) lines.push(...decision.problems.slice(0, 10).map((p) => problemLine(p, knownAccounts(e))), md``);
-  if (e.approval && report.conclusion !== "failure" && e.approval.approvals < e.approval.required) {
+  if (e.approval && report.conclusion !== "failure" && e.approval.approvals < e.approval.required && !e.autoApproval?.matched) {
     lines.push(md`Who must act: an approving review on the latest commit from ${codes(e.approval.eligibleOwners)} (not the requester, the beneficiary or a commit author).`, md``);
   }
   lines.push(md`Details are in the **jit-access** check run.`);

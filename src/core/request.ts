@@ -8,6 +8,7 @@ import { compileSchema, pointerOf, schemaProblem } from "./json-schema.ts";
 import { decide, problem, type Decision, type Problem } from "./problem.ts";
 import { byPosition } from "./problem-order.ts";
 import { parseRequestPath } from "./request-path.ts";
+import { parseStart } from "./schedule.ts";
 import type { AccessRequest } from "./types.ts";
 import { findForbidden, safeProblems, showSafe } from "./text.ts";
 import { parseStrictYaml, type Position } from "./yaml-strict.ts";
@@ -18,7 +19,7 @@ const REQUEST_MAX_DEPTH = 8;
 
 const checkSchema = compileSchema(requestSchema);
 
-type Fields = { role: string; duration: string; reason: string; ticket?: string; user?: string };
+type Fields = { role: string; duration: string; reason: string; ticket?: string; user?: string; start?: string; break_glass?: true };
 
 // Fields whose schema pattern has a sharper check with its own code. When the value is a string,
 // the sharper check speaks for it; a type error (an array where a string belongs) stays JIT_SCHEMA.
@@ -26,9 +27,10 @@ const FIELD_CHECKS: Record<string, (v: string) => Problem | null> = {
   role: (v) => { const r = checkIdentifier(v, "role"); return r.ok ? null : r.problem; },
   user: (v) => { const r = checkIdentifier(v, "user"); return r.ok ? null : r.problem; },
   duration: (v) => { const r = parseDuration(v); return r.ok ? null : r.problem; },
+  start: (v) => { const r = parseStart(v); return r.ok ? null : r.problem; },
 };
 
-const FIELDS = ["role", "duration", "reason", "ticket", "user"] as const;
+const FIELDS = ["role", "duration", "reason", "ticket", "user", "start", "break_glass"] as const;
 
 export function parseRequest(path: string, bytes: Uint8Array): Decision<AccessRequest | null> {
   const d = parse(path, bytes);
@@ -91,7 +93,15 @@ function parse(path: string, bytes: Uint8Array): Decision<AccessRequest | null> 
     reason: fields.reason,
     ...(fields.ticket !== undefined ? { ticket: fields.ticket } : {}),
     ...(fields.user !== undefined ? { user: fields.user } : {}),
+    ...startOf(fields.start),
+    ...(fields.break_glass === true ? { breakGlass: true as const } : {}),
     positions,
   };
   return decide(request, [], `${path} is a well-formed request`);
+}
+
+function startOf(start: string | undefined): { start?: string; startMs?: number } {
+  if (start === undefined) return {};
+  const r = parseStart(start);
+  return r.ok ? { start, startMs: r.ms } : {}; // a bad start was refused above
 }

@@ -1,4 +1,5 @@
 // The shapes the core passes around. Parsing produces these; nothing downstream sees raw YAML.
+import type { AutoApproveRule } from "./auto-approve.ts";
 
 /** A validated request file: access-requests/<database>/<requestId>.yaml */
 export interface AccessRequest {
@@ -13,6 +14,11 @@ export interface AccessRequest {
   ticket?: string;
   /** Database login asked for; absent means the requester's mapped login. */
   user?: string;
+  /** Scheduled start exactly as written (RFC 3339 with offset) and in ms since the epoch. */
+  start?: string;
+  startMs?: number;
+  /** break_glass: true (the only value the schema accepts): an emergency request; never auto-approved. */
+  breakGlass?: true;
   /** 1-based position of each field's value in the file, so later checks can point at the line. */
   positions?: Record<string, { line: number; column: number }>;
 }
@@ -31,8 +37,22 @@ export interface RolePolicy {
   maxApprovalAgeMs?: number;
   /** Who may end someone's active grant early by deleting its file (revoke_by); default requester and approvers. */
   revokeBy?: RevokeBy[];
+  /** auto_approve: rules under which no human review is needed (src/core/auto-approve.ts). */
+  autoApprove?: AutoApproveRule[];
   /** pending_ttl (the role's, else its database's): an open request PR older than this is closed by the app. */
   pendingTtlMs?: number;
+  /** max_lead_time: how far ahead a request's start may be; absent: scheduling is not allowed. */
+  maxLeadTimeMs?: number;
+  /** break_glass: emergency access without prior approval; absent: not for this role. */
+  breakGlass?: BreakGlassPolicy;
+}
+
+export interface BreakGlassPolicy {
+  /** "@org/team" or login entries, lowercase. */
+  requesters: string[];
+  maxDuration: string;
+  maxDurationMs: number;
+  retroApprovalWithinMs: number;
 }
 
 export type RevokeBy = "requester" | "approvers" | "anyone";

@@ -9,7 +9,10 @@ export type EventKind =
   | "drift_orphan_revoked" | "intent_abandoned"
   | "extended"
   | "revert_pr_opened" | "revert_pr_merged" | "revert_pr_skipped" | "revert_pr_attempt"
-  | "pending_closed";
+  | "pending_closed"
+  | "rebuilt"
+  | "scheduled" | "schedule_cancelled" | "schedule_refused" | "schedule_activated"
+  | "break_glass_granted" | "break_glass_confirmed" | "break_glass_expired";
 
 export interface EventInput {
   ledgerId?: number | null;

@@ -27,6 +27,7 @@ import { preflight } from "./preflight.ts";
 import { inspectTarget, type TargetInspection } from "./inspect-target.ts";
 import { roleOid } from "./inspect-role.ts";
 import { recordBinding, recordedBinding, type BindingKey, type TargetBinding } from "./target-binding.ts";
+import { openWindows, recordActivity, recordTick, sampleActivity, sampleActivityMany } from "./activity.ts";
 import { appRoleScope } from "./scope.ts";
 import { TargetError, type TargetInfo, type Targets } from "./targets.ts";
 import { isWindowStart, windowState } from "./window.ts";
@@ -237,6 +238,8 @@ export class GrantEngine {
         await appendEvent(client, { ...ev, kind: "granted", details: { role: input.role, dbUser: input.dbUser, expiresAt: active.expiresAt, sql } });
         await input.beforeCommit?.(client, active);
         await client.query("COMMIT");
+        // What the grantee did is measured from here (never in the way of the grant: nothing throws).
+        await recordActivity(this.state, active.id, "grant", await sampleActivity(target, { dbUser: input.dbUser, memberOid: applied.memberOid }));
         return decide({ row: active, existing: false, findings: [] }, [], `granted "${input.role}" to "${input.dbUser}" until ${active.expiresAt?.toISOString()}`);
       } catch (e) {
         if (e instanceof ApplyError) sql = e.sql;
@@ -352,6 +355,34 @@ export class GrantEngine {
   /** Many due grants at once (issue 16; src/db/revoker.ts). */
   revokeMany(ids: number[], opts: { reason: string; actor: string }): Promise<{ id: number; decision: Decision<RevokeDetails> }[]> {
     return this.revoker.revokeMany(ids, opts);
+  }
+
+  /**
+   * The sweep tick's activity sample of every open window (src/db/activity.ts), one connection per
+   * recorded connection variable, only where it reaches the recorded cluster. Never throws; returns
+   * how many samples were stored.
+   */
+  async sampleOpenWindows(): Promise<number> {
+    const byEnv = new Map<string, Awaited<ReturnType<typeof openWindows>>>();
+    for (const w of await openWindows(this.state).catch(() => [])) byEnv.set(w.connectionEnv, [...(byEnv.get(w.connectionEnv) ?? []), w]);
+    let stored = 0;
+    for (const [env, windows] of byEnv) {
+      if (!this.targets.hasEnv(env)) continue;
+      let target: pg.PoolClient | undefined;
+      try {
+        const info = await this.targets.infoVia(env, windows[0]!.database);
+        const here = windows.filter((w) => w.clusterId === info.clusterId);
+        if (!here.length) continue;
+        target = await this.targets.connectVia(env, `database "${windows[0]!.database}"`);
+        const samples = await sampleActivityMany(target, here.map((w) => ({ dbUser: w.dbUser, memberOid: w.memberOid })));
+        target.release();
+        target = undefined;
+        for (const w of here) if (await recordTick(this.state, w.id, samples.get(w.dbUser)!)) stored++;
+      } catch {
+        target?.release(true); // evidence only: the next tick samples again
+      }
+    }
+    return stored;
   }
 
   findDue(limit: number): Promise<LedgerRow[]> {

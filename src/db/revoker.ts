@@ -5,6 +5,7 @@
 import type pg from "pg";
 import { decide, type Decision } from "../core/problem.ts";
 import type { Policy } from "../core/types.ts";
+import { recordActivity, sampleActivityMany, type ActivitySample } from "./activity.ts";
 import { applyRevokeMany, ApplyError, type AppliedRevoke, type MemberRevoke } from "./apply.ts";
 import { codeOf, fail } from "./engine-result.ts";
 import { appendEvents, type EventInput } from "./events.ts";
@@ -140,11 +141,14 @@ export class Revoker {
     let target: pg.PoolClient | undefined;
     let results: MemberRevoke[];
     let residue: ResidueReport | undefined;
+    let activity: Map<string, ActivitySample> | undefined;
     try {
       const { info, env } = await where;
       // Every app role on record for the cluster, and each row's own recorded grantor in any case.
       const grantors = [...new Set([...(await clusterGrantors(client, first.clusterId)).map((g) => g.oid), ...rows.flatMap((r) => (r.grantorOid ? [r.grantorOid] : []))])];
       target = await this.targets.connectVia(env, `database "${first.database}"`);
+      // The window's activity, sampled while the grantee's sessions still exist (never throws).
+      activity = await sampleActivityMany(target, rows.map((r) => ({ dbUser: r.dbUser, memberOid: r.memberOid })));
       ({ results } = await applyRevokeMany(target, info, {
         role: first.role, roleOid: first.roleOid, members: rows.map((r) => ({ name: r.dbUser, oid: r.memberOid })), grantors,
       }));
@@ -190,6 +194,10 @@ export class Revoker {
     })));
     await appendEvents(client, events);
     const byId = new Map(closed.map((r) => [r.id, r]));
+    for (const { row } of done) {
+      const sample = activity?.get(row.dbUser);
+      if (sample) await recordActivity(this.state, row.id, "revoke", sample); // outside this transaction: evidence, never a reason to fail
+    }
     for (const { row, applied } of done) {
       const how = applied.outcome === "revoked" ? "revoked" : applied.outcome === "user_missing" ? "closed (the user no longer exists)" : "closed (membership was already gone)";
       const details: RevokeDetails = { row: byId.get(row.id) ?? row, alreadyClosed: false, applied, ...(row === carrier && residue ? { residue } : {}) };

@@ -20,9 +20,11 @@ export class ExpiryTimer {
   }
 
   /** Re-arms for the next expiry while this replica leads; a stop meanwhile leaves it unarmed. */
-  async arm(o: { stopped: () => boolean; leader: () => boolean }): Promise<void> {
+  async arm(o: { stopped: () => boolean; leader: () => boolean; also?: () => Promise<number | null> }): Promise<void> {
     if (o.stopped() || !o.leader()) return;
-    const delay = timerDelay(await msToNextExpiry(this.state), this.maxTimerMs);
+    // `also`: another next event on the same timer (a scheduled start, a break-glass deadline).
+    const next = [await msToNextExpiry(this.state), (await o.also?.()) ?? null].filter((x): x is number => x !== null);
+    const delay = timerDelay(next.length ? Math.min(...next) : null, this.maxTimerMs);
     this.clear();
     this.armedFor = delay;
     if (delay === null || o.stopped()) return;

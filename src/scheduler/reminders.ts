@@ -6,6 +6,7 @@ import { reminderComment } from "../core/messages.ts";
 import type { GitHubAccess } from "../github/installations.ts";
 import { repoRefOf } from "../github/installations.ts";
 import { commentOnce } from "../usecases/github-effects.ts";
+import { addressedToAuthor } from "../usecases/notify.ts";
 import { reminderKey, remindersDue } from "../db/reminders.ts";
 import type { SchedulerLogger } from "./alerter.ts";
 
@@ -20,11 +21,12 @@ export async function sendReminders(deps: { state: pg.Pool; github: GitHubAccess
     if (keyAuthority(deps.github.repositories ?? ALL_REPOSITORIES, g.repository, g.database)) continue; // I10: never written to a foreign repository
     const key = reminderKey(g);
     const expires = r.expiresAt.getTime();
-    const body = reminderComment({ role: r.role, dbUser: r.dbUser, database: r.database, expiresAt: expires, now: expires - r.leftMs });
+    const body = reminderComment({ role: r.role, dbUser: r.dbUser, database: r.database, path: r.path, expiresAt: expires, now: expires - r.leftMs });
     try {
       // Through the outbox: posted now, or retried by its drain; once per grant either way.
       const target = { octokit: await deps.github.octokitFor(r.repository), ref: repoRefOf(r.repository) };
-      if (await commentOnce(deps.state, target, { pr: r.prNumber, key, body })) sent++;
+      // Item 8: addressed to the request PR's author as GitHub reports it.
+      if (await commentOnce(deps.state, target, { pr: r.prNumber, key, body: await addressedToAuthor(target.octokit, target.ref, r.prNumber, body) })) sent++;
     } catch (e) {
       deps.log.warn({ repository: r.repository, pr: r.prNumber, error: (e as Error).message }, "could not queue the expiry reminder; will retry");
     }

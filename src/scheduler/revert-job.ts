@@ -6,14 +6,17 @@ import { revertBranchTakenAlert } from "../core/messages.ts";
 import type pg from "pg";
 import { keyAuthority, ALL_REPOSITORIES } from "../core/repositories.ts";
 import { appendEvent, listEvents } from "../db/events.ts";
+import { activityOf } from "../db/activity.ts";
 import { getByKey } from "../db/ledger.ts";
 import type { GitHubAccess } from "../github/installations.ts";
 import { repoRefOf } from "../github/installations.ts";
 import { isNotFound } from "../github/octokit.ts";
 import { openRevertPr, type RevertAttempt, type RevertMemory, type RevertOptions, type RevertRecord } from "../github/revert-pr.ts";
 import { alertOnce } from "../usecases/alerting.ts";
+import { commentGrantEnded } from "../usecases/notify.ts";
 import { gateRepository } from "../usecases/repository-gate.ts";
 import type { OutboxHandler } from "./outbox.ts";
+import { EXPIRY_REASON } from "./sweep.ts";
 
 export interface RevertPayload {
   ledgerId: number;
@@ -57,6 +60,8 @@ export function revertPrHandler(deps: { state: pg.Pool; github: GitHubAccess; op
       ledgerId: row.id, repository: row.repository, database: row.database, requestId: row.requestId, path: row.path, requester,
       prNumber: row.prNumber, role: row.role, dbUser: row.dbUser, approvers: row.approvers, grantedAt: row.grantedAt, expiresAt: row.expiresAt,
       revokedAt: row.revokedAt, revokedBy: row.revokedBy, sessionsEnded: row.sessionsEnded, verification: revoke,
+      ...(row.revokeReason && row.revokeReason !== EXPIRY_REASON ? { ending: { kind: "revoked" as const, reason: row.revokeReason, by: row.revokedBy } } : {}),
+      ...await activityFor(deps.state, row),
     };
     const memory: RevertMemory = {
       last: async () => (await listEvents(deps.state, { ledgerId: row.id, kind: "revert_pr_attempt" })).at(-1)?.details as RevertAttempt | undefined,
@@ -68,6 +73,8 @@ export function revertPrHandler(deps: { state: pg.Pool; github: GitHubAccess; op
     if (out.hostile.length) {
       await alertOnce(deps.state, octokit, ref, revertBranchTakenAlert({ database: row.database, requestId: row.requestId, hostile: out.hostile }), deps.github.appId);
     }
+    // Item 8: the request PR hears that its grant ended, its author mentioned (once per grant).
+    await commentGrantEnded(deps.state, octokit, ref, row, out.number ? { revertPr: out.number } : {});
     const kind = out.state === "merged" ? "revert_pr_merged" : out.state === "open" ? "revert_pr_opened" : "revert_pr_skipped";
     await appendEvent(deps.state, {
       ledgerId: row.id, kind, repository: row.repository, database: row.database, requestId: row.requestId, actor: "outbox",
@@ -75,4 +82,10 @@ export function revertPrHandler(deps: { state: pg.Pool; github: GitHubAccess; op
     });
     return `${out.state}${out.number ? ` #${out.number}` : ""}${out.mergeRefused ? ` (not merged: ${out.mergeRefused})` : ""}`;
   };
+}
+
+/** The window's activity for the PR body; a grant from before sampling existed has none. */
+async function activityFor(state: pg.Pool, row: { repository: string; database: string; requestId: string }) {
+  const a = await activityOf(state, row);
+  return a && (a.sampled.grant || a.sampled.revoke) ? { activity: a } : {};
 }

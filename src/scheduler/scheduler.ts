@@ -22,8 +22,12 @@ import { alertOnHealth, healthHandler, readHealth, type Health } from "./health.
 import { LeaderLock } from "./leader.ts";
 import type { DrainReport, OutboxHandler } from "./outbox.ts";
 import type { PolicySource } from "./policy-source.ts";
+import { activateDue, expireBreakGlass, type ActivationDeps, type ActivationReport } from "./activation.ts";
+import { msUntilNextStart } from "../db/scheduled.ts";
 import { revertPrHandler } from "./revert-job.ts";
+import { ENDED_COMMENT_KIND, endedCommentHandler } from "./ended-job.ts";
 import { recordSweep, REVERT_PR_KIND, sweep, type SweepEngine, type SweepReport } from "./sweep.ts";
+import { NO_POLICY } from "../core/action.ts";
 import { SweepReporter } from "./sweep-report.ts";
 import { effectHandlers } from "../usecases/github-effects.ts";
 
@@ -47,6 +51,8 @@ export interface SchedulerDeps {
   outboxHandlers?: Record<string, OutboxHandler>;
   /** Timers and wall clock of the periodic tick (tests: a fake clock). */
   cadenceClock?: CadenceClock;
+  /** Grants scheduled grants at their start (src/scheduler/activation.ts); needs `github`. */
+  activation?: Pick<ActivationDeps, "engines"> & { engines: NonNullable<ActivationDeps["revokeEngines"]> };
 }
 
 /** "interval": the periodic full tick; "timer": the next-expiry sweep only. */
@@ -56,6 +62,7 @@ export interface TickReport {
   kind: TickKind;
   leader: boolean;
   sweep?: SweepReport;
+  activation?: ActivationReport;
   error?: string;
 }
 
@@ -95,6 +102,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     handlers[REVERT_PR_KIND] = revertPrHandler({
       state: deps.state, github: deps.github, options: { merge: config.mergeRevertPrs, mergeMethod: config.revertMergeMethod, label: config.revertLabel },
     });
+    handlers[ENDED_COMMENT_KIND] = endedCommentHandler({ state: deps.state, github: deps.github }); // `jit revoke` → request PR comment
   }
 
   let stopped = false;
@@ -105,7 +113,9 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   let wasLeader = false;
   const reporter = new SweepReporter(log, alerter);
   const timer = new ExpiryTimer(deps.state, config.maxTimerMs, () => void tick("timer"));
-  const armTimer = () => timer.arm({ stopped: () => stopped, leader: () => leader.isLeader });
+  // The next scheduled start and break-glass deadline arm the same timer (src/scheduler/activation.ts).
+  const nextStart = deps.activation && deps.github ? () => msUntilNextStart(deps.state) : undefined;
+  const armTimer = () => timer.arm({ stopped: () => stopped, leader: () => leader.isLeader, ...(nextStart ? { also: nextStart } : {}) });
   const githubWork = deps.github
     ? new GitHubWork({
       state: deps.state, github: deps.github, log, alerter, leader, handlers, remindBeforeMs: config.remindBeforeMs,
@@ -129,6 +139,18 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     const becameLeader = out.leader && !wasLeader;
     wasLeader = out.leader;
 
+    if (out.leader && deps.activation && deps.github) {
+      try {
+        const act: ActivationDeps = {
+          state: deps.state, engines: deps.activation.engines, github: deps.github, log, actor, ...(deps.now ? { now: deps.now } : {}),
+          policies: deps.policies, alerter, revokeEngines: deps.activation.engines,
+        };
+        out.activation = await activateDue(act);
+        await expireBreakGlass(act);
+      } catch (e) {
+        log.error({ error: (e as Error).message }, "activation of scheduled grants failed; the next tick retries");
+      }
+    }
     if (out.leader) {
       try {
         const report = await sweep(
@@ -148,6 +170,8 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
         await recordSweep(deps.state, "app", { error: out.error }).catch(() => {});
       }
       if (kind !== "timer" || (out.sweep?.revertsQueued ?? 0) > 0) kickGitHubWork(kind !== "timer");
+      // What grantees do during their windows: sessions sampled each periodic tick (the connections recorded at grant, I15).
+      if (kind === "interval" && !out.sweep?.leaderLost) await deps.engines.engine(NO_POLICY).sampleOpenWindows?.().catch(() => 0);
     }
     if (kind === "interval" || kind === "start") {
       try {

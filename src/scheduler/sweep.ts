@@ -39,6 +39,8 @@ export interface SweepEngine {
   /** Many due rows of one (cluster, role) at once (issue 16); without it the sweep revokes one by one. */
   revokeMany?(ids: number[], opts: { reason: string; actor: string }): Promise<{ id: number; decision: Decision<RevokeDetails> }[]>;
   reconcile(actor?: string): Promise<ReconcileReport>;
+  /** The tick's activity sample of open windows (src/db/activity.ts); optional, never throws. */
+  sampleOpenWindows?(): Promise<number>;
 }
 
 

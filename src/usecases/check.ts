@@ -11,6 +11,7 @@ import { isNotFound, repoKey, type Octokit, type RepoRef } from "../github/octok
 import { OctokitPullRequestContext, type ListCacheHint } from "../github/pr-context.ts";
 import { upsertStickyComment } from "../github/sticky-comment.ts";
 import type { AppDeps } from "./context.ts";
+import { notePending } from "./pending.ts";
 import { withKeyAuthority } from "./repository-gate.ts";
 import { earlyRevokeAuthority } from "./revoke-authority.ts";
 import { requestStateOf } from "./request-state.ts";
@@ -82,6 +83,7 @@ export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, nu
   if (isRequestPullRequest(decision)) {
     await upsertStickyComment(octokit, ref, number, renderStickyComment(decision, report), deps.appId, stickyMemory(deps.state, repoKey(ref)));
   }
+  await notePending(deps, repoKey(ref), decision, report.conclusion); // the dashboard's pending section
   if (reviewers) await requestReviewsOnce(deps, octokit, ref, number, decision.details.pullRequest.headSha, reviewers);
   deps.log.info({ pr: number, code: decision.code, conclusion: report.conclusion, kind: decision.details.kind }, "check evaluated");
   return { decision, checkRunId: id, conclusion: report.conclusion };

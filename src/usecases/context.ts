@@ -21,6 +21,8 @@ export interface AppDeps {
   appId?: number;
   /** JIT_REVIEW_REQUESTS: how many individual reviewers the app asks at most (default 3; teams are asked as teams). */
   reviewRequestMax?: number;
+  /** Actions mode's check job holds no database secret: target checks run at merge only (docs/actions-mode.md). */
+  targetsAtMerge?: boolean;
   /** Called after a grant or an extension commits, so the expiry timer can re-arm. */
   onGrant?: () => void;
 }

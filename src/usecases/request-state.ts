@@ -2,6 +2,7 @@
 import type { RequestState } from "../core/context.ts";
 import { expiryBeforeExtension } from "../db/events.ts";
 import { getByKey } from "../db/ledger.ts";
+import { getScheduled } from "../db/scheduled.ts";
 import type { Queryable } from "../db/state.ts";
 
 /**
@@ -12,7 +13,13 @@ import type { Queryable } from "../db/state.ts";
  */
 export async function requestStateOf(q: Queryable, repository: string, database: string, requestId: string, prNumber?: number): Promise<RequestState> {
   const row = await getByKey(q, { repository, database, requestId });
-  if (!row) return { status: "none" };
+  if (!row) {
+    // A merged request with a future start (migration 018): used up like a ledger row (I9).
+    const scheduled = await getScheduled(q, { repository, database, requestId });
+    if (!scheduled) return { status: "none" };
+    if (scheduled.status !== "scheduled") return { status: "ended" };
+    return prNumber !== undefined && scheduled.prNumber === prNumber ? { status: "none" } : { status: "scheduled" };
+  }
   if (row.status === "active" || row.status === "intent") {
     if (prNumber !== undefined && row.prNumber === prNumber) return { status: "none" };
     let durationMs = row.durationMs;

@@ -6,6 +6,7 @@ import type { Decision } from "../core/problem.ts";
 import { decideEarlyRevoke, DEFAULT_REVOKE_BY, type EarlyRevokeAuthority } from "../core/revoke-authority.ts";
 import type { Policy } from "../core/types.ts";
 import { getByKey, type LedgerKey } from "../db/ledger.ts";
+import { getScheduled } from "../db/scheduled.ts";
 import { isNotFound, type Octokit, type RepoRef } from "../github/octokit.ts";
 import type { AppDeps } from "./context.ts";
 
@@ -22,7 +23,8 @@ export async function earlyRevokeAuthority(
   deps: Pick<AppDeps, "state">, octokit: Octokit, ref: RepoRef, key: LedgerKey, policy: Policy,
   deletion: { ctx: Pick<PullRequestContext, "reviews" | "isTeamMember" | "permission">; author: string; headSha: string } | null,
 ): Promise<Decision<EarlyRevokeAuthority>> {
-  const row = await getByKey(deps.state, key);
+  // A scheduled grant (not started yet) has the same requester and rules as the grant it would become.
+  const row = (await getByKey(deps.state, key)) ?? (await getScheduled(deps.state, key));
   const role = row ? policy.databases[key.database]?.roles[row.role] : undefined;
   const revokeBy = role?.revokeBy ?? DEFAULT_REVOKE_BY;
   const grantees = row ? Object.entries(policy.identities).filter(([, login]) => login === row.dbUser).map(([github]) => github) : [];

@@ -40,6 +40,9 @@ const codeOf = (err: unknown): JitCode => {
 /** Check mode: plan, I16 binding of the login for this head, and the read-only preflight. */
 export async function checkTargets(deps: AppDeps, e: PullRequestEvaluation, repository: string): Promise<TargetCheckResult> {
   if (e.kind !== "grant" || !e.policy || !e.basePolicy || !e.request) return { plan: null, problems: [] };
+  if (deps.targetsAtMerge) {
+    return { plan: { ok: false, code: "JIT_CONFIG_MISSING_ENV", message: "this check job holds no database secret; the grant job runs the target checks at merge" }, problems: [] };
+  }
   const { database, role, dbUser } = e.policy;
   const engine = deps.engines.engine(e.basePolicy);
   try {

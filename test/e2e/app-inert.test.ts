@@ -233,7 +233,8 @@ describe("I19: the expiry reminder", () => {
     }
     const reminders = w.comments(number, repo).filter((c) => c.body.startsWith("⏳"));
     expect(reminders).toHaveLength(1);
-    assertInertMarkdown(reminders[0]!.body);
-    expect(reminders[0]!.body.split("\n")).toHaveLength(1);
+    // The only mention is the PR's author as GitHub reports it (issue 13 item 8), on its own line.
+    assertInertMarkdown(reminders[0]!.body, { mentions: ["alice"] });
+    expect(reminders[0]!.body.split("\n")).toEqual([expect.stringMatching(/^⏳/), "", "cc @alice (requester)"]);
   });
 });

@@ -64,7 +64,7 @@ describe("happy path", () => {
     expect(row!.sql_executed.map((s) => `${s.text};`)).toEqual([grantSql("orders_readonly", "alice")]);
     const granted = w.comments(number).filter((c) => c.body.includes("granted `orders_readonly`"));
     expect(granted.map((c) => c.body)).toEqual([
-      `✅ **jit-access**: granted \`orders_readonly\` to \`alice\` on \`orders-prod\` until ${iso(row!.expires_at!)} (in 2h). Approved by @dora.`,
+      `✅ **jit-access**: granted \`orders_readonly\` to \`alice\` on \`orders-prod\` until ${iso(row!.expires_at!)} (in 2h). Approved by @dora.\n\ncc @alice (requester)`,
     ]);
     expect(granted[0]!.user).toBe(w.e2e.sim.app.botLogin);
     // alice can read what the role allows, with her own login
@@ -133,7 +133,7 @@ describe("extension", () => {
     expect(after!.expires_at!.getTime() - before!.expires_at!.getTime()).toBe(3 * 3_600_000);
     const ext = w.comments(number).filter((c) => c.body.startsWith("⏱️"));
     expect(ext.map((c) => c.body)).toEqual([
-      `⏱️ **jit-access**: extended \`orders_readonly\` for \`bob\` on \`orders-prod\` until ${iso(after!.expires_at!)} (in 4h). Approved by @dan.`,
+      `⏱️ **jit-access**: extended \`orders_readonly\` for \`bob\` on \`orders-prod\` until ${iso(after!.expires_at!)} (in 4h). Approved by @dan.\n\ncc @bob (requester)`,
     ]);
     expect((await w.appGranted()).filter((m) => m.member === "bob")).toEqual([{ role: "orders_readonly", member: "bob", grantor: APP_ROLE }]);
   });

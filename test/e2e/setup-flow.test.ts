@@ -85,7 +85,7 @@ describe("registration flow (manifest) against the simulator", () => {
       name: "jit-access", public: false, url: setupUrl,
       hook_attributes: { url: "https://smee.io/chan-test-1" }, redirect_url: `${setupUrl}/probot/setup`, callback_urls: [setupUrl],
       default_permissions: { checks: "write", contents: "write", pull_requests: "write", issues: "write", members: "read", metadata: "read" },
-      default_events: ["pull_request", "pull_request_review", "push", "check_run", "check_suite"],
+      default_events: ["pull_request", "pull_request_review", "push", "check_run", "check_suite", "issues"],
     });
 
     const back = await submitToGitHub(form);

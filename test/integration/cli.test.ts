@@ -3,7 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
 import { captureIo } from "../../src/cli/io.ts";
+import { reserveBreakGlass } from "../../src/db/break-glass.ts";
+import { insertScheduled } from "../../src/db/scheduled.ts";
 import { main } from "../../src/cli/main.ts";
 import { startPostgres, type TestCluster } from "../harness/postgres.ts";
 import { DB_KEY, ENV_NAME, ledgerRow, setupGrantFixture, STATE_DB, type GrantFixture } from "../harness/grant-fixture.ts";
@@ -58,6 +61,28 @@ describe("jit status", () => {
     expect(Date.parse(json.grants[1]!.expiresAt)).toBeGreaterThan(Date.now());
     expect((await jit("status", "--format", "yaml")).code).toBe(2);
   });
+
+  it("lists scheduled grants and open break-glass grants after the active ones", async () => {
+    const state = new pg.Pool({ connectionString: cluster.superuserUrl(STATE_DB) });
+    try {
+      const start = new Date(Date.now() + 3 * 3_600_000);
+      start.setUTCMilliseconds(0);
+      await insertScheduled(state, {
+        repository: "acme/access", path: "access-requests/orders-prod/carol-later.yaml", database: DB_KEY, requestId: "carol-later", prNumber: 7,
+        headSha: "a".repeat(40), mergeSha: "b".repeat(40), mergedAt: new Date().toISOString(), requester: "carol", approvers: ["dora"],
+        role: "orders_readonly", dbUser: "carol", durationMs: 3_600_000, duration: "1h", reason: "later", ticket: null, start: start.toISOString(), actor: "test",
+      });
+      await reserveBreakGlass(state, { repository: "acme/access", database: DB_KEY, requestId: "erin-bg", prNumber: 8, requester: "erin", dbUser: "erin", headSha: "c".repeat(40), retroMs: 4 * 3_600_000 });
+      const text = (await jit("status")).out.split("\n");
+      expect(text).toContainEqual(expect.stringMatching(new RegExp(`^orders-prod/carol-later\\s+orders_readonly\\s+carol\\s+${start.toISOString().replace(".000Z", ".000Z")}\\s+\\S+\\s+in (2h59m|3h00m)$`)));
+      expect(text).toContainEqual(expect.stringMatching(/^orders-prod\/erin-bg\s+#8\s+erin\s+erin\s+\S+Z$/));
+      const json = JSON.parse((await jit("status", "--format", "json")).out) as { scheduled: { requestId: string; startsAt: string }[]; breakGlass: { requestId: string }[] };
+      expect(json.scheduled.map((g) => [g.requestId, g.startsAt])).toEqual([["carol-later", start.toISOString()]]);
+      expect(json.breakGlass.map((g) => g.requestId)).toEqual(["erin-bg"]);
+    } finally {
+      await state.end();
+    }
+  });
 });
 
 describe("jit revoke", () => {
@@ -71,12 +96,16 @@ describe("jit revoke", () => {
     expect(await f.appGranted("orders_readonly")).toEqual([]);
     expect(await ledgerRow(f, "alice-1")).toMatchObject({ status: "revoked", revoke_reason: "incident INC-9 closed", revoked_by: "cli:oncall" });
     expect((await jit("status")).out).not.toContain("alice-1");
+    // Git true after every revoke: the revert PR is queued in the outbox, once per request.
+    const queued = await f.state.query("SELECT kind, payload FROM outbox WHERE dedupe_key LIKE 'revert_pr:%' AND payload->>'requestId' = 'alice-1'");
+    expect(queued.rows).toEqual([{ kind: "revert_pr", payload: expect.objectContaining({ database: DB_KEY, requestId: "alice-1", path: expect.stringContaining("alice-1") }) }]);
   });
 
   it("is idempotent, and reports unknown requests and usage errors with distinct exit codes", async () => {
     const again = await jit("revoke", `${DB_KEY}/alice-1`, "--reason", "again");
     expect(again.code).toBe(0);
     expect(again.out).toContain("already revoked (incident INC-9 closed)");
+    expect((await f.state.query("SELECT 1 FROM outbox WHERE payload->>'requestId' = 'alice-1'")).rowCount).toBe(1);
     const unknown = await jit("revoke", `${DB_KEY}/nobody-1`, "--reason", "x");
     expect(unknown.code).toBe(1);
     expect(unknown.err).toContain("JIT_GRANT_NOT_FOUND");

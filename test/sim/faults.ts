@@ -10,6 +10,8 @@ export interface FaultSpec {
   latencyMs?: number;
   /** how many matching requests this fault applies to (default 1; Infinity for all) */
   count?: number;
+  /** run before the handler (after the request is read): a test's way to make something happen in between, e.g. a push racing a merge */
+  beforeHandler?: () => Promise<void>;
   /** mutate the handler's response body before the contract check (to prove the check bites) */
   mutateResponse?: (body: Record<string, unknown>) => void;
 }

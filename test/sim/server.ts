@@ -82,6 +82,7 @@ async function handle(d: ServerDeps, req: IncomingMessage, res: ServerResponse):
       }
       throw new HttpError(fault.status, fault.status >= 500 ? "Server Error" : "Injected fault");
     }
+    if (fault?.beforeHandler) { faulted = true; await fault.beforeHandler(); }
     const problem = d.contract.checkRequest(match.op.id, body);
     if (problem) {
       d.onViolation("request", match.op.id, problem);

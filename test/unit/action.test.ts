@@ -129,9 +129,12 @@ describe("expiry and the operator: ledger facts become revokes", () => {
     expect(effectsOf({ kind: "revoked", action: early, alreadyClosed: true, message: "", row: closed }, NOW)).toEqual([]);
   });
 
-  it("jit revoke needs no approval: the operator's revoke is allowed at once and has no GitHub effect", () => {
+  it("jit revoke needs no approval: the operator's revoke is allowed at once; its one GitHub effect is the revert PR (git true after every revoke)", () => {
     const a = operatorRevokeAction(KEY, "incident 7", "cli:ops", POLICY);
     expect(a).toMatchObject({ kind: "revoke", authority: "allowed", reason: "incident 7", actor: "cli:ops", origin: { via: "operator" } });
-    expect(effectsOf({ kind: "revoked", action: a, alreadyClosed: false, message: "revoked", row: { id: 1, path: REQUEST_PATH, status: "revoked", revokeReason: "incident 7" } }, NOW)).toEqual([]);
+    expect(effectsOf({ kind: "revoked", action: a, alreadyClosed: false, message: "revoked", row: { id: 1, path: REQUEST_PATH, status: "revoked", revokeReason: "incident 7" } }, NOW))
+      .toEqual([{ kind: "revert-pr", grant: { id: 1, repository: KEY.repository, database: KEY.database, requestId: KEY.requestId, path: REQUEST_PATH } }]);
+    // A request that was never granted (failed) has no file to take back.
+    expect(effectsOf({ kind: "revoked", action: a, alreadyClosed: true, message: "never granted", row: { id: 1, path: REQUEST_PATH, status: "failed", revokeReason: null } }, NOW)).toEqual([]);
   });
 });

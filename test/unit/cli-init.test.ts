@@ -144,6 +144,25 @@ describe("jit init", () => {
     expect((await runInit(["--help"], dir)).code).toBe(0);
   });
 
+  it("--mode actions writes the check, review, grant and sweep workflows instead of the backstop, and passes jit validate", async () => {
+    const dir = tempDir();
+    const r = await runInit([...SOURCE, "--mode", "actions", "--branch", "trunk"], dir);
+    expect(r.code, r.err).toBe(0);
+    const workflows = filesIn(dir).filter((f) => f.startsWith(".github/workflows/"));
+    expect(workflows).toEqual([".github/workflows/jit-check.yml", ".github/workflows/jit-grant.yml", ".github/workflows/jit-review.yml", ".github/workflows/jit-sweep.yml", ".github/workflows/validate.yml"]);
+    const grant = readFileSync(join(dir, ".github/workflows/jit-grant.yml"), "utf8");
+    expect(grant).toContain("branches: [trunk]");
+    expect(grant).toContain("node .jit/bin/jit.mjs actions grant");
+    expect(grant).toContain(`ref: ${SHA}`);
+    expect(readFileSync(join(dir, "README.md"), "utf8")).toContain("`jit-database`");
+    expect(r.out.at(-1)).toContain("jit-app and jit-database environments");
+    const io = captureIo({}, dir);
+    expect(await validate([], io)).toBe(0);
+    for (const bad of [["--mode", "lambda"], ["--branch", "x"], ["--mode", "actions", "--branch", "a b"], ["--mode", "actions", "--branch", "[x]"]]) {
+      expect((await runInit([...SOURCE, ...bad], tempDir())).code, bad.join(" ")).toBe(2);
+    }
+  });
+
   it("is registered in the jit command table", async () => {
     const dir = tempDir();
     const io = captureIo({}, dir);

@@ -106,8 +106,8 @@ describe("jit validate", () => {
     expect(r.code).toBe(1);
     const lines = r.out.split("\n").filter((l) => l.startsWith("::"));
     expect(lines).toEqual([
-      '::error file=access-requests/orders-prod/alice-inc-1234.yaml,line=5,col=1,title=JIT_SCHEMA::unknown field "admin" (fix: remove it; the allowed fields are role, duration, reason, ticket, user. Unknown fields are rejected, never ignored)',
-      '::error file=access-requests/orders-prod/alice-inc-1234.yaml,line=6,col=1,title=JIT_SCHEMA::unknown field "a%25b" (fix: remove it; the allowed fields are role, duration, reason, ticket, user. Unknown fields are rejected, never ignored)',
+      '::error file=access-requests/orders-prod/alice-inc-1234.yaml,line=5,col=1,title=JIT_SCHEMA::unknown field "admin" (fix: remove it; the allowed fields are role, duration, reason, ticket, user, start, break_glass. Unknown fields are rejected, never ignored)',
+      '::error file=access-requests/orders-prod/alice-inc-1234.yaml,line=6,col=1,title=JIT_SCHEMA::unknown field "a%25b" (fix: remove it; the allowed fields are role, duration, reason, ticket, user, start, break_glass. Unknown fields are rejected, never ignored)',
     ]);
     expect(r.out).toContain("2 files checked: 1 valid, 1 invalid (2 errors)");
   });
@@ -284,7 +284,7 @@ describe("jit validate: what a new user sees", () => {
     expect(code).toBe(1);
     expect(report.files.find((f) => f.path === GOOD_PATH)?.errors).toEqual([{
       code: "JIT_SCHEMA", message: 'unknown field "tciket"', line: 5, column: 1,
-      fix: "did you mean `ticket`? remove it; the allowed fields are role, duration, reason, ticket, user. Unknown fields are rejected, never ignored",
+      fix: "did you mean `ticket`? remove it; the allowed fields are role, duration, reason, ticket, user, start, break_glass. Unknown fields are rejected, never ignored",
     }]);
     // A problem without a hint of its own gets the code's meaning as its fix.
     const dup = await json(repo({ [GOOD_PATH]: "role: a\nrole: b\n" }));
