@@ -5,7 +5,7 @@ import { deliveryProcessed, markDeliveryProcessed } from "./db/deliveries.ts";
 import type { Octokit } from "./github/octokit.ts";
 import { enqueueRefusalPr } from "./jobs/refusal-pr.ts";
 import { autoMergeIfApproved } from "./usecases/auto-merge.ts";
-import { CHECK_NAME, notAccessCheck, recheckClosed, runCheck } from "./usecases/check.ts";
+import { CHECK_NAME, notAccessCheck, recheckClosed, runCheck, type CheckOptions } from "./usecases/check.ts";
 import type { AppDeps } from "./usecases/context.ts";
 import { breakGlassOnCheck } from "./usecases/break-glass.ts";
 import { handleMerged } from "./usecases/merge.ts";
@@ -39,10 +39,10 @@ export function createApp(deps: AppDeps) {
   return (app: Probot): void => {
     const octo = (c: AnyContext) => c.octokit as unknown as Octokit;
     // Any other repository of the installation gets a neutral check that says so, and nothing else.
-    const check = async (c: AnyContext, n: number, checkRunId?: number, g?: Gate): Promise<string> => {
+    const check = async (c: AnyContext, n: number, checkRunId?: number, g?: Gate, opts?: CheckOptions): Promise<string> => {
       const access = g ?? await gate(deps, c);
       if (!access.ok) return notAccessCheck(deps, octo(c), c.repo(), n, access.problem, checkRunId);
-      const out = await runCheck(deps, octo(c), c.repo(), n, checkRunId);
+      const out = await runCheck(deps, octo(c), c.repo(), n, checkRunId, opts);
       await breakGlassOnCheck(deps, octo(c), c.repo(), n, out.decision); // policy-enabled exception to I1 (src/usecases/break-glass.ts)
       await autoMergeIfApproved(deps, octo(c), c.repo(), n, out); // auto_approve: the app merges at the evaluated head
       return out.conclusion;
@@ -56,7 +56,9 @@ export function createApp(deps: AppDeps) {
 
     app.on(["pull_request_review.submitted", "pull_request_review.dismissed", "pull_request_review.edited"], async (context) => {
       if (context.payload.pull_request.state !== "open") return;
-      await once(deps, context, async () => check(context, context.payload.pull_request.number));
+      // Same head as the check before it: one check run call, and the PR's lists may be cached.
+      const { head, base } = context.payload.pull_request;
+      await once(deps, context, async () => check(context, context.payload.pull_request.number, undefined, undefined, { reevaluation: true, shas: { head: head.sha, base: base.sha } }));
     });
 
     app.on("pull_request.closed", async (context) => {

@@ -1,7 +1,8 @@
 // Process-wide cache of GitHub answers that can never change: what a git object addressed by its
 // full 40-hex SHA contains (a commit's tree and parents, a tree's entries, a blob's bytes, a path at
-// a commit). A branch name, a short SHA or anything about a pull request is never a key, so a cached
-// answer is always the answer GitHub would give again. Bounded (least recently used out first) by
+// a commit). A branch name or a short SHA is never a key, so a cached answer is always the answer
+// GitHub would give again; a pull request's files and commits are keyed by both full SHAs (head
+// and base) that determine them, and only checks read them (pr-context.ts). Bounded (least recently used out first) by
 // entries and by bytes; only settled answers are stored (a failed read is read again).
 const FULL_SHA = /^[0-9a-f]{40}$/;
 
@@ -71,10 +72,12 @@ export interface RawEntry { name: string; type: "blob" | "tree" | "commit"; mode
 export type Cached =
   | { kind: "tree"; entries: RawEntry[] }
   | { kind: "bytes"; bytes: Uint8Array | undefined }
-  | { kind: "sha"; sha: string | null };
+  | { kind: "sha"; sha: string | null }
+  // A pull request's files or commits at (head, base): both full SHAs in the key (pr-context.ts).
+  | { kind: "list"; items: readonly unknown[]; bytes: number };
 
 const sizeOf = (v: Cached): number =>
-  v.kind === "tree" ? 64 + v.entries.reduce((n, e) => n + 120 + e.name.length * 2, 0) : v.kind === "bytes" ? 64 + (v.bytes?.byteLength ?? 0) : 96;
+  v.kind === "tree" ? 64 + v.entries.reduce((n, e) => n + 120 + e.name.length * 2, 0) : v.kind === "bytes" ? 64 + (v.bytes?.byteLength ?? 0) : v.kind === "list" ? 64 + v.bytes : 96;
 
 /**
  * The one instance: at most 5 000 answers and 16 MB. Keys name the repository too (owner/repo),

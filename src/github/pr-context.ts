@@ -13,6 +13,8 @@ import { isNotFound, type Octokit, type RepoRef } from "./octokit.ts";
 
 export type RequestStateLookup = (database: string, requestId: string) => Promise<RequestState>;
 export type PushersLookup = () => Promise<Pusher[]>;
+/** The head and base SHAs a delivery named (untrusted: only says whether cached lists are likely to fit). */
+export interface ListCacheHint { head?: string; base?: string }
 
 function once<T>(fn: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
@@ -45,12 +47,52 @@ export class OctokitPullRequestContext implements PullRequestContext {
   private readonly lookupRequestState: RequestStateLookup;
   private readonly lookupPushers: PushersLookup;
 
-  constructor(octokit: Octokit, ref: RepoRef, number: number, lookupRequestState: RequestStateLookup, lookupPushers: PushersLookup) {
+  /** Set for a check (never for a merge): its files and commits may come from the cache of lists. */
+  private readonly lists: ListCacheHint | undefined;
+
+  constructor(octokit: Octokit, ref: RepoRef, number: number, lookupRequestState: RequestStateLookup, lookupPushers: PushersLookup, lists?: ListCacheHint) {
     this.octokit = octokit;
     this.ref = ref;
     this.number = number;
     this.lookupRequestState = lookupRequestState;
     this.lookupPushers = lookupPushers;
+    this.lists = lists;
+  }
+
+  // A pull request's files and commits are fixed by its (head, base) SHAs: a check caches them
+  // process-wide under both full SHAs, as the fresh pulls/get reports them (the merge path never
+  // reads this cache). The delivery's SHAs are only a hint of whether to wait for pulls/get (cached
+  // there) or read the lists at once beside it (a new head); the key is always the fresh read's.
+  private listKey(kind: "files" | "commits", head: string, base: string): string {
+    return this.key(kind, String(this.number), head, base);
+  }
+
+  private hinted(): boolean {
+    const h = this.lists;
+    return !!h?.head && !!h.base && isFullSha(h.head) && isFullSha(h.base)
+      && immutableReads.has(this.listKey("files", h.head, h.base)) && immutableReads.has(this.listKey("commits", h.head, h.base));
+  }
+
+  private async cachedList<T>(kind: "files" | "commits"): Promise<T[] | undefined> {
+    if (!this.lists || !this.hinted()) return undefined;
+    const pr = await this.pullData();
+    if (!isFullSha(pr.head.sha) || !isFullSha(pr.base.sha)) return undefined;
+    const hit = immutableReads.get(this.listKey(kind, pr.head.sha, pr.base.sha));
+    return hit?.kind === "list" ? [...(hit.items as T[])] : undefined;
+  }
+
+  /** Stores both lists once read, only if the commits end at the head pulls/get reported (read together). */
+  private storeLists(): void {
+    if (!this.lists) return;
+    void Promise.all([this.pullData(), this.changedFiles(), this.commits()]).then(([pr, files, commits]) => {
+      const head = pr.head.sha;
+      const base = pr.base.sha;
+      if (!isFullSha(head) || !isFullSha(base) || commits.at(-1)?.sha !== head) return;
+      const put = (kind: "files" | "commits", items: readonly unknown[]) =>
+        immutableReads.set(this.listKey(kind, head, base), { kind: "list", items, bytes: JSON.stringify(items).length * 2 });
+      put("files", files);
+      put("commits", commits);
+    }, () => {});
   }
 
   private pullData = once(async () => (await this.octokit.rest.pulls.get({ ...this.ref, pull_number: this.number })).data);
@@ -89,6 +131,9 @@ export class OctokitPullRequestContext implements PullRequestContext {
   });
 
   changedFiles = once(async (): Promise<ChangedFile[]> => {
+    const cached = await this.cachedList<ChangedFile>("files");
+    if (cached) return cached;
+    this.storeLists();
     const files = await this.octokit.paginate(this.octokit.rest.pulls.listFiles, { ...this.ref, pull_number: this.number, per_page: 100 });
     return files.map((f) => ({
       filename: f.filename,
@@ -99,6 +144,9 @@ export class OctokitPullRequestContext implements PullRequestContext {
   });
 
   commits = once(async (): Promise<PullRequestCommit[]> => {
+    const cached = await this.cachedList<PullRequestCommit>("commits");
+    if (cached) return cached;
+    this.storeLists();
     const commits = await this.octokit.paginate(this.octokit.rest.pulls.listCommits, { ...this.ref, pull_number: this.number, per_page: 100 });
     return commits.map((c) => ({
       sha: c.sha,
@@ -132,8 +180,31 @@ export class OctokitPullRequestContext implements PullRequestContext {
     }
   });
 
-  isTeamMember(login: string, team: string): Promise<boolean> {
-    return this.membership(JSON.stringify([login.toLowerCase(), team.toLowerCase()]));
+  // A check whose prefetch will ask one team about several logins lists that team's members once
+  // (one call when it fits a page) instead of one membership call per login. Both answers include
+  // child teams' members and leave out pending invitations; a roster that is not complete on one
+  // page, or fails, is not used (per-login reads as before). Merges never use rosters.
+  private rosters = new Map<string, Promise<Set<string> | null>>();
+  /** Set while a check's prefetch decides which teams to list: membership reads wait for it. */
+  private rosterPlan: Promise<void> | undefined;
+
+  private async roster(team: string): Promise<Set<string> | null> {
+    const m = /^@([^/]+)\/(.+)$/.exec(team);
+    if (!m) return null;
+    try {
+      const { data } = await this.octokit.rest.teams.listMembersInOrg({ org: m[1]!, team_slug: m[2]!, per_page: 100 });
+      return data.length < 100 ? new Set(data.map((u) => u.login.toLowerCase())) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async isTeamMember(login: string, team: string): Promise<boolean> {
+    const [l, t] = [login.toLowerCase(), team.toLowerCase()];
+    if (this.rosterPlan) await this.rosterPlan;
+    const listed = await this.rosters.get(t);
+    if (listed) return listed.has(l);
+    return this.membership(JSON.stringify([l, t]));
   }
 
   private permissionOf = memo(async (login: string): Promise<Permission> => {
@@ -266,6 +337,19 @@ export class OctokitPullRequestContext implements PullRequestContext {
    * core does not make). A failed prefetch is read again when the core asks (memo drops rejections).
    */
   async prefetch(mode: "check" | "merge"): Promise<void> {
+    if (mode === "merge") return this.prefetchReads(mode, () => {});
+    let decided!: () => void;
+    this.rosterPlan = new Promise<void>((resolve) => { decided = resolve; });
+    try {
+      await this.prefetchReads(mode, (asked) => {
+        for (const [team, logins] of asked) if (logins.size >= 2) this.rosters.set(team, this.roster(team));
+      });
+    } finally {
+      decided();
+    }
+  }
+
+  private async prefetchReads(mode: "check" | "merge", plan: (asked: Map<string, Set<string>>) => void): Promise<void> {
     const quiet = (p: Promise<unknown>) => void p.catch(() => {});
     const [files, commits, reviews] = [this.changedFiles(), this.commits(), this.reviews()];
     for (const p of [files, commits, reviews]) quiet(p);
@@ -295,7 +379,12 @@ export class OctokitPullRequestContext implements PullRequestContext {
     const roles = Object.values(db.roles);
     const author = pr.user.login.toLowerCase();
     const teams = (entries: readonly string[]) => entries.filter((e) => e.startsWith("@"));
-    for (const t of new Set(roles.flatMap((r) => (r.requesters && !r.requesters.includes(author) ? teams(r.requesters) : [])))) quiet(this.isTeamMember(author, t));
+    const asked = new Map<string, Set<string>>(); // team -> logins: asked once the plan is made
+    const ask = (login: string, team: string) => {
+      const t = team.toLowerCase();
+      asked.set(t, (asked.get(t) ?? new Set()).add(login.toLowerCase()));
+    };
+    for (const t of new Set(roles.flatMap((r) => (r.requesters && !r.requesters.includes(author) ? teams(r.requesters) : [])))) ask(author, t);
     const codeowners = codeownersFromBytes(new Map(CODEOWNERS_LOCATIONS.map((p, i) => [p, owners[i]])));
     const ownerTeams = codeowners ? ownersOf(codeowners.parsed, path).owners.filter((o) => ownerKind(o) === "team") : [];
     const reviewerTeams = new Set([...ownerTeams, ...roles.flatMap((r) => teams(r.approvers))]);
@@ -308,8 +397,10 @@ export class OctokitPullRequestContext implements PullRequestContext {
       if (r.state === "DISMISSED" || r.user.type === "Bot" || login === author || (r.state === "APPROVED" && r.commitId !== pr.head.sha)) continue;
       // Beneficiaries and contributors never approve: the core excludes them before any read.
       if (r.state === "APPROVED" && (contributors.has(login) || (identity(login) !== undefined && identity(login) === identity(author)))) continue;
-      for (const t of reviewerTeams) quiet(this.isTeamMember(login, t));
+      for (const t of reviewerTeams) ask(login, t);
       quiet(this.permission(login));
     }
+    plan(asked);
+    for (const [team, logins] of asked) for (const login of logins) quiet(this.isTeamMember(login, team));
   }
 }

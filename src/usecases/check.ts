@@ -6,9 +6,10 @@ import { evaluatePullRequest, type PullRequestEvaluation } from "../core/pull-re
 import { isRequestPullRequest, isWaitingOnly, renderCheck, renderStickyComment } from "../core/report.ts";
 import { isUnderRequestsDir } from "../core/request-path.ts";
 import { pushersOf } from "../db/pushers.ts";
+import { stickyMemory } from "../db/sticky-comments.ts";
 import { pushersFromActivity } from "../github/activity-pushers.ts";
 import { isNotFound, repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
-import { OctokitPullRequestContext } from "../github/pr-context.ts";
+import { OctokitPullRequestContext, type ListCacheHint } from "../github/pr-context.ts";
 import { upsertStickyComment } from "../github/sticky-comment.ts";
 import type { AppDeps } from "./context.ts";
 import { notePending } from "./pending.ts";
@@ -20,11 +21,14 @@ import { checkTargets } from "./target-checks.ts";
 
 export const CHECK_NAME = "jit-access";
 
-export function pullRequestContext(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number): OctokitPullRequestContext {
+export function pullRequestContext(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number, lists?: ListCacheHint): OctokitPullRequestContext {
   const repository = repoKey(ref);
   return new OctokitPullRequestContext(octokit, ref, number, (db, id) => requestStateOf(deps.state, repository, db, id, number),
-    async () => [...await pushersOf(deps.state, repository, number), ...(deps.pushersFromGitHub ? await pushersFromActivity(octokit, ref, number) : [])]);
+    async () => [...await pushersOf(deps.state, repository, number), ...(deps.pushersFromGitHub ? await pushersFromActivity(octokit, ref, number) : [])], lists);
 }
+
+/** How a check is run: `reevaluation` (same head, e.g. a review) writes its check run in one call. */
+export interface CheckOptions { reevaluation?: boolean; shas?: ListCacheHint }
 
 export interface CheckOutcome {
   decision: Decision<PullRequestEvaluation>;
@@ -36,12 +40,14 @@ export interface CheckOutcome {
  * Evaluates PR `number` and writes the check run. `checkRunId` continues a check run GitHub or we
  * already created (check_run.created, re-run); otherwise a new one is created on the evaluated head.
  */
-export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number, checkRunId?: number): Promise<CheckOutcome> {
-  const ctx = pullRequestContext(deps, octokit, ref, number);
+export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, number: number, checkRunId?: number, opts: CheckOptions = {}): Promise<CheckOutcome> {
+  const ctx = pullRequestContext(deps, octokit, ref, number, opts.shas ?? {});
   void ctx.prefetch("check").catch(() => {}); // its first reads go out with the pull request's
   const pr = await ctx.pull();
-  // The in-progress check run is created while the evaluation reads (both only need the head SHA).
-  const created = checkRunId === undefined
+  // The in-progress check run is created while the evaluation reads (both only need the head SHA);
+  // a re-evaluation creates its check run completed at the end instead (one call, not two).
+  const direct = checkRunId === undefined && opts.reevaluation === true;
+  const created = checkRunId === undefined && !direct
     ? octokit.rest.checks.create({
       ...ref, name: CHECK_NAME, head_sha: pr.headSha, status: "in_progress", started_at: new Date(deps.now()).toISOString(),
     })
@@ -63,14 +69,20 @@ export async function runCheck(deps: AppDeps, octokit: Octokit, ref: RepoRef, nu
     decision = decide(decision.details, [...decision.problems.filter((p) => !isWaitingOnly([p])), ...targets.problems, ...waiting], "");
   }
   const reviewers = await plannedReviews(deps, ctx, ref, decision);
-  const id = checkRunId ?? (await created!).data.id;
   const report = renderCheck(decision, targets.plan, now, reviewers ?? undefined);
-  await octokit.rest.checks.update({
-    ...ref, check_run_id: id, status: "completed", conclusion: report.conclusion, completed_at: new Date(now).toISOString(),
+  const done = {
+    status: "completed" as const, conclusion: report.conclusion, completed_at: new Date(now).toISOString(),
     output: { title: report.title.text, summary: report.summary.text.slice(0, 65_000), annotations: report.annotations },
-  });
+  };
+  let id: number;
+  if (direct) {
+    id = (await octokit.rest.checks.create({ ...ref, name: CHECK_NAME, head_sha: pr.headSha, started_at: new Date(now).toISOString(), ...done })).data.id;
+  } else {
+    id = checkRunId ?? (await created!).data.id;
+    await octokit.rest.checks.update({ ...ref, check_run_id: id, ...done });
+  }
   if (isRequestPullRequest(decision)) {
-    await upsertStickyComment(octokit, ref, number, renderStickyComment(decision, report), deps.appId);
+    await upsertStickyComment(octokit, ref, number, renderStickyComment(decision, report), deps.appId, stickyMemory(deps.state, repoKey(ref)));
   }
   await notePending(deps, repoKey(ref), decision, report.conclusion); // the dashboard's pending section
   if (reviewers) await requestReviewsOnce(deps, octokit, ref, number, decision.details.pullRequest.headSha, reviewers);
