@@ -32,6 +32,7 @@ import type { Alerter, SchedulerLogger } from "./alerter.ts";
 import type { PolicySource } from "./policy-source.ts";
 import { lockExpiredBreakGlass, markBreakGlassExpired, type BreakGlassRow } from "../db/break-glass.ts";
 import { appendEvent } from "../db/events.ts";
+import { dashboardChanged } from "../usecases/pending.ts";
 
 /** Refusals that may pass on a later pass (a target down): the row stays scheduled. */
 const TRANSIENT: ReadonlySet<string> = new Set<JitCode>(["JIT_DB_UNREACHABLE", "JIT_CONFIG_MISSING_ENV"]);
@@ -80,6 +81,7 @@ export async function activateDue(deps: ActivationDeps, limit = 50): Promise<Act
       if (outcome.kind === "activated") report.activated.push({ ...keyOf(done), id: done.id, expiresAt: outcome.expiresAt.toISOString() });
       else report.refused.push({ ...keyOf(done), id: done.id, code: outcome.code });
       await comment(deps, done, outcome);
+      await dashboard(deps, done.repository);
     } catch (e) {
       const failed = row as ScheduledRow | undefined;
       if (!failed) throw e;
@@ -163,6 +165,12 @@ async function reverify(deps: ActivationDeps, row: ScheduledRow): Promise<Verdic
   return { ok: true, policy, approvers: approvals.still };
 }
 
+/** Debounced refresh of the repository's dashboard (only an access repository the operator named, I10); never fails the pass. */
+async function dashboard(deps: ActivationDeps, repository: string): Promise<void> {
+  await dashboardChanged({ state: deps.state, repositories: deps.github.repositories ?? ALL_REPOSITORIES }, repository)
+    .catch((e: unknown) => deps.log.warn({ repository, error: (e as Error).message }, "could not queue the dashboard refresh"));
+}
+
 /** The outcome on the request PR, once, through the outbox (its drain retries a failed post). */
 async function comment(deps: ActivationDeps, row: ScheduledRow, o: Outcome): Promise<void> {
   if (keyAuthority(deps.github.repositories ?? ALL_REPOSITORIES, row.repository, row.database)) return; // I10: never written to a foreign repository
@@ -220,6 +228,7 @@ export async function expireBreakGlass(deps: ActivationDeps, limit = 50): Promis
     const done = row as BreakGlassRow | undefined;
     if (revoked === null || !done) break;
     out.expired++;
+    await dashboard(deps, done.repository);
     deps.log.error({ code: "JIT_BREAK_GLASS_EXPIRED", repository: done.repository, database: done.database, requestId: done.requestId, pr: done.prNumber }, "break-glass never approved: revoked, closing the pull request");
     await settleOnGitHub(deps, done, effects).catch((e: unknown) => deps.log.warn({ pr: done.prNumber, error: (e as Error).message }, "could not close the break-glass pull request"));
   }

@@ -17,6 +17,7 @@ import { pullRequestContext } from "./check.ts";
 import type { AppDeps } from "./context.ts";
 import { commentOnce } from "./scheduled.ts";
 import { withKeyAuthority } from "./repository-gate.ts";
+import { dashboardChanged } from "./pending.ts";
 
 export type BreakGlassOutcome = { kind: "none" } | { kind: "granted" | "exists" } | { kind: "refused"; code: string };
 
@@ -64,6 +65,7 @@ export async function breakGlassOnCheck(deps: AppDeps, octokit: Octokit, ref: Re
   await appendEvent(deps.state, { ...key, ledgerId: granted.details.row!.id, actor: action.actor, kind: "break_glass_granted",
     code: "JIT_BREAK_GLASS_GRANTED", details: { requester: e.requester, deadline: row.deadline.toISOString(), headSha: e.pullRequest.headSha } });
   deps.log.warn({ pr: number, code: "JIT_BREAK_GLASS_GRANTED", database: key.database, role: e.policy.role, dbUser: e.policy.dbUser }, "break-glass grant without approval");
+  await dashboardChanged(deps, repository);
   await carryOut({ ...env, github: { octokit, ref, ...(deps.appId !== undefined ? { appId: deps.appId } : {}) } },
     effectsOf({ kind: "started", action, expiresAt }, deps.now()));
   return { kind: "granted" };

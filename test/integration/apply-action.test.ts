@@ -51,13 +51,13 @@ describe("applyAction: the one path for revokes", () => {
     expect(await f.appGranted()).toContainEqual(expect.objectContaining({ member: "alice" }));
   });
 
-  it("jit revoke: an operator's revoke ends the membership now and records the reason; no revert PR is queued for it", async () => {
+  it("jit revoke: an operator's revoke ends the membership now and records the reason; its revert PR is queued once (git true after every revoke)", async () => {
     const id = await granted("bob");
     const applied = await applyAction(env(), operatorRevokeAction(key(id), "incident 42", "cli:ops", f.policy));
     expect(applied).toMatchObject({ outcome: { kind: "revoked", existing: false }, final: true, revoke: { ok: true } });
     expect(await ledgerRow(f, id)).toMatchObject({ status: "revoked", revoke_reason: "incident 42" });
     expect((await f.appGranted()).filter((m) => m.member === "bob")).toEqual([]);
-    expect(await reverts(id)).toBe(0);
+    expect(await reverts(id)).toBe(1);
     // Applied twice (a retry): already closed, nothing executed again.
     expect((await applyAction(env(), operatorRevokeAction(key(id), "incident 42", "cli:ops", f.policy))).outcome).toEqual({ kind: "revoked", existing: true });
   });
