@@ -175,8 +175,8 @@ async function dashboard(deps: ActivationDeps, repository: string): Promise<void
 async function comment(deps: ActivationDeps, row: ScheduledRow, o: Outcome): Promise<void> {
   if (keyAuthority(deps.github.repositories ?? ALL_REPOSITORIES, row.repository, row.database)) return; // I10: never written to a foreign repository
   const now = deps.now?.() ?? row.startsAt.getTime();
-  const target = { octokit: await deps.github.octokitFor(row.repository), ref: repoRefOf(row.repository) };
   try {
+    const target = { octokit: await deps.github.octokitFor(row.repository), ref: repoRefOf(row.repository) };
     if (o.kind === "activated") {
       // The applier's effect for a start, with the approvals as recorded at merge.
       const action = scheduledStartAction(row, NO_POLICY, row.approvers, deps.actor);
