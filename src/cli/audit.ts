@@ -3,7 +3,7 @@
 // Exit 0 shown, 1 not found, 2 usage error, ambiguous request or state database unreachable.
 import { buildStory, renderStoryText } from "../core/audit-story.ts";
 import { DATABASE_KEY_PATTERN, REQUEST_ID_PATTERN } from "../core/request-path.ts";
-import { activityForAudit, findStories, loadStory } from "../db/audit.ts";
+import { activityForAudit, breakGlassForAudit, findStories, loadStory, scheduleForAudit } from "../db/audit.ts";
 import { crossCheck } from "../github/audit-read.ts";
 import { repoRefOf } from "../github/installations.ts";
 import { parseCommand } from "./args.ts";
@@ -38,7 +38,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   try {
     const rows = (await findStories(state.pool, database, requestId)).filter((r) => !repo || r.repository.toLowerCase() === repo);
     if (!rows.length) {
-      io.err(`jit audit: JIT_GRANT_NOT_FOUND: no grant recorded for ${database}/${requestId}${repo ? ` in ${repo}` : ""}`);
+      // A scheduled request not started yet has no ledger row: say when it starts (still exit 1: no grant).
+      const scheduled = repo ? await scheduleForAudit(state.pool, { repository: repo, database, requestId }) : null;
+      const note = scheduled ? `; scheduled (${scheduled.status}) to start at ${scheduled.startsAt.toISOString()}, see jit status` : "";
+      io.err(`jit audit: JIT_GRANT_NOT_FOUND: no grant recorded for ${database}/${requestId}${repo ? ` in ${repo}` : ""}${note}`);
       return 1;
     }
     if (rows.length > 1) {
@@ -63,7 +66,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         github = { check: null, error: (e as Error).message.slice(0, 300) }; // offline: the ledger's story stands alone
       }
     }
-    const story = buildStory({ ...loaded, activity: await activityForAudit(state.pool, row), github });
+    const story = buildStory({ ...loaded, activity: await activityForAudit(state.pool, row), github,
+      schedule: await scheduleForAudit(state.pool, row), breakGlass: await breakGlassForAudit(state.pool, row) });
     if (args.format === "json") io.out(JSON.stringify(story, null, 2));
     else for (const l of renderStoryText(story)) io.out(l);
     return 0;

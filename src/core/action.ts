@@ -25,7 +25,11 @@ export type Origin =
   | { via: "merge"; repository: string; pr: number }
   | { via: "push"; repository: string; commit: string; branch: string; path: string }
   | { via: "expiry" }
-  | { via: "operator" };
+  | { via: "operator" }
+  /** A scheduled start activated by the scheduler (re-verified at activation). */
+  | { via: "schedule"; repository: string; pr: number }
+  /** A break-glass grant on an open PR, or its revoke at the retro-approval deadline. */
+  | { via: "break-glass"; repository: string; pr: number };
 
 /** A PR evaluation with everything a grant or an extension needs. */
 export type ReadyEvaluation = PullRequestEvaluation & { policy: PolicyEvaluation; request: AccessRequest; basePolicy: Policy; approval: ApprovalResult };
@@ -66,6 +70,8 @@ export interface RevokeAction {
   authority: "pending" | "allowed";
   /** A failed revoke is thrown (the delivery is retried) rather than reported. */
   retryOnFailure: boolean;
+  /** A break-glass grant past its deadline: the texts of its comment and alert, and its PR is closed. */
+  breakGlass?: { requester: string; deadline: number };
 }
 
 /** What a refusal is about: the texts and the effects differ. */
@@ -94,7 +100,26 @@ export interface IgnoreAction {
   final: boolean;
 }
 
-export type Action = GrantAction | ExtendAction | RevokeAction | RefuseAction | IgnoreAction;
+/**
+ * A grant no merge made: a scheduled start (eligibility re-verified at activation) or a break-glass
+ * grant on an open PR. The caller has decided; the applier runs the GRANT and lists the effects.
+ */
+export interface StartAction {
+  kind: "start";
+  why: string;
+  origin: { via: "schedule" | "break-glass"; repository: string; pr: number };
+  key: GrantKey;
+  /** The policy the engine connects with. */
+  policy: Policy;
+  grant: { path: string; headSha: string; mergeSha: string | null; approvers: string[]; role: string; dbUser: string; durationMs: number;
+    /** I17: the window's anchor (a scheduled start's starts_at); absent: now. */
+    anchoredAt?: string };
+  actor: string;
+  /** For the effects' texts: the scheduled start, or the break-glass requester and deadline. */
+  notice: { startsAt: number } | { requester: string; deadline: number };
+}
+
+export type Action = GrantAction | ExtendAction | RevokeAction | RefuseAction | IgnoreAction | StartAction;
 
 
 export const NOT_MERGED = "the API does not show the pull request as merged";
@@ -200,4 +225,32 @@ export function expiryAction(due: { ledgerId: number; key: GrantKey; connectionE
 /** `jit revoke`: revoking only ever reduces privilege, so an operator needs no approval; the reason and the caller are recorded. */
 export function operatorRevokeAction(key: GrantKey, reason: string, actor: string, policy: Policy): RevokeAction {
   return { kind: "revoke", why: "an operator revokes", origin: { via: "operator" }, key, reason, actor, policy, authority: "allowed", retryOnFailure: false };
+}
+
+/** A due scheduled grant, re-verified: granted for its window from starts_at (I17). */
+export function scheduledStartAction(row: GrantKey & { prNumber: number; path: string; headSha: string; mergeSha: string | null; role: string; dbUser: string; durationMs: number; startsAt: Date },
+  policy: Policy, approvers: string[], actor: string): StartAction {
+  return {
+    kind: "start", why: "a scheduled start is due and re-verified", origin: { via: "schedule", repository: row.repository, pr: row.prNumber },
+    key: { repository: row.repository, database: row.database, requestId: row.requestId }, policy, actor, notice: { startsAt: row.startsAt.getTime() },
+    grant: { path: row.path, headSha: row.headSha, mergeSha: row.mergeSha, approvers, role: row.role, dbUser: row.dbUser, durationMs: row.durationMs, anchoredAt: row.startsAt.toISOString() },
+  };
+}
+
+/** A break-glass grant on an open PR: no approvers, no merge commit; the deadline is the reservation's. */
+export function breakGlassAction(o: { key: GrantKey; pr: number; policy: Policy; path: string; headSha: string; role: string; dbUser: string; durationMs: number; requester: string; deadline: number }): StartAction {
+  return {
+    kind: "start", why: "break-glass on an open request PR", origin: { via: "break-glass", repository: o.key.repository, pr: o.pr }, key: o.key, policy: o.policy,
+    actor: `github:break-glass:${o.key.repository}#${o.pr}`, notice: { requester: o.requester, deadline: o.deadline },
+    grant: { path: o.path, headSha: o.headSha, mergeSha: null, approvers: [], role: o.role, dbUser: o.dbUser, durationMs: o.durationMs },
+  };
+}
+
+/** A break-glass grant never confirmed by an approved merge before its deadline: revoked, its PR closed, the owners alerted. */
+export function breakGlassExpiryAction(row: GrantKey & { prNumber: number; requester: string; deadline: Date }, policy: Policy, actor: string): RevokeAction {
+  return {
+    kind: "revoke", why: "a break-glass grant passed its retro-approval deadline", origin: { via: "break-glass", repository: row.repository, pr: row.prNumber },
+    key: { repository: row.repository, database: row.database, requestId: row.requestId }, policy, actor, authority: "allowed", retryOnFailure: false,
+    reason: "break-glass: no eligible approval and merge before the retro-approval deadline", breakGlass: { requester: row.requester, deadline: row.deadline.getTime() },
+  };
 }

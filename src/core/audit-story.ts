@@ -29,6 +29,10 @@ export interface StoryInput {
   alerts: { code: string; key: string; at: Date }[];
   /** The grantee's activity in the window (issue 14 item 4), when a summary exists. */
   activity?: unknown;
+  /** A scheduled request's schedule (recorded, start, activation outcome); null: not scheduled. */
+  schedule?: { recordedAt: Date; startsAt: Date; status: string; closedAt: Date | null; code: string | null; reason: string | null; actor: string } | null;
+  /** A break-glass request's facts (granted, deadline, confirmed or expired); null: not break-glass. */
+  breakGlass?: { grantedAt: Date; deadline: Date; status: string; closedAt: Date | null; prNumber: number; requester: string } | null;
   /** `--github`: what GitHub shows today, beside the ledger (null: not asked; error: not reachable). */
   github?: { check: Record<string, unknown> | null; error: string | null } | null;
 }
@@ -94,6 +98,10 @@ export function buildStory(s: StoryInput) {
     alerts: s.alerts.map((a) => ({ code: a.code, key: a.key, at: iso(a.at) })),
     events: s.events.map((e) => ({ at: iso(e.at), kind: e.kind, code: e.code, actor: e.actor })),
     activity: s.activity ?? null,
+    schedule: s.schedule ? { recordedAt: iso(s.schedule.recordedAt), startsAt: iso(s.schedule.startsAt), status: s.schedule.status, closedAt: iso(s.schedule.closedAt),
+      code: s.schedule.code, reason: s.schedule.reason, actor: s.schedule.actor } : null,
+    breakGlass: s.breakGlass ? { grantedAt: iso(s.breakGlass.grantedAt), deadline: iso(s.breakGlass.deadline), status: s.breakGlass.status,
+      closedAt: iso(s.breakGlass.closedAt), prNumber: s.breakGlass.prNumber, requester: s.breakGlass.requester } : null,
     github: s.github ? { ...(s.github.check ?? {}), error: s.github.error } : null,
     rebuilt: facts.rebuiltAt ? { at: iso(facts.rebuiltAt), unproven: facts.unproven } : null,
     sources: {
@@ -154,6 +162,18 @@ export function renderStoryText(s: AuditStory): string[] {
   if (!s.alerts.length) out.push("  (none)");
   for (const a of s.alerts) out.push(`  ${a.at}  ${a.code}  ${a.key}`);
   out.push(line("activity", s.activity === null ? null : JSON.stringify(s.activity)));
+  if (s.schedule) {
+    out.push("schedule");
+    out.push(line("recorded", `${s.schedule.recordedAt} by ${s.schedule.actor}`));
+    out.push(line("start", s.schedule.startsAt));
+    out.push(line("activation", `${s.schedule.status}${s.schedule.code ? ` ${s.schedule.code}` : ""}${s.schedule.closedAt ? ` at ${s.schedule.closedAt}` : ""}${s.schedule.reason ? `: ${oneLine(s.schedule.reason)}` : ""}`));
+  }
+  if (s.breakGlass) {
+    out.push("break-glass");
+    out.push(line("granted", `${s.breakGlass.grantedAt} on open #${s.breakGlass.prNumber} for @${s.breakGlass.requester}`));
+    out.push(line("deadline", s.breakGlass.deadline));
+    out.push(line("outcome", s.breakGlass.status === "open" ? "open: awaiting approval and merge" : `${s.breakGlass.status}${s.breakGlass.closedAt ? ` at ${s.breakGlass.closedAt}` : ""}`));
+  }
   if (s.github) out.push(`github (today)   ${s.github.error ? `not reachable: ${oneLine(s.github.error)}` : JSON.stringify({ ...s.github, error: undefined })}`);
   if (s.rebuilt) out.push(`rebuilt from GitHub at ${s.rebuilt.at}; not provable: ${s.rebuilt.unproven.join(", ") || "nothing"}`);
   out.push(`sources: ledger${s.sources.github.length ? `, GitHub (${s.sources.github.join(", ")})` : ""}; not recorded: ${s.sources.notRecorded.join(", ") || "nothing"}`);

@@ -58,6 +58,29 @@ export interface DashboardDeadLetter {
   receivedAt: number;
 }
 
+/** A scheduled grant not started yet (scheduled_grants, status scheduled). */
+export interface DashboardScheduled {
+  requester: string;
+  dbUser: string;
+  role: string;
+  database: string;
+  requestId: string;
+  startsAt: number;
+  until: number;
+  prNumber: number;
+}
+
+/** A break-glass grant awaiting its retro-approval (break_glass_grants, status open); role from its ledger row. */
+export interface DashboardBreakGlass {
+  requester: string;
+  dbUser: string;
+  role: string | null;
+  database: string;
+  requestId: string;
+  deadline: number;
+  prNumber: number;
+}
+
 export interface DashboardInput {
   repository: string;
   /** The state database's clock. */
@@ -67,6 +90,10 @@ export interface DashboardInput {
   /** Revoked rows, most recent first (at most ENDED_SHOWN are shown). */
   ended: readonly DashboardGrant[];
   pending: readonly DashboardPending[];
+  /** Scheduled grants waiting for their start, soonest first. */
+  scheduled?: readonly DashboardScheduled[];
+  /** Break-glass grants awaiting retro-approval, nearest deadline first. */
+  breakGlass?: readonly DashboardBreakGlass[];
   alerts: readonly DashboardAlert[];
   deadLetters: readonly DashboardDeadLetter[];
   /** How many dead letters in all (only some are listed). */
@@ -147,6 +174,14 @@ export function renderDashboard(d: DashboardInput): Md {
   const pending = d.pending.map((p) => pendingRow(p, now));
   parts.push(section(md`Pending requests (${pending.length})`, pending.length
     ? table(md`| PR | requester | request | role | check | approvals | waiting for | checked |`, 8, pending, 10_000)
+    : md`None.`));
+  const breakGlass = (d.breakGlass ?? []).map((b) => md`| ${code(b.requester, 39)} | ${code(b.dbUser, 63)} | ${b.role ? code(b.role, 63) : md`—`} | ${code(b.database, 63)} | ${code(b.requestId, 100)} | ${when(b.deadline, now)} | ${pr(b.prNumber)} |`);
+  parts.push(section(md`Break-glass grants awaiting retro-approval (${breakGlass.length})`, breakGlass.length
+    ? table(md`| requester | user | role | database | request | approve and merge by | PR |`, 7, breakGlass, 6_000)
+    : md`None.`));
+  const scheduled = (d.scheduled ?? []).map((x) => md`| ${code(x.requester, 39)} | ${code(x.dbUser, 63)} | ${code(x.role, 63)} | ${code(x.database, 63)} | ${code(x.requestId, 100)} | ${when(x.startsAt, now)} | ${when(x.until, now)} | ${pr(x.prNumber)} |`);
+  parts.push(section(md`Scheduled grants (${scheduled.length})`, scheduled.length
+    ? table(md`| requester | user | role | database | request | starts | until | PR |`, 8, scheduled, 6_000)
     : md`None.`));
   const ended = d.ended.slice(0, ENDED_SHOWN).map((g) => endedRow(g, now));
   parts.push(section(md`Recently ended (last ${ended.length})`, ended.length

@@ -74,3 +74,29 @@ export async function loadStory(q: Queryable, row: LedgerRow): Promise<LedgerSto
 export async function activityForAudit(q: Queryable, row: LedgerRow): Promise<unknown> {
   return activityOf(q, row);
 }
+
+/** A scheduled request's schedule (migration 018): recorded at merge, its start, how activation ended. */
+export interface ScheduleRecord {
+  recordedAt: Date; startsAt: Date; status: string; closedAt: Date | null; code: string | null; reason: string | null; actor: string;
+}
+
+/** A break-glass request's facts: granted on the open PR, its retro-approval deadline, confirmed or expired. */
+export interface BreakGlassRecord {
+  grantedAt: Date; deadline: Date; status: string; closedAt: Date | null; prNumber: number; requester: string;
+}
+
+export async function scheduleForAudit(q: Queryable, key: { repository: string; database: string; requestId: string }): Promise<ScheduleRecord | null> {
+  const { rows } = await q.query(
+    `SELECT created_at, starts_at, status, closed_at, close_code, close_reason, actor FROM scheduled_grants
+      WHERE lower(repository) = lower($1) AND database = $2 AND request_id = $3 ORDER BY id DESC LIMIT 1`, [key.repository, key.database, key.requestId]);
+  const r = rows[0];
+  return r ? { recordedAt: r.created_at, startsAt: r.starts_at, status: r.status, closedAt: r.closed_at, code: r.close_code, reason: r.close_reason, actor: r.actor } : null;
+}
+
+export async function breakGlassForAudit(q: Queryable, key: { repository: string; database: string; requestId: string }): Promise<BreakGlassRecord | null> {
+  const { rows } = await q.query(
+    `SELECT created_at, deadline, status, closed_at, pr_number, requester FROM break_glass_grants
+      WHERE lower(repository) = lower($1) AND database = $2 AND request_id = $3 ORDER BY id DESC LIMIT 1`, [key.repository, key.database, key.requestId]);
+  const r = rows[0];
+  return r ? { grantedAt: r.created_at, deadline: r.deadline, status: r.status, closedAt: r.closed_at, prNumber: r.pr_number, requester: r.requester } : null;
+}

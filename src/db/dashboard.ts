@@ -1,7 +1,7 @@
 // State SQL of the dashboard issue: the debounced refresh request (an outbox item per repository),
 // where the issue is, the pending request PRs the checks recorded, and the facts the renderer shows.
 // Every read is bounded (LIMIT, partial indexes), so a dashboard costs the same whatever the history.
-import type { DashboardDeadLetter, DashboardGrant, DashboardPending } from "../core/dashboard.ts";
+import type { DashboardBreakGlass, DashboardDeadLetter, DashboardGrant, DashboardPending, DashboardScheduled } from "../core/dashboard.ts";
 import type { Queryable } from "./state.ts";
 
 export const DASHBOARD_KIND = "dashboard";
@@ -87,6 +87,8 @@ export interface DashboardFacts {
   open: DashboardGrant[];
   ended: DashboardGrant[];
   pending: DashboardPending[];
+  scheduled: DashboardScheduled[];
+  breakGlass: DashboardBreakGlass[];
   deadLetters: DashboardDeadLetter[];
   deadTotal: number;
 }
@@ -114,6 +116,16 @@ export async function dashboardFacts(q: Queryable, repository: string, o: { ende
     `SELECT pr_number, database, request_id, requester, role, conclusion, code, approvals, required, waiting_for,
             (extract(epoch FROM checked_at) * 1000)::float8 AS checked_ms
        FROM pending_requests WHERE repository = $1 ORDER BY pr_number LIMIT 1000`, [key]);
+  // Bounded like the pending list; the renderer cuts to its budget and counts the rest.
+  const scheduled = await q.query(
+    `SELECT requester, db_user, role, database, request_id, pr_number, (extract(epoch FROM starts_at) * 1000)::float8 AS starts_ms,
+            (extract(epoch FROM starts_at) * 1000)::float8 + duration_ms AS until_ms
+       FROM scheduled_grants WHERE lower(repository) = $1 AND status = 'scheduled' ORDER BY starts_at, id LIMIT 1000`, [key]);
+  const breakGlass = await q.query(
+    `SELECT b.requester, b.db_user, l.role, b.database, b.request_id, b.pr_number, (extract(epoch FROM b.deadline) * 1000)::float8 AS deadline_ms
+       FROM break_glass_grants b
+       LEFT JOIN ledger l ON l.repository = b.repository AND l.database = b.database AND l.request_id = b.request_id
+      WHERE lower(b.repository) = $1 AND b.status = 'open' ORDER BY b.deadline, b.id LIMIT 1000`, [key]);
   const dead = await q.query(
     `SELECT delivery_id, event, action, attempts, last_error, (extract(epoch FROM received_at) * 1000)::float8 AS received_ms, count(*) OVER ()::int AS total
        FROM deliveries WHERE state = 'dead' AND lower(repository) = $1 ORDER BY seq DESC LIMIT $2`, [key, o.deadShown]);
@@ -125,6 +137,10 @@ export async function dashboardFacts(q: Queryable, repository: string, o: { ende
       prNumber: r.pr_number, database: r.database, requestId: r.request_id, requester: r.requester, role: r.role, conclusion: r.conclusion,
       code: r.code, approvals: r.approvals, required: r.required, waitingFor: r.waiting_for, checkedAt: r.checked_ms,
     })),
+    scheduled: scheduled.rows.map((r) => ({ requester: r.requester, dbUser: r.db_user, role: r.role, database: r.database, requestId: r.request_id,
+      prNumber: r.pr_number, startsAt: r.starts_ms, until: Number(r.until_ms) })),
+    breakGlass: breakGlass.rows.map((r) => ({ requester: r.requester, dbUser: r.db_user, role: r.role ?? null, database: r.database, requestId: r.request_id,
+      prNumber: r.pr_number, deadline: r.deadline_ms })),
     deadLetters: dead.rows.map((r) => ({ id: r.delivery_id, event: r.event, action: r.action, attempts: r.attempts, lastError: r.last_error, receivedAt: r.received_ms })),
     deadTotal: dead.rows[0]?.total ?? 0,
   };

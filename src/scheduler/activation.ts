@@ -10,16 +10,18 @@
 import type pg from "pg";
 import type { JitCode } from "../core/codes.ts";
 import { evaluatePolicy } from "../core/evaluate-policy.ts";
-import { problem, type Decision, type Problem } from "../core/problem.ts";
+import { problem, type Problem } from "../core/problem.ts";
 import { ALL_REPOSITORIES, keyAuthority } from "../core/repositories.ts";
 import { recheckApprovers } from "../core/schedule.ts";
-import { scheduleActivatedComment, scheduleRefusedComment } from "../core/schedule-messages.ts";
+import { scheduleRefusedComment } from "../core/schedule-messages.ts";
 import type { AccessRequest, Policy } from "../core/types.ts";
 import { getByKey } from "../db/ledger.ts";
 import { commentOnce } from "../usecases/github-effects.ts";
 import { closeScheduled, lockDue, windowPassed, type ScheduledRow } from "../db/scheduled.ts";
 import { inTransaction } from "../db/state.ts";
-import type { GrantDetails, GrantInput } from "../db/grantor.ts";
+import { breakGlassExpiryAction, NO_POLICY, scheduledStartAction } from "../core/action.ts";
+import { effectsOf, type Effect } from "../core/action-effects.ts";
+import { applyAction, applyRevokes, carryOut, type ActionEngine, type ApplyEnv } from "../usecases/apply-action.ts";
 import type { GitHubAccess } from "../github/installations.ts";
 import { repoRefOf } from "../github/installations.ts";
 import type { Octokit } from "../github/octokit.ts";
@@ -28,18 +30,17 @@ import { OctokitPullRequestContext } from "../github/pr-context.ts";
 import type { Md } from "../core/inert.ts";
 import type { Alerter, SchedulerLogger } from "./alerter.ts";
 import type { PolicySource } from "./policy-source.ts";
-import type { LedgerKey } from "../db/ledger.ts";
-import type { RevokeDetails } from "../db/grantor.ts";
 import { lockExpiredBreakGlass, markBreakGlassExpired, type BreakGlassRow } from "../db/break-glass.ts";
 import { appendEvent } from "../db/events.ts";
-import { breakGlassExpiredAlert, breakGlassExpiredComment } from "../core/break-glass-messages.ts";
+import { dashboardChanged } from "../usecases/pending.ts";
 
 /** Refusals that may pass on a later pass (a target down): the row stays scheduled. */
 const TRANSIENT: ReadonlySet<string> = new Set<JitCode>(["JIT_DB_UNREACHABLE", "JIT_CONFIG_MISSING_ENV"]);
 
 export interface ActivationDeps {
   state: pg.Pool;
-  engines: { engine(policy: Policy): { grant(input: GrantInput): Promise<Decision<GrantDetails>> } };
+  /** Grants and revokes go through the one applier (usecases/apply-action.ts). */
+  engines: { engine(policy: Policy): ActionEngine };
   github: GitHubAccess;
   log: SchedulerLogger;
   actor: string;
@@ -48,8 +49,12 @@ export interface ActivationDeps {
   /** Break-glass deadlines: the policy that connects to a grant's database, and the alert path. */
   policies?: Pick<PolicySource, "policyFor">;
   alerter?: Alerter;
-  revokeEngines?: { engine(policy: Policy): { revoke(key: LedgerKey, opts: { reason: string; actor: string }): Promise<Decision<RevokeDetails>> } };
+  revokeEngines?: { engine(policy: Policy): ActionEngine };
 }
+
+/** The applier's environment inside a row's transaction: no GitHub (effects are carried out after the COMMIT). */
+const applyEnv = (deps: ActivationDeps, engines: { engine(policy: Policy): ActionEngine }): ApplyEnv =>
+  ({ state: deps.state, log: deps.log, engine: (p) => engines.engine(p), now: () => deps.now?.() ?? Date.now() });
 
 export interface ActivationReport {
   activated: { id: number; repository: string; database: string; requestId: string; expiresAt: string }[];
@@ -76,6 +81,7 @@ export async function activateDue(deps: ActivationDeps, limit = 50): Promise<Act
       if (outcome.kind === "activated") report.activated.push({ ...keyOf(done), id: done.id, expiresAt: outcome.expiresAt.toISOString() });
       else report.refused.push({ ...keyOf(done), id: done.id, code: outcome.code });
       await comment(deps, done, outcome);
+      await dashboard(deps, done.repository);
     } catch (e) {
       const failed = row as ScheduledRow | undefined;
       if (!failed) throw e;
@@ -110,11 +116,7 @@ async function activateOne(deps: ActivationDeps, client: pg.PoolClient, row: Sch
   }
   const verdict = await reverify(deps, row);
   if (!verdict.ok) return close({ kind: "refused", code: verdict.code, problems: verdict.problems });
-  const granted = await deps.engines.engine(verdict.policy).grant({
-    repository: row.repository, database: row.database, requestId: row.requestId, path: row.path, prNumber: row.prNumber,
-    headSha: row.headSha, mergeSha: row.mergeSha, approvers: verdict.approvers, role: row.role, dbUser: row.dbUser,
-    durationMs: row.durationMs, actor: deps.actor, mergedAt: row.startsAt.toISOString(),
-  });
+  const granted = (await applyAction(applyEnv(deps, deps.engines), scheduledStartAction(row, verdict.policy, verdict.approvers, deps.actor))).grant!;
   if (!granted.ok) {
     if (TRANSIENT.has(granted.code)) throw Object.assign(new Error(`${granted.code}: ${granted.message}`), { code: granted.code });
     return close({ kind: "refused", code: granted.code as JitCode, problems: granted.problems });
@@ -163,17 +165,26 @@ async function reverify(deps: ActivationDeps, row: ScheduledRow): Promise<Verdic
   return { ok: true, policy, approvers: approvals.still };
 }
 
+/** Debounced refresh of the repository's dashboard (only an access repository the operator named, I10); never fails the pass. */
+async function dashboard(deps: ActivationDeps, repository: string): Promise<void> {
+  await dashboardChanged({ state: deps.state, repositories: deps.github.repositories ?? ALL_REPOSITORIES }, repository)
+    .catch((e: unknown) => deps.log.warn({ repository, error: (e as Error).message }, "could not queue the dashboard refresh"));
+}
+
 /** The outcome on the request PR, once, through the outbox (its drain retries a failed post). */
 async function comment(deps: ActivationDeps, row: ScheduledRow, o: Outcome): Promise<void> {
   if (keyAuthority(deps.github.repositories ?? ALL_REPOSITORIES, row.repository, row.database)) return; // I10: never written to a foreign repository
   const now = deps.now?.() ?? row.startsAt.getTime();
-  const body: Md = o.kind === "activated"
-    ? scheduleActivatedComment({ role: row.role, dbUser: row.dbUser, database: row.database, requestId: row.requestId, startsAt: row.startsAt.getTime(),
-      durationMs: row.durationMs, approvers: row.approvers, expiresAt: o.expiresAt.getTime() }, now)
-    : scheduleRefusedComment({ requestId: row.requestId, database: row.database, startsAt: row.startsAt.getTime() }, o.code, o.problems, now);
-  const key = `schedule-${o.kind}:${row.repository}:${row.database}/${row.requestId}`;
   try {
-    await commentOnce(deps.state, { octokit: await deps.github.octokitFor(row.repository), ref: repoRefOf(row.repository) }, { pr: row.prNumber, key, body });
+    const target = { octokit: await deps.github.octokitFor(row.repository), ref: repoRefOf(row.repository) };
+    if (o.kind === "activated") {
+      // The applier's effect for a start, with the approvals as recorded at merge.
+      const action = scheduledStartAction(row, NO_POLICY, row.approvers, deps.actor);
+      await carryOut({ ...applyEnv(deps, deps.engines), github: target }, effectsOf({ kind: "started", action, expiresAt: o.expiresAt.getTime() }, now));
+      return;
+    }
+    const body: Md = scheduleRefusedComment({ requestId: row.requestId, database: row.database, startsAt: row.startsAt.getTime() }, o.code, o.problems, now);
+    await commentOnce(deps.state, target, { pr: row.prNumber, key: `schedule-refused:${row.repository}:${row.database}/${row.requestId}`, body });
   } catch (e) {
     deps.log.warn({ repository: row.repository, pr: row.prNumber, error: (e as Error).message }, "could not comment on the scheduled grant's outcome");
   }
@@ -190,18 +201,21 @@ export async function expireBreakGlass(deps: ActivationDeps, limit = 50): Promis
   for (let i = 0; i < limit; i++) {
     let row: BreakGlassRow | undefined;
     let revoked: string | null = null;
+    let effects: Effect[] = [];
     try {
       revoked = await inTransaction(deps.state, async (client) => {
         row = (await lockExpiredBreakGlass(client, 1 + skip.size)).find((r) => !skip.has(r.id));
         if (!row) return null;
         const policy = await deps.policies!.policyFor({ repository: row.repository, database: row.database, mergeSha: null });
         if (!policy.ok || !policy.details) throw new Error(policy.message || policy.problems.map((p) => p.message).join("; "));
-        const r = await deps.revokeEngines!.engine(policy.details).revoke(row, { reason: "break-glass: no eligible approval and merge before the retro-approval deadline", actor: deps.actor });
+        const action = breakGlassExpiryAction(row, policy.details, deps.actor);
+        const r = (await applyRevokes(applyEnv(deps, deps.revokeEngines!), [action])).results[0]!.applied!.revoke!;
         if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
         await markBreakGlassExpired(client, row.id);
         await appendEvent(client, { repository: row.repository, database: row.database, requestId: row.requestId, actor: deps.actor, kind: "break_glass_expired",
           code: "JIT_BREAK_GLASS_EXPIRED", details: { deadline: row.deadline.toISOString(), prNumber: row.prNumber } });
-        return r.details.alreadyClosed ? "the access had already ended" : `revoked (${r.message})`;
+        effects = effectsOf({ kind: "revoked", action, alreadyClosed: r.details.alreadyClosed, message: r.message, row: null }, deps.now?.() ?? Date.now());
+        return "revoked";
       });
     } catch (e) {
       const failed = row as BreakGlassRow | undefined;
@@ -214,18 +228,17 @@ export async function expireBreakGlass(deps: ActivationDeps, limit = 50): Promis
     const done = row as BreakGlassRow | undefined;
     if (revoked === null || !done) break;
     out.expired++;
+    await dashboard(deps, done.repository);
     deps.log.error({ code: "JIT_BREAK_GLASS_EXPIRED", repository: done.repository, database: done.database, requestId: done.requestId, pr: done.prNumber }, "break-glass never approved: revoked, closing the pull request");
-    await settleOnGitHub(deps, done, revoked).catch((e: unknown) => deps.log.warn({ pr: done.prNumber, error: (e as Error).message }, "could not close the break-glass pull request"));
+    await settleOnGitHub(deps, done, effects).catch((e: unknown) => deps.log.warn({ pr: done.prNumber, error: (e as Error).message }, "could not close the break-glass pull request"));
   }
   return out;
 }
 
-async function settleOnGitHub(deps: ActivationDeps, row: BreakGlassRow, revoked: string): Promise<void> {
-  await deps.alerter?.alert(row.repository, breakGlassExpiredAlert({ pr: row.prNumber, requester: row.requester, requestId: row.requestId, database: row.database, deadline: row.deadline.getTime() }));
+/** The applier's effects of the deadline revoke: the alert through the scheduler's alerter, the comment and the close on the PR. */
+async function settleOnGitHub(deps: ActivationDeps, row: BreakGlassRow, effects: Effect[]): Promise<void> {
+  for (const e of effects) if (e.kind === "alert") await deps.alerter?.alert(row.repository, e.alert);
   if (keyAuthority(deps.github.repositories ?? ALL_REPOSITORIES, row.repository, row.database)) return; // I10
-  const octokit = await deps.github.octokitFor(row.repository);
-  const ref = repoRefOf(row.repository);
-  const key = `break-glass-expired:${row.repository}:${row.database}/${row.requestId}`;
-  await commentOnce(deps.state, { octokit, ref }, { pr: row.prNumber, key, body: breakGlassExpiredComment({ requestId: row.requestId, database: row.database, deadline: row.deadline.getTime() }, revoked) });
-  await octokit.rest.pulls.update({ ...ref, pull_number: row.prNumber, state: "closed" });
+  const github = { octokit: await deps.github.octokitFor(row.repository), ref: repoRefOf(row.repository) };
+  await carryOut({ ...applyEnv(deps, deps.engines), github }, effects.filter((e) => e.kind !== "alert"));
 }

@@ -4,7 +4,7 @@
 // (all through the outbox: comments and alerts once per key, tried at once; revert PRs queued after
 // the revoke is recorded).
 import type pg from "pg";
-import { NO_POLICY, refusal, type Action, type ExtendAction, type GrantAction, type RefuseAction, type RevokeAction } from "../core/action.ts";
+import { NO_POLICY, refusal, type Action, type ExtendAction, type GrantAction, type RefuseAction, type RevokeAction, type StartAction } from "../core/action.ts";
 import { effectsOf, type Effect } from "../core/action-effects.ts";
 import type { Decision, Problem } from "../core/problem.ts";
 import { knownAccounts } from "../core/report.ts";
@@ -53,6 +53,8 @@ export interface Applied {
   final: boolean;
   /** The engine's answer for a revoke (the sweep reports it, `jit revoke` prints it). */
   revoke?: Decision<RevokeDetails>;
+  /** The engine's answer for a start (scheduled or break-glass): its caller settles its own row. */
+  grant?: Decision<GrantDetails>;
 }
 
 /** Thrown for a revoke a delivery must retry (an early revoke that failed: the sweeper revokes at expiry anyway). */
@@ -64,6 +66,8 @@ export async function applyAction(env: ApplyEnv, action: Action): Promise<Applie
       return { outcome: { kind: "ignored", why: action.why }, final: action.final };
     case "refuse":
       return refuse(env, action);
+    case "start":
+      return start(env, action);
     case "revoke":
       return (await applyRevokes(env, [action])).results[0]!.applied ?? { outcome: { kind: "revoked", existing: true }, final: true };
     case "extend": {
@@ -102,6 +106,24 @@ export async function applyAction(env: ApplyEnv, action: Action): Promise<Applie
       return { outcome: { kind: "granted", existing: granted.details.existing, expiresAt: until }, final: true };
     }
   }
+}
+
+/**
+ * A scheduled start or a break-glass grant. Its effects (comment, alert) are carried out here when
+ * `env.github` is given; a caller that grants inside its own transaction passes none and carries
+ * them out after its COMMIT (`carryOut(env, startedEffects(...))`).
+ */
+async function start(env: ApplyEnv, a: StartAction): Promise<Applied> {
+  const engine = env.engine(a.policy);
+  if (!engine.grant) throw new Error("this engine cannot grant");
+  await env.leadership?.assertLeader();
+  const { anchoredAt, ...g } = a.grant;
+  const granted = await engine.grant({ ...a.key, ...g, prNumber: a.origin.pr, actor: a.actor, ...(anchoredAt ? { mergedAt: anchoredAt } : {}) });
+  if (!granted.ok) return { outcome: { kind: "refused", code: granted.code, problems: granted.problems }, final: false, grant: granted };
+  env.onGrant?.();
+  const until = granted.details.row!.expiresAt!;
+  await effect(env, effectsOf({ kind: "started", action: a, expiresAt: until.getTime() }, env.now()));
+  return { outcome: { kind: "granted", existing: granted.details.existing, expiresAt: until }, final: true, grant: granted };
 }
 
 const knownOf = (a: GrantAction | ExtendAction) => [...knownAccounts(a.evaluation)];
@@ -212,6 +234,10 @@ function settle(env: ApplyEnv, a: RevokeAction, d: Decision<RevokeDetails>, effe
  * drained by other work), comments and alerts queued once per key and tried at once
  * (github-effects.ts). Returns how many revert PRs were queued now.
  */
+export async function carryOut(env: ApplyEnv, effects: Effect[]): Promise<number> {
+  return effect(env, effects);
+}
+
 async function effect(env: ApplyEnv, effects: Effect[]): Promise<number> {
   const reverts = effects.flatMap((e) => (e.kind === "revert-pr" ? [e.grant] : []));
   let queued = 0;
@@ -224,6 +250,10 @@ async function effect(env: ApplyEnv, effects: Effect[]): Promise<number> {
     const { octokit, ref, appId } = env.github;
     if (e.kind === "alert") {
       await alertOnce(env.state, octokit, ref, e.alert, appId);
+      continue;
+    }
+    if (e.kind === "close-pr") {
+      await octokit.rest.pulls.update({ ...ref, pull_number: e.pr, state: "closed" });
       continue;
     }
     await commentOnce(env.state, env.github, e);

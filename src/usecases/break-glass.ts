@@ -4,18 +4,20 @@
 // grant is made once per request id: later commits, re-runs and redeliveries change nothing (the
 // engine's ledger row is keyed by the request id, and its window is never widened here).
 import { attributionProblem, breakGlassReady } from "../core/break-glass.ts";
-import { breakGlassGrantedAlert, breakGlassGrantedComment } from "../core/break-glass-messages.ts";
+import { breakGlassAction } from "../core/action.ts";
+import { effectsOf } from "../core/action-effects.ts";
 import { refusalComment } from "../core/messages.ts";
 import type { Decision } from "../core/problem.ts";
 import type { PullRequestEvaluation } from "../core/pull-request.ts";
 import { dropReservation, reserveBreakGlass } from "../db/break-glass.ts";
 import { appendEvent } from "../db/events.ts";
 import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
-import { alertOnce } from "./alerting.ts";
+import { applyAction, carryOut, type ApplyEnv } from "./apply-action.ts";
 import { pullRequestContext } from "./check.ts";
 import type { AppDeps } from "./context.ts";
 import { commentOnce } from "./scheduled.ts";
 import { withKeyAuthority } from "./repository-gate.ts";
+import { dashboardChanged } from "./pending.ts";
 
 export type BreakGlassOutcome = { kind: "none" } | { kind: "granted" | "exists" } | { kind: "refused"; code: string };
 
@@ -47,10 +49,11 @@ export async function breakGlassOnCheck(deps: AppDeps, octokit: Octokit, ref: Re
     return { kind: "refused", code: "JIT_BREAK_GLASS_ACTIVE" };
   }
   const row = reserved.row!;
-  const granted = await deps.engines.engine(e.basePolicy).grant({
-    ...key, path: e.request.path, prNumber: number, headSha: e.pullRequest.headSha, mergeSha: null, approvers: [],
-    role: e.policy.role, dbUser: e.policy.dbUser, durationMs: e.policy.durationMs, actor: `github:break-glass:${repository}#${number}`,
-  });
+  const action = breakGlassAction({ key, pr: number, policy: e.basePolicy, path: e.request.path, headSha: e.pullRequest.headSha, role: e.policy.role,
+    dbUser: e.policy.dbUser, durationMs: e.policy.durationMs, requester: e.requester, deadline: row.deadline.getTime() });
+  // Effects after the event is recorded: applied without GitHub, carried out below.
+  const env: ApplyEnv = { state: deps.state, log: deps.log, engine: (p) => deps.engines.engine(p), now: deps.now, ...(deps.onGrant ? { onGrant: deps.onGrant } : {}) };
+  const granted = (await applyAction(env, action)).grant!;
   if (!granted.ok) {
     await dropReservation(deps.state, row.id); // nothing granted: nothing to settle at a deadline
     deps.log.warn({ pr: number, code: granted.code }, "break-glass grant refused: nothing granted");
@@ -58,13 +61,12 @@ export async function breakGlassOnCheck(deps: AppDeps, octokit: Octokit, ref: Re
       refusalComment(granted.code as never, granted.problems));
     return { kind: "refused", code: granted.code };
   }
-  deps.onGrant?.();
   const expiresAt = granted.details.row!.expiresAt!.getTime();
-  await appendEvent(deps.state, { ...key, ledgerId: granted.details.row!.id, actor: `github:break-glass:${repository}#${number}`, kind: "break_glass_granted",
+  await appendEvent(deps.state, { ...key, ledgerId: granted.details.row!.id, actor: action.actor, kind: "break_glass_granted",
     code: "JIT_BREAK_GLASS_GRANTED", details: { requester: e.requester, deadline: row.deadline.toISOString(), headSha: e.pullRequest.headSha } });
   deps.log.warn({ pr: number, code: "JIT_BREAK_GLASS_GRANTED", database: key.database, role: e.policy.role, dbUser: e.policy.dbUser }, "break-glass grant without approval");
-  const text = { pr: number, requester: e.requester, role: e.policy.role, dbUser: e.policy.dbUser, database: key.database, requestId: key.requestId, expiresAt, deadline: row.deadline.getTime() };
-  await commentOnce(deps, octokit, ref, number, `break-glass:${repository}:${key.database}/${key.requestId}`, breakGlassGrantedComment(text, deps.now()));
-  await alertOnce(deps.state, octokit, ref, breakGlassGrantedAlert(text), deps.appId);
+  await dashboardChanged(deps, repository);
+  await carryOut({ ...env, github: { octokit, ref, ...(deps.appId !== undefined ? { appId: deps.appId } : {}) } },
+    effectsOf({ kind: "started", action, expiresAt }, deps.now()));
   return { kind: "granted" };
 }

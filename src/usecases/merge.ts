@@ -17,6 +17,7 @@ import { withTargetChecks } from "./target-checks.ts";
 import { earlyRevokeAuthority } from "./revoke-authority.ts";
 import { cancelScheduled, scheduleFromMerge, type ScheduleOutcome } from "./scheduled.ts";
 import { confirmBreakGlass } from "../db/break-glass.ts";
+import { dashboardChanged } from "./pending.ts";
 
 export type MergeOutcome = Outcome | ScheduleOutcome;
 
@@ -64,7 +65,7 @@ async function verifyAndApply(deps: AppDeps, octokit: Octokit, ref: RepoRef, num
   // docs/audit.md: the facts of a grant or extension (of the grant the action names), once the outcome is known; never throws.
   await recordMergeFacts(deps.state, deps.log, "key" in action ? action.key : null, ctx, decision, applied.outcome.kind);
   // A break-glass grant of this PR, now eligibly approved and merged, continues as a normal grant.
-  if (action.kind === "grant" && applied.outcome.kind === "granted") await confirmBreakGlass(deps.state, action.key, action.actor);
+  if (action.kind === "grant" && applied.outcome.kind === "granted" && await confirmBreakGlass(deps.state, action.key, action.actor)) await dashboardChanged(deps, repository);
   // Item 8: the request's own PR hears of an early revoke, its author mentioned (queued once).
   if (action.kind === "revoke" && applied.outcome.kind === "revoked") {
     await commentGrantEnded(deps.state, octokit, ref, await getByKey(deps.state, action.key), { deletionPr: number });

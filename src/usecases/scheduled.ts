@@ -9,6 +9,7 @@ import { repoKey, type Octokit, type RepoRef } from "../github/octokit.ts";
 import type { AppDeps } from "./context.ts";
 import type { Md } from "../core/inert.ts";
 import { commentOnce as outboxComment } from "./github-effects.ts";
+import { dashboardChanged } from "./pending.ts";
 
 /** A comment once per key through the outbox (retried by its drain; a redelivery posts nothing). */
 export async function commentOnce(deps: AppDeps, octokit: Octokit, ref: RepoRef, pr: number, key: string, body: Md): Promise<void> {
@@ -31,6 +32,7 @@ export async function scheduleFromMerge(deps: AppDeps, octokit: Octokit, ref: Re
   });
   if (created) deps.log.info({ pr: number, database: row.database, requestId: row.requestId, startsAt: row.startsAt.toISOString() }, "scheduled");
   deps.onGrant?.(); // re-arms the scheduler's timer for the new start
+  if (created) await dashboardChanged(deps, repository);
   await commentOnce(deps, octokit, ref, number, `scheduled:${repository}:${row.database}/${row.requestId}`, scheduledComment({
     role: row.role, dbUser: row.dbUser, database: row.database, requestId: row.requestId, startsAt: row.startsAt.getTime(),
     durationMs: row.durationMs, approvers: row.approvers,
@@ -51,7 +53,10 @@ export async function cancelScheduled(deps: AppDeps, octokit: Octokit, ref: Repo
     : undefined;
   // Lost the race to the activation pass (it just granted): the caller revokes the grant instead.
   if (!closed && row.status === "scheduled") return null;
-  if (closed) deps.log.info({ pr: number, database: key.database, requestId: key.requestId }, "scheduled grant cancelled");
+  if (closed) {
+    deps.log.info({ pr: number, database: key.database, requestId: key.requestId }, "scheduled grant cancelled");
+    await dashboardChanged(deps, key.repository);
+  }
   await commentOnce(deps, octokit, ref, number, `schedule-cancelled:${key.repository}:${key.database}/${key.requestId}`,
     scheduleCancelledComment({ requestId: key.requestId, database: key.database, startsAt: row.startsAt.getTime() }, deps.now()));
   return { kind: "cancelled", existing: !closed, startsAt: row.startsAt };

@@ -7,7 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probotGitHub } from "../../src/github/installations.ts";
 import { GitHubPolicySource } from "../../src/scheduler/policy-source.ts";
 import { startScheduler, type Scheduler } from "../../src/scheduler/scheduler.ts";
-import { APP_ROLE, codesIn, POLICY_YAML, requestPath, requestYaml, startJitE2E, type JitE2E } from "./app-fixture.ts";
+import { DASHBOARD_LABEL } from "../../src/core/dashboard.ts";
+import { dashboardKey } from "../../src/db/dashboard.ts";
+import { dashboardHandler } from "../../src/jobs/dashboard.ts";
+import { drainOutbox } from "../../src/scheduler/outbox.ts";
+import { APP_ROLE, codesIn, OWNER, REPO, POLICY_YAML, requestPath, requestYaml, startJitE2E, type JitE2E } from "./app-fixture.ts";
 
 const BG_POLICY = POLICY_YAML.replace("require_ticket: true\n",
   'require_ticket: true\n        break_glass: { requesters: ["@acme/oncall"], max_duration: 1h, retro_approval_within: 4h }\n')
@@ -42,6 +46,17 @@ async function bgRow(requestId: string): Promise<{ status: string; deadline: Dat
   return rows[0];
 }
 
+/** Runs the queued dashboard refresh now (the debounce is the outbox's next_attempt_at) and returns the issue's body. */
+async function dashboardBody(): Promise<string> {
+  const full = `${OWNER}/${REPO}`;
+  const { rowCount } = await w.stateSu.query("UPDATE outbox SET next_attempt_at = clock_timestamp() WHERE dedupe_key = $1 AND NOT done", [dashboardKey(full)]);
+  expect(rowCount).toBe(1); // the grant or its confirmation asked for a refresh
+  const github = probotGitHub(w.e2e.app.probot, w.e2e.sim.app.id);
+  await drainOutbox(w.deps[0]!.state, { dashboard: dashboardHandler({ state: w.deps[0]!.state, github }) }, { assertLeader: async () => {} });
+  const issue = w.repo.issues().find((i) => !i.isPull && i.labels.includes(DASHBOARD_LABEL));
+  return String(w.repo.repo.issues.get(issue!.number)?.body ?? "");
+}
+
 describe("break-glass", () => {
   it("I1: a break-glass by someone not among its requesters grants nothing (JIT_BREAK_GLASS_NOT_ALLOWED)", async () => {
     const { headSha } = await w.request("carol", "carol-bg", bgYaml());
@@ -67,6 +82,11 @@ describe("break-glass", () => {
     expect(bgAlerts("JIT_BREAK_GLASS_GRANTED")).toHaveLength(1);
     expect((await w.check(headSha)).conclusion).not.toBe("success"); // never auto-approved
     expect(await bgRow("bob-bg")).toMatchObject({ status: "open" });
+    // The dashboard shows it awaiting retro-approval, with its deadline and PR.
+    const deadline = (await bgRow("bob-bg"))!.deadline.toISOString().replace(/\.\d{3}Z$/, "Z");
+    const board = await dashboardBody();
+    expect(board).toContain("### Break-glass grants awaiting retro-approval (1)");
+    expect(board).toMatch(new RegExp(`\\| \`bob\` \\| \`[^\`]+\` \\| \`orders_readonly\` \\| \`[^\`]+\` \\| \`bob-bg\` \\| ${deadline} \\(in [34] h\\) \\| #${number} \\|`));
 
     // One open break-glass per person.
     // (another role: the same one would be an overlap, refused at check before break-glass is tried)
@@ -91,6 +111,7 @@ describe("break-glass", () => {
     await w.repo.merge(number, { method: "squash" });
     await w.idle();
     expect(await bgRow("bob-bg")).toMatchObject({ status: "confirmed" });
+    expect(await dashboardBody()).toContain("### Break-glass grants awaiting retro-approval (0)\n\nNone.");
     const [merged] = await w.ledger("bob-bg");
     expect(merged).toMatchObject({ status: "active" });
     expect(merged!.expires_at).toEqual(row!.expires_at);

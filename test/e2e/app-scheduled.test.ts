@@ -7,7 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probotGitHub } from "../../src/github/installations.ts";
 import { GitHubPolicySource } from "../../src/scheduler/policy-source.ts";
 import { startScheduler, type Scheduler } from "../../src/scheduler/scheduler.ts";
-import { APP_ROLE, codesIn, POLICY_YAML, requestPath, requestYaml, startJitE2E, type JitE2E } from "./app-fixture.ts";
+import { DASHBOARD_LABEL } from "../../src/core/dashboard.ts";
+import { dashboardKey } from "../../src/db/dashboard.ts";
+import { dashboardHandler } from "../../src/jobs/dashboard.ts";
+import { drainOutbox } from "../../src/scheduler/outbox.ts";
+import { APP_ROLE, codesIn, OWNER, REPO, POLICY_YAML, requestPath, requestYaml, startJitE2E, type JitE2E } from "./app-fixture.ts";
 
 // orders_readonly may be scheduled up to a day ahead; orders_admin sets no max_lead_time.
 const SCHEDULED_POLICY = POLICY_YAML.replace("require_ticket: true\n", "require_ticket: true\n        max_lead_time: 1d\n");
@@ -72,6 +76,15 @@ async function approveAndMerge(number: number, approver = "dora"): Promise<void>
   await w.idle();
 }
 
+/** Runs the queued dashboard refresh now (the debounce is the outbox's next_attempt_at) and returns the issue's body. */
+async function dashboardBody(): Promise<string> {
+  await w.stateSu.query("UPDATE outbox SET next_attempt_at = clock_timestamp() WHERE dedupe_key = $1 AND NOT done", [dashboardKey(`${OWNER}/${REPO}`)]);
+  const github = probotGitHub(w.e2e.app.probot, w.e2e.sim.app.id);
+  await drainOutbox(w.deps[0]!.state, { dashboard: dashboardHandler({ state: w.deps[0]!.state, github }) }, { assertLeader: async () => {} });
+  const issue = w.repo.issues().find((x) => !x.isPull && x.labels.includes(DASHBOARD_LABEL));
+  return String(w.repo.repo.issues.get(issue!.number)?.body ?? "");
+}
+
 describe("scheduled start", () => {
   it("records at merge, grants nothing before the start, and grants at the start with the window start..start + duration", async () => {
     const start = startIn(15_000);
@@ -93,9 +106,14 @@ describe("scheduled start", () => {
     expect(said).toHaveLength(1);
     expect(said[0]!.body).toContain(`from ${iso(start)} (in `);
     expect(said[0]!.body).toContain(`until ${iso(start + 7_200_000)} (in 2h`);
+    // The dashboard lists it as scheduled: who, role, database, start, until, PR.
+    const board = await dashboardBody();
+    expect(board).toContain("### Scheduled grants (1)");
+    expect(board).toMatch(new RegExp(`\\| \`alice\` \\| \`[^\`]+\` \\| \`orders_readonly\` \\| \`[^\`]+\` \\| \`alice-sched-1\` \\| ${iso(start)} \\([^)]*\\) \\| ${iso(start + 7_200_000)} \\([^)]*\\) \\| #${number} \\|`));
     // The periodic tick is off in this file: only the timer armed for the start can grant it.
 
     expect(await closed("alice-sched-1")).toMatchObject({ status: "activated", close_code: null });
+    expect(await dashboardBody()).toContain("### Scheduled grants (0)\n\nNone.");
     expect(await w.appGranted()).toEqual([{ role: "orders_readonly", member: "alice", grantor: APP_ROLE }]);
     const [row, ...more] = await w.ledger("alice-sched-1");
     expect(more).toEqual([]);

@@ -3,6 +3,9 @@
 // another repository's), and one request id in two repositories (ambiguous until --repo).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type pg from "pg";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import auditSchema from "../../schemas/audit.schema.json" with { type: "json" };
 import { main } from "../../src/cli/main.ts";
 import { captureIo } from "../../src/cli/io.ts";
 import { migrate } from "../../src/db/migrations.ts";
@@ -57,6 +60,56 @@ async function audit(...args: string[]) {
 }
 
 describe("jit audit (state database only)", () => {
+  it("a scheduled request shows its schedule (recorded, start, activation outcome); a break-glass request its deadline and outcome", async () => {
+    await insert("acme/access", "sched-1", 20);
+    await pool.query(
+      `INSERT INTO scheduled_grants (repository, path, database, request_id, pr_number, head_sha, merged_at, requester, role, db_user, duration_ms, duration, reason,
+                                     starts_at, status, closed_at, close_reason, actor, created_at)
+       VALUES ('acme/access', 'access-requests/orders-prod/sched-1.yaml', 'orders-prod', 'sched-1', 20, 'h', '2026-09-30T09:00:00Z', 'alice', 'orders_readonly', 'alice',
+               3600000, '1h', 'night migration', '2026-10-01T10:00:00Z', 'activated', '2026-10-01T10:00:01Z', 'granted until 2026-10-01T11:00:00.000Z', 'jit-scheduler',
+               '2026-09-30T09:00:02Z')`);
+    await insert("acme/access", "bg-1", 21);
+    await pool.query(
+      `INSERT INTO break_glass_grants (repository, database, request_id, pr_number, requester, db_user, head_sha, deadline, status, closed_at, created_at)
+       VALUES ('acme/access', 'orders-prod', 'bg-1', 21, 'bob', 'alice', 'h', '2026-10-01T14:00:00Z', 'expired', '2026-10-01T14:00:05Z', '2026-10-01T10:00:00Z')`);
+    const ajv = new Ajv2020({ strict: true, allErrors: true });
+    addFormats.default(ajv);
+
+    const sched = JSON.parse((await audit("orders-prod/sched-1", "--format", "json")).out);
+    expect(ajv.validate(auditSchema, sched), JSON.stringify(ajv.errors)).toBe(true);
+    expect(sched.schedule).toEqual({ recordedAt: "2026-09-30T09:00:02.000Z", startsAt: "2026-10-01T10:00:00.000Z", status: "activated", closedAt: "2026-10-01T10:00:01.000Z",
+      code: null, reason: "granted until 2026-10-01T11:00:00.000Z", actor: "jit-scheduler" });
+    expect(sched.breakGlass).toBeNull();
+    const schedText = (await audit("orders-prod/sched-1")).out;
+    expect(schedText).toContain("  start          2026-10-01T10:00:00.000Z");
+    expect(schedText).toContain("  activation     activated at 2026-10-01T10:00:01.000Z: granted until 2026-10-01T11:00:00.000Z");
+
+    const bg = JSON.parse((await audit("orders-prod/bg-1", "--format", "json")).out);
+    expect(ajv.validate(auditSchema, bg), JSON.stringify(ajv.errors)).toBe(true);
+    expect(bg.breakGlass).toEqual({ grantedAt: "2026-10-01T10:00:00.000Z", deadline: "2026-10-01T14:00:00.000Z", status: "expired", closedAt: "2026-10-01T14:00:05.000Z", prNumber: 21, requester: "bob" });
+    expect(bg.schedule).toBeNull();
+    const bgText = (await audit("orders-prod/bg-1")).out;
+    expect(bgText).toContain("  deadline       2026-10-01T14:00:00.000Z");
+    expect(bgText).toContain("  outcome        expired at 2026-10-01T14:00:05.000Z");
+
+    // A grant with neither: both null, and the text has no such sections.
+    const plain = JSON.parse((await audit("orders-prod/legacy-1", "--format", "json")).out);
+    expect(ajv.validate(auditSchema, plain), JSON.stringify(ajv.errors)).toBe(true);
+    expect([plain.schedule, plain.breakGlass]).toEqual([null, null]);
+    expect((await audit("orders-prod/legacy-1")).out).not.toMatch(/^(schedule|break-glass)$/m);
+  });
+
+  it("a scheduled request not started yet has no grant (1) and says when it starts", async () => {
+    await pool.query(
+      `INSERT INTO scheduled_grants (repository, path, database, request_id, pr_number, head_sha, merged_at, requester, role, db_user, duration_ms, duration, reason, starts_at, actor)
+       VALUES ('acme/access', 'access-requests/orders-prod/later-1.yaml', 'orders-prod', 'later-1', 22, 'h', now(), 'alice', 'orders_readonly', 'alice',
+               3600000, '1h', 'later', '2030-01-01T00:00:00Z', 'github:merge')`);
+    const r = await audit("orders-prod/later-1", "--repo", "acme/access");
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("JIT_GRANT_NOT_FOUND");
+    expect(r.err).toContain("scheduled (scheduled) to start at 2030-01-01T00:00:00.000Z");
+  });
+
   it("a row from before migration 021: approvers without review ids, every missing fact named", async () => {
     const { code, out } = await audit("orders-prod/legacy-1", "--format", "json");
     expect(code).toBe(0);

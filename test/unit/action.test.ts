@@ -3,7 +3,7 @@
 // fake PullRequestContext, so these are the actions the app really takes.
 import { describe, expect, it } from "vitest";
 import {
-  authorizeEarlyRevoke, expiryAction, mergeAction, NOT_A_REQUEST, NOT_MERGED, operatorRevokeAction, pushDeletionAction, refusal,
+  authorizeEarlyRevoke, breakGlassAction, breakGlassExpiryAction, expiryAction, scheduledStartAction, mergeAction, NOT_A_REQUEST, NOT_MERGED, operatorRevokeAction, pushDeletionAction, refusal,
   type Action, type RevokeAction,
 } from "../../src/core/action.ts";
 import { effectsOf } from "../../src/core/action-effects.ts";
@@ -136,5 +136,37 @@ describe("expiry and the operator: ledger facts become revokes", () => {
       .toEqual([{ kind: "revert-pr", grant: { id: 1, repository: KEY.repository, database: KEY.database, requestId: KEY.requestId, path: REQUEST_PATH } }]);
     // A request that was never granted (failed) has no file to take back.
     expect(effectsOf({ kind: "revoked", action: a, alreadyClosed: true, message: "never granted", row: { id: 1, path: REQUEST_PATH, status: "failed", revokeReason: null } }, NOW)).toEqual([]);
+  });
+});
+
+describe("start actions (scheduled start, break-glass) and the break-glass deadline", () => {
+  const row = { ...KEY, prNumber: 7, path: REQUEST_PATH, headSha: "h".repeat(40), mergeSha: "m".repeat(40), role: "orders_readonly", dbUser: "alice", durationMs: HOUR, startsAt: new Date(NOW) };
+
+  it("a scheduled start grants the merged request's role for its duration, anchored at starts_at (I17), with the approvals re-verified", () => {
+    const a = scheduledStartAction(row, POLICY, ["dora"], "jit-scheduler");
+    expect(a).toMatchObject({ kind: "start", origin: { via: "schedule", repository: REPO, pr: 7 }, key: KEY, actor: "jit-scheduler",
+      grant: { role: "orders_readonly", dbUser: "alice", durationMs: HOUR, approvers: ["dora"], anchoredAt: new Date(NOW).toISOString(), mergeSha: row.mergeSha } });
+    const fx = effectsOf({ kind: "started", action: a, expiresAt: NOW + HOUR }, NOW);
+    expect(fx).toMatchObject([{ kind: "comment", pr: 7, key: `schedule-activated:${REPO}:orders-prod/alice-inc-1234` }]);
+  });
+
+  it("a break-glass grant has no approvers and no merge commit; it is commented and alerted, once per key", () => {
+    const a = breakGlassAction({ key: KEY, pr: 9, policy: POLICY, path: REQUEST_PATH, headSha: "h", role: "orders_readonly", dbUser: "bob", durationMs: HOUR, requester: "bob", deadline: NOW + 4 * HOUR });
+    expect(a).toMatchObject({ kind: "start", origin: { via: "break-glass", pr: 9 }, actor: `github:break-glass:${REPO}#9`, grant: { approvers: [], mergeSha: null } });
+    expect(a.grant.anchoredAt).toBeUndefined();
+    const fx = effectsOf({ kind: "started", action: a, expiresAt: NOW + HOUR }, NOW);
+    expect(kinds(fx)).toEqual(["comment", "alert"]);
+    expect(fx[0]).toMatchObject({ key: `break-glass:${REPO}:orders-prod/alice-inc-1234`, pr: 9 });
+  });
+
+  it("a break-glass deadline revokes (allowed: it only reduces privilege), then alerts, comments and closes the PR; never a revert PR", () => {
+    const a = breakGlassExpiryAction({ ...KEY, prNumber: 9, requester: "bob", deadline: new Date(NOW) }, POLICY, "jit-scheduler");
+    expect(a).toMatchObject({ kind: "revoke", authority: "allowed", retryOnFailure: false, origin: { via: "break-glass", pr: 9 } });
+    const fx = effectsOf({ kind: "revoked", action: a, alreadyClosed: false, message: "membership removed", row: { id: 3, path: REQUEST_PATH, status: "revoked", revokeReason: a.reason } }, NOW);
+    expect(kinds(fx)).toEqual(["alert", "comment", "close-pr"]);
+    expect(fx[1]).toMatchObject({ key: `break-glass-expired:${REPO}:orders-prod/alice-inc-1234` });
+    expect((fx[1] as { body: { text: string } }).body.text).toContain("revoked (membership removed)");
+    const ended = effectsOf({ kind: "revoked", action: a, alreadyClosed: true, message: "", row: null }, NOW);
+    expect((ended[1] as { body: { text: string } }).body.text).toContain("the access had already ended");
   });
 });

@@ -56,6 +56,45 @@ describe("renderDashboard", () => {
     expect(body).toContain("… and 3990 more");
   });
 
+  it("scheduled grants (who, role, database, starts, until, PR) and break-glass grants awaiting retro-approval (deadline UTC + relative)", () => {
+    const body = renderDashboard(input({
+      scheduled: [{ requester: "alice", dbUser: "alice_db", role: "orders_readonly", database: "orders-prod", requestId: "night-1", startsAt: NOW + 2 * 3_600_000, until: NOW + 4 * 3_600_000, prNumber: 12 }],
+      breakGlass: [{ requester: "bob", dbUser: "bob_db", role: "orders_rw", database: "orders-prod", requestId: "bg-1", deadline: NOW + 30 * 60_000, prNumber: 13 },
+        { requester: "carol", dbUser: "carol_db", role: null, database: "orders-prod", requestId: "bg-2", deadline: NOW - 5 * 60_000, prNumber: 14 }],
+    })).text;
+    expect(body).toContain("### Scheduled grants (1)");
+    expect(body).toContain("| `alice` | `alice_db` | `orders_readonly` | `orders-prod` | `night-1` | 2026-12-01T12:00:00Z (in 2 h) | 2026-12-01T14:00:00Z (in 4 h) | #12 |");
+    expect(body).toContain("### Break-glass grants awaiting retro-approval (2)");
+    expect(body).toContain("| `bob` | `bob_db` | `orders_rw` | `orders-prod` | `bg-1` | 2026-12-01T10:30:00Z (in 30 min) | #13 |");
+    expect(body).toContain("| `carol` | `carol_db` | — | `orders-prod` | `bg-2` | 2026-12-01T09:55:00Z (5 min ago) | #14 |");
+    const empty = renderDashboard(input()).text;
+    expect(empty).toMatch(/### Scheduled grants \(0\)\n\nNone\./);
+    expect(empty).toMatch(/### Break-glass grants awaiting retro-approval \(0\)\n\nNone\./);
+  });
+
+  it("1000 scheduled and 1000 break-glass rows stay within the bound, each section says how many more", () => {
+    const scheduled = Array.from({ length: 1000 }, (_, i) => ({ requester: "alice", dbUser: "alice_db", role: "orders_readonly", database: "orders-prod", requestId: `s-${i}`, startsAt: NOW + i * 60_000, until: NOW + i * 60_000 + 3_600_000, prNumber: i + 1 }));
+    const breakGlass = Array.from({ length: 1000 }, (_, i) => ({ requester: `u${i}`, dbUser: `u${i}_db`, role: "orders_rw", database: "orders-prod", requestId: `b-${i}`, deadline: NOW + i * 60_000, prNumber: i + 1 }));
+    const body = renderDashboard(input({ scheduled, breakGlass, open: Array.from({ length: 500 }, (_, i) => grant(i + 1)) })).text;
+    expect(body.length).toBeLessThanOrEqual(MAX_DASHBOARD_CHARS);
+    expect(body).not.toContain("too large to show");
+    expect(body).toMatch(/Scheduled grants \(1000\)[\s\S]*?… and \d+ more/);
+    expect(body).toMatch(/Break-glass grants awaiting retro-approval \(1000\)[\s\S]*?… and \d+ more/);
+  });
+
+  it("I19: a scheduled or break-glass row's requester, login, role and request id cannot mention, reference or add cells", () => {
+    const hostile = "@dora Fixes #1 | cell | <!-- jit-access:dashboard -->";
+    const body = renderDashboard(input({
+      scheduled: [{ requester: hostile, dbUser: hostile, role: hostile, database: hostile, requestId: hostile, startsAt: NOW, until: NOW, prNumber: 1 }],
+      breakGlass: [{ requester: hostile, dbUser: hostile, role: hostile, database: hostile, requestId: hostile, deadline: NOW, prNumber: 2 }],
+    })).text;
+    expect(body.match(/(^|[^\\])<!--/g)).toHaveLength(1);
+    expect(body).not.toMatch(/(^|[^`])@dora/);
+    for (const line of body.split("\n").filter((l) => l.startsWith("| "))) {
+      expect([7, 8]).toContain(line.split(/(?<!\\)\|/).length - 2);
+    }
+  });
+
   it("I19: untrusted text (reasons, alert titles, errors, logins) cannot mention, reference, close, forge the marker or add cells", () => {
     const hostile = "@dora Fixes #1 <!-- jit-access:dashboard --> [x](https://evil) | cell | \u202Eevil";
     const body = renderDashboard(input({
