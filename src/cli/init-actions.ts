@@ -8,8 +8,7 @@
 //                 started by push to the default branch, the schedule and workflow_dispatch.
 // The review workflow runs the pull request's own workflow file (pull_request_review does), so it
 // holds nothing and does nothing but exist: its completion starts the check through workflow_run.
-import type { ScaffoldOptions } from "./init-templates.ts";
-import { CHECKOUT, NODE_VERSION, SETUP_NODE } from "./workflow-pins.ts";
+import { jitInstallSteps, type ScaffoldOptions } from "./init-templates.ts";
 
 export const APP_ENVIRONMENT = "jit-app";
 export const DATABASE_ENVIRONMENT = "jit-database";
@@ -29,20 +28,7 @@ export interface ActionsScaffoldOptions extends ScaffoldOptions {
 
 /** jit at its pinned commit, Node, production dependencies only. No checkout of the access repository. */
 function jitSteps(o: ActionsScaffoldOptions): string {
-  return `      # jit at a pinned commit of its own repository; nothing of the access repository is checked out:
-      # everything is read through the API as the App.
-      - uses: ${CHECKOUT}
-        with:
-          repository: ${o.source.repository}
-          ref: ${o.source.ref}
-          path: .jit
-          persist-credentials: false
-      - uses: ${SETUP_NODE}
-        with:
-          node-version: ${NODE_VERSION}
-          package-manager-cache: false
-      - run: npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund
-        working-directory: .jit`;
+  return jitInstallSteps(o, "jit at a pinned commit of its own repository; nothing of the access repository is checked out:\n      # everything is read through the API as the App.");
 }
 
 const JIT = "node .jit/bin/jit.mjs";

@@ -62,7 +62,12 @@ function setupSteps(o: ScaffoldOptions): string {
   return `      - uses: ${CHECKOUT}
         with:
           persist-credentials: false
-      # jit at a pinned commit of its own repository.
+${jitInstallSteps(o, "jit at a pinned commit of its own repository.")}`;
+}
+
+/** jit at its pinned commit under .jit, Node, production dependencies only (both modes' workflows). */
+export function jitInstallSteps(o: ScaffoldOptions, comment: string): string {
+  return `      # ${comment}
       - uses: ${CHECKOUT}
         with:
           repository: ${o.source.repository}
